@@ -1,0 +1,191 @@
+# cbtrack - shared helpers for the shell integration tests.
+#
+# Source this first:   . "$SRCDIR/tests/functions.sh"
+# Meson sets CBTRACK (the binary under test), SRCDIR, BUILDDIR and
+# CBTRACK_SANITIZED; the defaults below let a test run by hand too.
+
+set -e
+set -u
+
+: "${SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${BUILDDIR:=$SRCDIR/build}"
+: "${CBTRACK:=$BUILDDIR/src/cbtrack}"
+: "${CBTRACK_SANITIZED:=0}"
+export CBTRACK SRCDIR BUILDDIR
+
+# Under the sanitizers, any report is a failure.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+_cleanup_fns=()
+
+# cleanup_fn CMD [ARGS...]: run CMD when the test exits, however it exits.
+# Cleanups run last-registered first.
+cleanup_fn ()
+{
+    _cleanup_fns+=("$(printf '%q ' "$@")")
+}
+
+_run_cleanups ()
+{
+    local status=$? i
+    set +e
+    for (( i=${#_cleanup_fns[@]}-1; i >= 0; i-- )); do
+        eval "${_cleanup_fns[$i]}"
+    done
+    exit $status
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# requires CMD [ARGS...]: skip the test (exit 77) unless CMD succeeds.
+requires ()
+{
+    if ! "$@" >/dev/null 2>&1; then
+        echo "$0: test skipped because prerequisite is missing: $*" >&2
+        exit 77
+    fi
+}
+
+# requires_unsanitized: skip under the ASan+UBSan build (for tests of
+# external programs, timings or browsers that gain nothing from it).
+requires_unsanitized ()
+{
+    if [ "$CBTRACK_SANITIZED" = 1 ]; then
+        echo "$0: test skipped under the sanitizer build" >&2
+        exit 77
+    fi
+}
+
+# fail MESSAGE: print and exit 1.
+fail ()
+{
+    echo "$0: FAIL: $*" >&2
+    exit 1
+}
+
+# make_tmpdir: create $tmp, removed at exit.
+make_tmpdir ()
+{
+    tmp="$(mktemp -d "${TMPDIR:-/tmp}/cbtrack-test.XXXXXX")"
+    cleanup_fn rm -rf "$tmp"
+}
+
+# pick_port: print a TCP port on 127.0.0.1 that is free right now.
+pick_port ()
+{
+    local port
+    for _ in $(seq 100); do
+        port=$(( 20000 + RANDOM % 30000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    fail "no free port found"
+}
+
+# wait_for TIMEOUT CMD [ARGS...]: poll CMD every 0.1 s until it succeeds.
+wait_for ()
+{
+    local timeout=$1 i
+    shift
+    for (( i=0; i < timeout * 10; i++ )); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# start_daemon PIDVAR CMD [ARGS...]: start CMD in the background, store its
+# pid in PIDVAR, and stop it (SIGTERM, then SIGKILL) at exit.
+start_daemon ()
+{
+    local var=$1
+    shift
+    "$@" &
+    local pid=$!
+    printf -v "$var" '%s' "$pid"
+    cleanup_fn kill_daemon "$pid"
+}
+
+# kill_daemon PID: stop PID politely, then not.
+kill_daemon ()
+{
+    local pid=$1
+    kill "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+# start_nbdkit SOCKVAR [NBDKIT ARGS...]: serve an export over a new Unix
+# socket in $tmp; stores the socket path in SOCKVAR and the matching URI in
+# SOCKVAR_uri.  The server dies at exit.
+start_nbdkit ()
+{
+    local var=$1 sock pidfile
+    shift
+    sock="$tmp/nbdkit-$RANDOM$RANDOM.sock"
+    pidfile="$sock.pid"
+    nbdkit --exit-with-parent -U "$sock" -P "$pidfile" "$@"
+    wait_for 10 test -s "$pidfile" || fail "nbdkit did not start: $*"
+    cleanup_fn kill_daemon "$(cat "$pidfile")"
+    printf -v "$var" '%s' "$sock"
+    printf -v "${var}_uri" '%s' "nbd+unix:///?socket=$sock"
+}
+
+# start_qemu_nbd SOCKVAR [QEMU-NBD ARGS...]: like start_nbdkit, for
+# qemu-nbd (persistent, so several connections can come and go).
+start_qemu_nbd ()
+{
+    local var=$1 sock pidfile
+    shift
+    sock="$tmp/qemu-nbd-$RANDOM$RANDOM.sock"
+    pidfile="$sock.pid"
+    qemu-nbd --fork --persistent --pid-file="$pidfile" -k "$sock" "$@"
+    wait_for 10 test -s "$pidfile" || fail "qemu-nbd did not start: $*"
+    cleanup_fn kill_daemon "$(cat "$pidfile")"
+    printf -v "$var" '%s' "$sock"
+    printf -v "${var}_uri" '%s' "nbd+unix:///?socket=$sock"
+}
+
+# nbd_sha256 URI: sha256 of the whole export (via nbdcopy to stdout).
+nbd_sha256 ()
+{
+    nbdcopy -- "$1" - | sha256sum | cut -d' ' -f1
+}
+
+# file_sha256 FILE
+file_sha256 ()
+{
+    sha256sum "$1" | cut -d' ' -f1
+}
+
+# expect_exit CODE CMD [ARGS...]: run CMD, stderr to $tmp/stderr, and
+# fail unless it exits with CODE.
+expect_exit ()
+{
+    local want=$1 got=0
+    shift
+    "$@" 2>"$tmp/stderr" || got=$?
+    if [ "$got" != "$want" ]; then
+        cat "$tmp/stderr" >&2
+        fail "expected exit $want, got $got: $*"
+    fi
+}
+
+# expect_stderr PATTERN: the last expect_exit's stderr matches PATTERN
+# (grep -E), on a single line.
+expect_stderr ()
+{
+    grep -Eq -- "$1" "$tmp/stderr" || {
+        cat "$tmp/stderr" >&2
+        fail "stderr does not match /$1/"
+    }
+}
