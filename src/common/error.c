@@ -48,7 +48,7 @@ cbt_clear_error (void)
 void
 cleanup_free (void *ptr)
 {
-  free (*(void **) ptr);
+  free (*(void **)ptr);
 }
 
 void
