@@ -23,7 +23,7 @@ cbt_set_error (const char *fmt, ...)
 void
 cbt_set_error_errno (int errnum, const char *fmt, ...)
 {
-  char msg[sizeof last_error];
+  char msg[sizeof last_error / 2];
   va_list ap;
 
   va_start (ap, fmt);

@@ -49,7 +49,7 @@ disk_analyse_source_only (struct disk *d)
 
   if (text) {
     if (changed_areas_parse (text, len, d->src->size, &changed) == -1) {
-      char msg[1024];
+      char msg[512];
 
       snprintf (msg, sizeof msg, "%s", cbt_get_error ());
       cbt_set_error ("%s: %s", spec->changed_areas, msg);
