@@ -76,7 +76,7 @@ copy_usage (FILE *fp)
       "  -h, --help               show this help\n"
       "\n"
       "Exit status: 0 copied and flushed, 1 failed, 2 usage error.\n",
-      COPIER_DEFAULT_CONNECTIONS, COPIER_DEFAULT_REQUESTS, "1M",
+      COPIER_DEFAULT_CONNECTIONS, COPIER_DEFAULT_REQUESTS, "256K",
       JOB_DEFAULT_PARALLEL);
 }
 
