@@ -326,3 +326,97 @@ PY
     qemu-io -f qcow2 "${cmds[@]}" "$image" >/dev/null
     echo "$total"
 }
+
+# bench_stamp OUT: read progress output on stdin (lines ending in \n or
+# \r, as qemu-img -p writes them) and write each non-empty line to OUT
+# prefixed with the wall-clock time it arrived (seconds since the epoch,
+# the clock of bash's $EPOCHREALTIME).
+bench_stamp ()
+{
+    python3 -u -c '
+import os, re, sys, time
+out = open(sys.argv[1], "w", buffering=1)
+buf = b""
+while True:
+    chunk = os.read(0, 65536)
+    now = time.time()
+    if not chunk:
+        break
+    buf += chunk
+    parts = re.split(rb"[\r\n]", buf)
+    buf = parts.pop()
+    for p in parts:
+        p = p.strip()
+        if p:
+            out.write("%.6f %s\n" % (now, p.decode(errors="replace")))
+if buf.strip():
+    out.write("%.6f %s\n" % (time.time(), buf.strip().decode(errors="replace")))
+' "$1"
+}
+
+# bench_progress_stats KIND T0 T1 STAMPED: judge one recorded progress
+# stream of a copy that ran from T0 to T1.  KIND is json (cbtrack
+# --progress-json), fraction ("N/100" lines) or qemu ("(N/100%)").
+# Prints: lines, largest |percent - share of wall time elapsed| in points,
+# the elapsed share where it happened, and the median and largest ETA
+# error in seconds over the reports made from 10 % of the wall time on
+# (the tool's own eta_seconds for json, else the ETA implied by linear
+# extrapolation of its percent).  For json it also checks the stream's
+# invariants (monotone, total fixed, final == total, completed) and prints
+# ok or what is wrong.
+bench_progress_stats ()
+{
+    python3 - "$@" <<'PY'
+import json, re, statistics, sys
+kind, t0, t1, path = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+wall = t1 - t0
+pts, objs = [], []
+for line in open(path):
+    ts, _, text = line.rstrip("\n").partition(" ")
+    t = float(ts) - t0
+    eta = None
+    if kind == "json":
+        o = json.loads(text)
+        objs.append(o)
+        p = float(o["percent"])
+        eta = o.get("eta_seconds")
+    else:
+        m = re.search(r"(\d+(?:\.\d+)?)/100", text)
+        if not m:
+            continue
+        p = float(m.group(1))
+        if 0 < p < 100 and t > 0:
+            eta = t * (100 - p) / p
+        elif p >= 100:
+            eta = 0.0
+    pts.append((t, p, eta))
+if not pts:
+    print("0 - - - - none")
+    sys.exit(0)
+gap, at = max((abs(p - 100 * t / wall), t / wall) for t, p, _ in pts)
+errs = [abs(eta - (wall - t)) for t, p, eta in pts
+        if eta is not None and t >= 0.1 * wall]
+check = "-"
+if kind == "json":
+    problems = []
+    last = -1
+    totals = {o["total_bytes"] for o in objs}
+    for o in objs:
+        if o["bytes_transferred"] < last:
+            problems.append("not-monotone")
+        last = o["bytes_transferred"]
+        if o["bytes_transferred"] > o["total_bytes"]:
+            problems.append("over-total")
+        if o["percent"] >= 100 and o is not objs[-1] and o["status"] != "completed":
+            problems.append("100-before-end")
+    f = objs[-1]
+    if len(totals) != 1:
+        problems.append("total-changed")
+    if f["bytes_transferred"] != f["total_bytes"] or f["status"] != "completed":
+        problems.append("final-not-complete")
+    check = ",".join(sorted(set(problems))) or "ok"
+print(len(pts), "%.1f" % gap, "%.0f%%" % (100 * at),
+      "%.1f" % statistics.median(errs) if errs else "-",
+      "%.1f" % max(errs) if errs else "-", check)
+PY
+}
