@@ -400,7 +400,12 @@ check = "-"
 if kind == "json":
     problems = []
     last = -1
-    totals = {o["total_bytes"] for o in objs}
+    # Lines before the plan is known (Analysis, nothing moved) may carry
+    # total 0; from the first line with the final total on it is fixed.
+    k = [o["total_bytes"] for o in objs].index(objs[-1]["total_bytes"])
+    if any(o["stage"] != "Analysis" or o["bytes_transferred"] for o in objs[:k]):
+        problems.append("total-unknown-while-moving")
+    totals = {o["total_bytes"] for o in objs[k:]}
     for o in objs:
         if o["bytes_transferred"] < last:
             problems.append("not-monotone")

@@ -192,17 +192,24 @@ PY
 }
 
 # inc_check_progress_json FILE TOTAL: the --progress-json stream of an
-# incremental copy is well formed: every line has sync_type incremental
-# and total_bytes TOTAL, bytes_transferred never decreases nor exceeds the
-# total, and the last line is completed at 100 % with everything moved.
+# incremental copy is well formed: every line has sync_type incremental;
+# lines before the plan is known are Analysis lines that moved nothing,
+# and from the first line carrying total_bytes TOTAL on, every line
+# carries it (the total is fixed before the first byte moves);
+# bytes_transferred never decreases nor exceeds the total; and the last
+# line is completed at 100 % with everything moved.
 inc_check_progress_json ()
 {
     local file=$1 total=$2
     [ -s "$file" ] || fail "no --progress-json output"
     jq -e -s --argjson t "$total" '
         length > 0
-        and all(.[]; .sync_type == "incremental" and .total_bytes == $t
+        and all(.[]; .sync_type == "incremental"
                      and .bytes_transferred <= .total_bytes)
+        and (([.[].total_bytes] | index($t)) as $k
+             | $k != null
+             and all(.[:$k][]; .stage == "Analysis" and .bytes_transferred == 0)
+             and all(.[$k:][]; .total_bytes == $t))
         and ([.[].bytes_transferred] as $b
              | [range(1; $b | length) | select($b[.] < $b[. - 1])] | length == 0)
         and (last | .status == "completed" and .percent == 100
