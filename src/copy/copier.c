@@ -416,6 +416,15 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
   if (n == -1)
     goto out;
   nr_workers = (unsigned) n;
+  /* The bytes in flight are a budget: when a server allows fewer
+   * connections than asked for, each gets more requests (a single
+   * connection to qemu-nbd keeps up only with many requests queued).
+   */
+  if (nr_workers < opts->connections) {
+    unsigned scaled = opts->requests * opts->connections / nr_workers;
+
+    c.requests = scaled < COPIER_MAX_REQUESTS ? scaled : COPIER_MAX_REQUESTS;
+  }
 
   workers = calloc (nr_workers, sizeof *workers);
   if (workers == NULL) {

@@ -19,7 +19,9 @@
 
 struct copier_options {
   unsigned connections;   /* workers wanted (fewer if an endpoint can't) */
-  unsigned requests;      /* requests in flight per worker */
+  unsigned requests;      /* requests in flight per worker; scaled up when
+                             fewer workers than connections can be used,
+                             so the bytes in flight stay the same */
   size_t request_size;    /* bytes per read request (multiple of 4096) */
   bool target_is_zero;    /* zero ranges and zero blocks need no write */
 };
