@@ -1,0 +1,630 @@
+/* cbtrack - a small HTTP/JSON server layer on libmicrohttpd.
+ *
+ * libmicrohttpd calls httpd_access() several times per request: once with
+ * the headers, once per piece of body, and once more with no data when the
+ * body is complete.  The first call allocates a struct httpd_conn that
+ * collects the body; the last one routes the request and runs the
+ * handler.  httpd_completed() frees the state whatever happened.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "common/error.h"
+#include "common/httpd.h"
+#include "common/ids.h"
+
+#define HTTPD_MAX_EXTRA_HEADERS 4
+#define HTTPD_MAX_STATUS 600
+
+/* Update bodies are a few hundred bytes: they fit here without a second
+ * allocation per request.
+ */
+#define HTTPD_INLINE_BODY 1024
+
+struct cbt_httpd {
+  struct MHD_Daemon *daemon;
+  const struct cbt_httpd_route *routes;
+  void *app;
+  char *token;
+  size_t max_body;
+  uint16_t port;
+  _Atomic uint64_t counts[HTTPD_MAX_STATUS];
+};
+
+/* Per-request state.  REQ comes first: handlers get &conn->req and the
+ * respond functions recover the conn from it.
+ */
+struct httpd_conn {
+  struct cbt_httpd_request req;
+  struct MHD_Connection *connection;
+  char *body; /* inline_body, or a heap buffer when larger */
+  size_t body_cap;
+  bool too_large; /* the body exceeded max_body (and was discarded) */
+  bool responded; /* a reply was queued (or its queuing failed) */
+  bool queue_failed;
+  unsigned nr_headers;
+  const char *header_names[HTTPD_MAX_EXTRA_HEADERS];
+  const char *header_values[HTTPD_MAX_EXTRA_HEADERS];
+  char id[CBT_ID_MAX + 1];
+  char inline_body[HTTPD_INLINE_BODY];
+};
+
+static struct httpd_conn *
+httpd_conn_of (struct cbt_httpd_request *req)
+{
+  return (struct httpd_conn *)req;
+}
+
+bool
+cbt_httpd_secret_equal (const char *a, size_t len, const char *secret)
+{
+  size_t n = strlen (secret), i;
+  unsigned char diff = len != n;
+
+  /* Always walk the whole secret, so the time taken does not reveal how
+   * many leading characters were right.
+   */
+  for (i = 0; i < n; i++)
+    diff |= (unsigned char)secret[i] ^ (unsigned char)(i < len ? a[i] : 0);
+  return diff == 0;
+}
+
+uint16_t
+cbt_httpd_port (const struct cbt_httpd *httpd)
+{
+  return httpd->port;
+}
+
+uint64_t
+cbt_httpd_count (const struct cbt_httpd *httpd, unsigned code)
+{
+  if (code < 100 || code >= HTTPD_MAX_STATUS)
+    return 0;
+  return atomic_load_explicit (&httpd->counts[code], memory_order_relaxed);
+}
+
+const char *
+cbt_httpd_header (struct cbt_httpd_request *req, const char *name)
+{
+  return MHD_lookup_connection_value (httpd_conn_of (req)->connection,
+                                      MHD_HEADER_KIND, name);
+}
+
+const char *
+cbt_httpd_query (struct cbt_httpd_request *req, const char *key)
+{
+  return MHD_lookup_connection_value (httpd_conn_of (req)->connection,
+                                      MHD_GET_ARGUMENT_KIND, key);
+}
+
+void
+cbt_httpd_add_header (struct cbt_httpd_request *req, const char *name,
+                      const char *value)
+{
+  struct httpd_conn *c = httpd_conn_of (req);
+
+  if (c->nr_headers < HTTPD_MAX_EXTRA_HEADERS) {
+    c->header_names[c->nr_headers] = name;
+    c->header_values[c->nr_headers] = value;
+    c->nr_headers++;
+  }
+}
+
+/* Queues RESP (which it always destroys) with STATUS.  The one place
+ * where replies leave, so the one place where they are counted.
+ */
+static int
+httpd_queue (struct httpd_conn *c, unsigned status, const char *content_type,
+             struct MHD_Response *resp)
+{
+  struct cbt_httpd *httpd = c->req.httpd;
+  enum MHD_Result r;
+  unsigned i;
+
+  if (resp == NULL || c->responded) {
+    /* Out of memory, or a handler replying twice: the first reply
+     * stands, a missing one becomes a closed connection.
+     */
+    if (resp != NULL)
+      MHD_destroy_response (resp);
+    if (!c->responded)
+      c->queue_failed = true;
+    c->responded = true;
+    return -1;
+  }
+  c->responded = true;
+  MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  for (i = 0; i < c->nr_headers; i++)
+    MHD_add_response_header (resp, c->header_names[i], c->header_values[i]);
+  r = MHD_queue_response (c->connection, status, resp);
+  MHD_destroy_response (resp);
+  if (r != MHD_YES) {
+    c->queue_failed = true;
+    return -1;
+  }
+  if (status >= 100 && status < HTTPD_MAX_STATUS)
+    atomic_fetch_add_explicit (&httpd->counts[status], 1,
+                               memory_order_relaxed);
+  return 0;
+}
+
+int
+cbt_httpd_respond_data (struct cbt_httpd_request *req, unsigned status,
+                        const char *content_type, const void *data, size_t len,
+                        enum cbt_httpd_mem mem)
+{
+  struct MHD_Response *resp;
+  enum MHD_ResponseMemoryMode mode;
+
+  switch (mem) {
+  case CBT_HTTPD_MEM_STATIC: mode = MHD_RESPMEM_PERSISTENT; break;
+  case CBT_HTTPD_MEM_FREE: mode = MHD_RESPMEM_MUST_FREE; break;
+  case CBT_HTTPD_MEM_COPY:
+  default: mode = MHD_RESPMEM_MUST_COPY; break;
+  }
+  resp = MHD_create_response_from_buffer (len, (void *)data, mode);
+  if (resp == NULL && mem == CBT_HTTPD_MEM_FREE)
+    free ((void *)data);
+  return httpd_queue (httpd_conn_of (req), status, content_type, resp);
+}
+
+int
+cbt_httpd_respond_json (struct cbt_httpd_request *req, unsigned status,
+                        json_t *json)
+{
+  static const char oom[] = "{\"error\":\"out of memory\"}";
+  char *text = NULL;
+
+  if (json != NULL) {
+    /* 15 significant digits print 66.67 as 66.67, not 66.670000000000002. */
+    text = json_dumps (json, JSON_COMPACT | JSON_REAL_PRECISION (15));
+    json_decref (json);
+  }
+  if (text == NULL)
+    return cbt_httpd_respond_data (req, 500, "application/json", oom,
+                                   sizeof oom - 1, CBT_HTTPD_MEM_STATIC);
+  return cbt_httpd_respond_data (req, status, "application/json", text,
+                                 strlen (text), CBT_HTTPD_MEM_FREE);
+}
+
+int
+cbt_httpd_respond_error (struct cbt_httpd_request *req, unsigned status,
+                         const char *fmt, ...)
+{
+  char msg[512];
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  return cbt_httpd_respond_json (req, status,
+                                 json_pack ("{s:s}", "error", msg));
+}
+
+/* Matches PATH against route pattern PATTERN.  Returns 0 (no match), 1 (a
+ * match in which {id} is one segment) or 2 (a match only if {id} may span
+ * several segments, e.g. "../x": an invalid id rather than an unknown
+ * path).  For 1 and 2 the id is PATH[*RET_OFF .. *RET_OFF + *RET_LEN).
+ */
+static int
+httpd_match (const char *pattern, const char *path, size_t *ret_off,
+             size_t *ret_len)
+{
+  const char *hole = strstr (pattern, "{id}");
+  size_t plen, prefix, suffix, idlen;
+
+  if (hole == NULL)
+    return strcmp (pattern, path) == 0;
+  plen = strlen (path);
+  prefix = (size_t)(hole - pattern);
+  suffix = strlen (hole + 4);
+  if (plen <= prefix + suffix || strncmp (path, pattern, prefix) != 0 ||
+      strcmp (path + plen - suffix, hole + 4) != 0)
+    return 0;
+  idlen = plen - prefix - suffix;
+  *ret_off = prefix;
+  *ret_len = idlen;
+  return memchr (path + prefix, '/', idlen) == NULL ? 1 : 2;
+}
+
+/* Appends METHOD to the comma-separated list ALLOW (of SIZE bytes) unless
+ * it is already there.
+ */
+static void
+httpd_allow_add (char *allow, size_t size, const char *method)
+{
+  size_t len = strlen (allow), mlen = strlen (method);
+  const char *p = allow;
+
+  while ((p = strstr (p, method)) != NULL) {
+    if ((p == allow || p[-1] == ' ') && (p[mlen] == ',' || p[mlen] == '\0'))
+      return;
+    p += mlen;
+  }
+  snprintf (allow + len, size - len, "%s%s", len ? ", " : "", method);
+}
+
+/* Finds the route for C among matches of kind WANT (1 or 2, see
+ * httpd_match).  Returns it, or NULL with ALLOW listing the methods that
+ * the path has (empty when the path is unknown).
+ */
+static const struct cbt_httpd_route *
+httpd_route (struct httpd_conn *c, int want, char *allow, size_t size,
+             size_t *ret_off, size_t *ret_len)
+{
+  const struct cbt_httpd_route *r;
+  const char *method = c->req.method;
+  size_t off = 0, len = 0;
+
+  if (strcmp (method, "HEAD") == 0)
+    method = "GET";
+  allow[0] = '\0';
+  for (r = c->req.httpd->routes; r->method != NULL; r++) {
+    if (httpd_match (r->path, c->req.path, &off, &len) != want)
+      continue;
+    if (strcmp (r->method, method) == 0) {
+      *ret_off = off;
+      *ret_len = len;
+      return r;
+    }
+    httpd_allow_add (allow, size, r->method);
+    if (strcmp (r->method, "GET") == 0)
+      httpd_allow_add (allow, size, "HEAD");
+  }
+  return NULL;
+}
+
+/* True when the request carries "Authorization: Bearer TOKEN". */
+static bool
+httpd_authorized (struct httpd_conn *c)
+{
+  const char *auth = cbt_httpd_header (&c->req, MHD_HTTP_HEADER_AUTHORIZATION);
+
+  if (auth == NULL || strncasecmp (auth, "Bearer ", 7) != 0)
+    return false;
+  auth += 7;
+  while (*auth == ' ')
+    auth++;
+  return cbt_httpd_secret_equal (auth, strlen (auth), c->req.httpd->token);
+}
+
+/* Runs when the whole request is in: the dispatcher's answers, then the
+ * handler.
+ */
+static void
+httpd_dispatch (struct httpd_conn *c)
+{
+  const struct cbt_httpd_route *route;
+  const char *m = c->req.method;
+  char allow[128];
+  size_t off = 0, len = 0;
+
+  route = httpd_route (c, 1, allow, sizeof allow, &off, &len);
+  if (route == NULL && allow[0] == '\0') {
+    route = httpd_route (c, 2, allow, sizeof allow, &off, &len);
+    if (route != NULL) {
+      cbt_httpd_respond_error (&c->req, 400,
+                               "invalid id in path: ids are "
+                               "1-128 characters of [A-Za-z0-9._:-]");
+      return;
+    }
+  }
+  if (route == NULL && allow[0] == '\0') {
+    cbt_httpd_respond_error (&c->req, 404, "no such resource");
+    return;
+  }
+  if (route == NULL) {
+    cbt_httpd_add_header (&c->req, MHD_HTTP_HEADER_ALLOW, allow);
+    cbt_httpd_respond_error (&c->req, 405,
+                             "method %s not allowed here "
+                             "(allowed: %s)",
+                             m, allow);
+    return;
+  }
+  if (c->req.httpd->token != NULL && strcmp (m, "GET") != 0 &&
+      strcmp (m, "HEAD") != 0 && !httpd_authorized (c)) {
+    cbt_httpd_add_header (&c->req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    cbt_httpd_respond_error (&c->req, 401, "missing or wrong bearer token");
+    return;
+  }
+  if (c->too_large) {
+    cbt_httpd_respond_error (&c->req, 413, "request body over %zu bytes",
+                             c->req.httpd->max_body);
+    return;
+  }
+  if (strstr (route->path, "{id}") != NULL) {
+    if (len > CBT_ID_MAX) {
+      cbt_httpd_respond_error (&c->req, 400,
+                               "invalid id in path: ids are "
+                               "1-128 characters of [A-Za-z0-9._:-]");
+      return;
+    }
+    memcpy (c->id, c->req.path + off, len);
+    c->id[len] = '\0';
+    if (!cbt_id_is_valid (c->id)) {
+      cbt_httpd_respond_error (&c->req, 400,
+                               "invalid id in path: ids are "
+                               "1-128 characters of [A-Za-z0-9._:-]");
+      return;
+    }
+    c->req.id = c->id;
+  }
+  c->body[c->req.body_len] = '\0';
+  c->req.body = c->body;
+  route->handler (&c->req);
+  if (!c->responded)
+    cbt_httpd_respond_error (&c->req, 500, "the handler gave no reply");
+}
+
+/* Adds LEN bytes of body.  Past the limit the body is dropped and only
+ * the fact is kept, so memory stays bounded whatever the client sends.
+ */
+static void
+httpd_body_append (struct httpd_conn *c, const char *data, size_t len)
+{
+  size_t max = c->req.httpd->max_body, need, cap;
+  char *p;
+
+  if (c->too_large)
+    return;
+  if (len > max - c->req.body_len) {
+    c->too_large = true;
+    return;
+  }
+  need = c->req.body_len + len + 1;
+  if (need > c->body_cap) {
+    cap = c->body_cap;
+    while (cap < need)
+      cap *= 2;
+    if (c->body == c->inline_body) {
+      p = malloc (cap);
+      if (p != NULL)
+        memcpy (p, c->body, c->req.body_len);
+    } else
+      p = realloc (c->body, cap);
+    if (p == NULL) {
+      c->too_large = true;
+      return;
+    }
+    c->body = p;
+    c->body_cap = cap;
+  }
+  memcpy (c->body + c->req.body_len, data, len);
+  c->req.body_len += len;
+}
+
+/* The first call for a request: set up its state and refuse, before it
+ * is read, a body that announces itself as too large.
+ */
+static struct httpd_conn *
+httpd_conn_new (struct cbt_httpd *httpd, struct MHD_Connection *connection,
+                const char *url, const char *method)
+{
+  struct httpd_conn *c;
+  const char *clen;
+  unsigned long long n;
+  char *end;
+
+  c = malloc (sizeof *c);
+  if (c == NULL)
+    return NULL;
+  c->req.method = method;
+  c->req.path = url;
+  c->req.id = NULL;
+  c->req.body = "";
+  c->req.body_len = 0;
+  c->req.app = httpd->app;
+  c->req.httpd = httpd;
+  c->connection = connection;
+  c->body = c->inline_body;
+  c->body_cap = sizeof c->inline_body;
+  c->too_large = c->responded = c->queue_failed = false;
+  c->nr_headers = 0;
+
+  clen = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (clen != NULL) {
+    errno = 0;
+    n = strtoull (clen, &end, 10);
+    if (errno != 0 || end == clen || n > httpd->max_body) {
+      c->too_large = true;
+      cbt_httpd_respond_error (&c->req, 413, "request body over %zu bytes",
+                               httpd->max_body);
+    }
+  }
+  return c;
+}
+
+static enum MHD_Result
+httpd_access (void *cls, struct MHD_Connection *connection, const char *url,
+              const char *method, const char *version, const char *upload_data,
+              size_t *upload_data_size, void **req_cls)
+{
+  struct cbt_httpd *httpd = cls;
+  struct httpd_conn *c = *req_cls;
+
+  if (c == NULL) {
+    c = httpd_conn_new (httpd, connection, url, method);
+    if (c == NULL)
+      return MHD_NO;
+    *req_cls = c;
+    return c->queue_failed ? MHD_NO : MHD_YES;
+  }
+  if (*upload_data_size > 0) {
+    if (!c->responded)
+      httpd_body_append (c, upload_data, *upload_data_size);
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (!c->responded)
+    httpd_dispatch (c);
+  return c->queue_failed ? MHD_NO : MHD_YES;
+}
+
+static void
+httpd_completed (void *cls, struct MHD_Connection *connection, void **req_cls,
+                 enum MHD_RequestTerminationCode toe)
+{
+  struct httpd_conn *c = *req_cls;
+
+  if (c == NULL)
+    return;
+  if (c->body != c->inline_body)
+    free (c->body);
+  free (c);
+  *req_cls = NULL;
+}
+
+/* Opens a listening TCP socket on LISTEN ("ADDR:PORT", "[V6]:PORT").
+ * Returns the socket, or -1 with a message recorded.
+ */
+static int
+httpd_listen_socket (const char *listen_on, uint16_t *ret_port)
+{
+  struct addrinfo hints = { 0 }, *res = NULL;
+  struct sockaddr_storage ss;
+  socklen_t sslen = sizeof ss;
+  char host[256];
+  const char *colon, *port, *h = listen_on;
+  size_t hlen;
+  int fd = -1, one = 1, r;
+
+  colon = strrchr (listen_on, ':');
+  if (colon == NULL || colon[1] == '\0') {
+    cbt_set_error ("invalid listen address '%s' (expected ADDR:PORT)",
+                   listen_on);
+    return -1;
+  }
+  port = colon + 1;
+  hlen = (size_t)(colon - listen_on);
+  if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+    h++;
+    hlen -= 2;
+  }
+  if (hlen == 0 || hlen >= sizeof host) {
+    cbt_set_error ("invalid listen address '%s' (expected ADDR:PORT)",
+                   listen_on);
+    return -1;
+  }
+  memcpy (host, h, hlen);
+  host[hlen] = '\0';
+
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+  r = getaddrinfo (host, port, &hints, &res);
+  if (r != 0) {
+    cbt_set_error ("invalid listen address '%s': %s", listen_on,
+                   gai_strerror (r));
+    return -1;
+  }
+  fd = socket (res->ai_family, res->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+               res->ai_protocol);
+  if (fd == -1) {
+    cbt_set_error_errno (errno, "socket");
+    goto err;
+  }
+  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind (fd, res->ai_addr, res->ai_addrlen) == -1) {
+    cbt_set_error_errno (errno, "cannot listen on %s", listen_on);
+    goto err;
+  }
+  if (listen (fd, SOMAXCONN) == -1) {
+    cbt_set_error_errno (errno, "cannot listen on %s", listen_on);
+    goto err;
+  }
+  if (getsockname (fd, (struct sockaddr *)&ss, &sslen) == -1) {
+    cbt_set_error_errno (errno, "getsockname");
+    goto err;
+  }
+  if (ss.ss_family == AF_INET6)
+    *ret_port = ntohs (((struct sockaddr_in6 *)&ss)->sin6_port);
+  else
+    *ret_port = ntohs (((struct sockaddr_in *)&ss)->sin_port);
+  freeaddrinfo (res);
+  return fd;
+
+err:
+  if (fd >= 0)
+    close (fd);
+  freeaddrinfo (res);
+  return -1;
+}
+
+struct cbt_httpd *
+cbt_httpd_start (const struct cbt_httpd_config *config)
+{
+  struct cbt_httpd *httpd;
+  unsigned flags, threads = config->threads;
+  long ncpu;
+  int fd;
+
+  httpd = calloc (1, sizeof *httpd);
+  if (httpd == NULL) {
+    cbt_set_error_errno (errno, "calloc");
+    return NULL;
+  }
+  httpd->routes = config->routes;
+  httpd->app = config->app;
+  httpd->max_body =
+      config->max_body ? config->max_body : CBT_HTTPD_DEFAULT_MAX_BODY;
+  if (config->token != NULL) {
+    httpd->token = strdup (config->token);
+    if (httpd->token == NULL) {
+      cbt_set_error_errno (errno, "strdup");
+      goto err;
+    }
+  }
+  if (threads == 0) {
+    ncpu = sysconf (_SC_NPROCESSORS_ONLN);
+    threads = ncpu > 0 ? (unsigned)ncpu : 1;
+  }
+
+  fd = httpd_listen_socket (config->listen, &httpd->port);
+  if (fd == -1)
+    goto err;
+
+  flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TURBO;
+  flags |= MHD_is_feature_supported (MHD_FEATURE_EPOLL) == MHD_YES
+               ? MHD_USE_EPOLL
+               : MHD_USE_POLL;
+  httpd->daemon = MHD_start_daemon (
+      flags, 0, NULL, NULL, httpd_access, httpd, MHD_OPTION_LISTEN_SOCKET,
+      (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE,
+      (unsigned int)(threads > 1 ? threads : 0), MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned int)(config->idle_timeout ? config->idle_timeout : 60),
+      MHD_OPTION_NOTIFY_COMPLETED, httpd_completed, httpd, MHD_OPTION_END);
+  if (httpd->daemon == NULL) {
+    close (fd);
+    cbt_set_error ("cannot start the HTTP server on %s", config->listen);
+    goto err;
+  }
+  return httpd;
+
+err:
+  free (httpd->token);
+  free (httpd);
+  return NULL;
+}
+
+void
+cbt_httpd_stop (struct cbt_httpd *httpd)
+{
+  if (httpd == NULL)
+    return;
+  /* MHD_stop_daemon also closes the listening socket. */
+  MHD_stop_daemon (httpd->daemon);
+  free (httpd->token);
+  free (httpd);
+}

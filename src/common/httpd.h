@@ -1,0 +1,173 @@
+/* cbtrack - a small HTTP/JSON server layer on libmicrohttpd.
+ *
+ * Both daemons (`cbtrack vma`, `cbtrack oma`) are a static route table and
+ * one handler per route.  This layer does everything that is the same for
+ * every route, so that handlers only decide:
+ *
+ *  - listening on ADDR:PORT with libmicrohttpd's internal thread pool
+ *    (epoll where available), and a clean stop;
+ *  - collecting the request body, refusing bodies over a limit (413) before
+ *    they are read when Content-Length says so;
+ *  - routing: a path is exact ("/healthz") or has one "{id}" segment
+ *    ("/api/v1/progress/{id}/update").  The dispatcher alone answers 404
+ *    (no such path), 405 (path exists, method does not; with an Allow
+ *    header), 413 (body too large), 401 (missing or wrong bearer token on
+ *    POST/PUT/PATCH/DELETE when a token is configured) and 400 (the {id}
+ *    is not a valid cbtrack id, see common/ids.h — this includes ids that
+ *    contain "/" after percent-decoding, such as "../x");
+ *  - every reply through cbt_httpd_respond_*(), errors always as
+ *    {"error":"..."}; replies are counted by status code for /metrics.
+ *
+ * A handler must queue exactly one reply with one of the
+ * cbt_httpd_respond_*() functions before it returns; if it queues none,
+ * the dispatcher answers 500.  Handlers run on libmicrohttpd's threads,
+ * concurrently: whatever they share must be locked.
+ *
+ * Example:
+ *
+ *   static void get_thing (struct cbt_httpd_request *req);
+ *   static const struct cbt_httpd_route routes[] = {
+ *     { "GET", "/api/v1/things/{id}", get_thing },
+ *     { "DELETE", "/api/v1/things/{id}", delete_thing },
+ *     { NULL }
+ *   };
+ *   struct cbt_httpd_config cfg = { .listen = "127.0.0.1:8080",
+ *                                   .routes = routes, .app = &my_state };
+ *   struct cbt_httpd *h = cbt_httpd_start (&cfg);
+ *   ...
+ *   cbt_httpd_stop (h);
+ */
+#ifndef CBTRACK_COMMON_HTTPD_H
+#define CBTRACK_COMMON_HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* The request body limit when the configuration gives none. */
+#define CBT_HTTPD_DEFAULT_MAX_BODY (64 * 1024)
+
+struct cbt_httpd;
+
+/* One request, as a handler sees it.  All pointers stay valid until the
+ * handler returns; copy what must live longer.
+ */
+struct cbt_httpd_request {
+  const char *method;      /* "GET", "POST", ... ("HEAD" is routed as GET) */
+  const char *path;        /* percent-decoded path, without the query */
+  const char *id;          /* the {id} segment (valid per cbt_id_is_valid),
+                            * or NULL for an exact route */
+  const char *body;        /* the body, NUL-terminated; "" when none */
+  size_t body_len;         /* its length in bytes (it may contain NULs) */
+  void *app;               /* cbt_httpd_config.app */
+  struct cbt_httpd *httpd; /* the server, e.g. for cbt_httpd_count() */
+};
+
+/* A handler: decides, then queues one reply with cbt_httpd_respond_*(). */
+typedef void (*cbt_httpd_handler) (struct cbt_httpd_request *req);
+
+/* One entry of a route table.  Tables end with an entry whose method is
+ * NULL.  PATH is exact, or contains "{id}" once as a whole segment.  When
+ * several entries share a path they differ by method.
+ */
+struct cbt_httpd_route {
+  const char *method;
+  const char *path;
+  cbt_httpd_handler handler;
+};
+
+struct cbt_httpd_config {
+  /* "ADDR:PORT", "[IPV6]:PORT" or "HOSTNAME:PORT"; PORT 0 picks a free
+   * port (see cbt_httpd_port).  Required.
+   */
+  const char *listen;
+  /* The route table, ended by { NULL }.  Must outlive the server. */
+  const struct cbt_httpd_route *routes;
+  /* Passed to every handler as req->app. */
+  void *app;
+  /* When not NULL, POST, PUT, PATCH and DELETE need the header
+   * "Authorization: Bearer TOKEN" (compared in constant time); GET and
+   * HEAD never do.  The string is copied.
+   */
+  const char *token;
+  /* Largest accepted body in bytes; 0 means CBT_HTTPD_DEFAULT_MAX_BODY. */
+  size_t max_body;
+  /* Worker threads; 0 means one per online CPU. */
+  unsigned threads;
+  /* Idle keep-alive connections are closed after this many seconds;
+   * 0 means 60.
+   */
+  unsigned idle_timeout;
+};
+
+/* Starts serving CONFIG in background threads.  Returns the server, or
+ * NULL with a message recorded (cbt_get_error), e.g. when the address is
+ * invalid or in use.
+ */
+struct cbt_httpd *cbt_httpd_start (const struct cbt_httpd_config *config);
+
+/* Stops accepting, closes every connection, waits for running handlers
+ * to return and frees the server.  Accepts NULL.
+ */
+void cbt_httpd_stop (struct cbt_httpd *httpd);
+
+/* The TCP port the server listens on (useful after PORT 0). */
+uint16_t cbt_httpd_port (const struct cbt_httpd *httpd);
+
+/* How many replies with HTTP status CODE (100-599) were queued so far;
+ * 0 for any other CODE.
+ */
+uint64_t cbt_httpd_count (const struct cbt_httpd *httpd, unsigned code);
+
+/* The value of request header NAME (case-insensitive), or NULL. */
+const char *cbt_httpd_header (struct cbt_httpd_request *req, const char *name);
+
+/* The percent-decoded value of query argument KEY, or NULL. */
+const char *cbt_httpd_query (struct cbt_httpd_request *req, const char *key);
+
+/* Adds a header to the reply that the next cbt_httpd_respond_*() call
+ * queues (up to 4 per reply; more are dropped).  NAME and VALUE are
+ * copied when the reply is queued, so they must live until then.
+ */
+void cbt_httpd_add_header (struct cbt_httpd_request *req, const char *name,
+                           const char *value);
+
+/* Queues JSON as the reply with STATUS, serialized compactly
+ * ("application/json").  Takes ownership of the reference to JSON (it is
+ * released even on failure); JSON == NULL means allocation failed and
+ * yields a 500.  Returns 0, or -1 when the reply could not be queued
+ * (the connection is then closed).
+ */
+int cbt_httpd_respond_json (struct cbt_httpd_request *req, unsigned status,
+                            json_t *json);
+
+/* Queues {"error": MESSAGE} with STATUS, MESSAGE formatted printf-style.
+ * Returns like cbt_httpd_respond_json.
+ */
+int cbt_httpd_respond_error (struct cbt_httpd_request *req, unsigned status,
+                             const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/* How cbt_httpd_respond_data() treats its DATA. */
+enum cbt_httpd_mem {
+  CBT_HTTPD_MEM_STATIC, /* lives for ever (a built-in page): not copied */
+  CBT_HTTPD_MEM_COPY,   /* copied now; the caller keeps DATA */
+  CBT_HTTPD_MEM_FREE,   /* malloc'd; the server free()s it after sending,
+                         * or at once if the reply cannot be queued */
+};
+
+/* Queues LEN bytes of DATA with STATUS and CONTENT_TYPE (e.g. the
+ * Prometheus text, an HTML page).  Returns like cbt_httpd_respond_json.
+ */
+int cbt_httpd_respond_data (struct cbt_httpd_request *req, unsigned status,
+                            const char *content_type, const void *data,
+                            size_t len, enum cbt_httpd_mem mem);
+
+/* True when the LEN bytes at A equal the NUL-terminated SECRET, in time
+ * that depends only on SECRET's length (for token checks).
+ */
+bool cbt_httpd_secret_equal (const char *a, size_t len, const char *secret);
+
+#endif /* CBTRACK_COMMON_HTTPD_H */

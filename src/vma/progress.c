@@ -1,0 +1,124 @@
+/* cbtrack vma - the /api/v1/progress resource. */
+#include <errno.h>
+
+#include "common/error.h"
+#include "common/timeutil.h"
+#include "vma/render.h"
+#include "vma/vma.h"
+
+/* The HTTP status that tells a sender what a store error means. */
+static unsigned
+vma_progress_status_of (int err)
+{
+  switch (err) {
+  case -EINVAL:
+  case -E2BIG: return 400;
+  case -ENOENT: return 404;
+  case -ENOSPC: return 503;
+  default: return 500;
+  }
+}
+
+static json_t *
+vma_progress_success (const char *job_id)
+{
+  return json_pack ("{s:s,s:s}", "status", "success", "job_id", job_id);
+}
+
+void
+vma_progress_update (struct cbt_httpd_request *req)
+{
+  struct vma_server *server = req->app;
+  struct vma_update u;
+  int r;
+
+  if (vma_update_parse (req->body, req->body_len, &u) == -1) {
+    cbt_httpd_respond_error (req, 400, "%s", cbt_get_error ());
+    return;
+  }
+  r = vma_store_apply_update (server->store, req->id, &u, cbt_now_mono (),
+                              cbt_now_wall ());
+  vma_update_clear (&u);
+  if (r < 0) {
+    if (r == -ENOSPC)
+      cbt_httpd_add_header (req, "Retry-After", "60");
+    cbt_httpd_respond_error (req, vma_progress_status_of (r), "%s",
+                             cbt_get_error ());
+    return;
+  }
+  cbt_httpd_respond_json (req, 200, vma_progress_success (req->id));
+}
+
+struct vma_progress_render {
+  double now_mono;
+  json_t *json;
+};
+
+static int
+vma_progress_render_one (const struct vma_job *job, void *opaque)
+{
+  struct vma_progress_render *r = opaque;
+
+  r->json = vma_render_job (job, r->now_mono);
+  return r->json == NULL ? -ENOMEM : 0;
+}
+
+void
+vma_progress_get (struct cbt_httpd_request *req)
+{
+  struct vma_server *server = req->app;
+  struct vma_progress_render r = { .now_mono = cbt_now_mono () };
+  int err;
+
+  err = vma_store_visit_job (server->store, req->id, vma_progress_render_one,
+                             &r);
+  if (err == -ENOENT) {
+    cbt_httpd_respond_error (req, 404, "no such job");
+    return;
+  }
+  cbt_httpd_respond_json (req, 200, r.json);
+}
+
+static int
+vma_progress_render_append (const struct vma_job *job, void *opaque)
+{
+  struct vma_progress_render *r = opaque;
+
+  return json_array_append_new (r->json, vma_render_job (job, r->now_mono)) ==
+                 -1
+             ? -ENOMEM
+             : 0;
+}
+
+void
+vma_progress_list (struct cbt_httpd_request *req)
+{
+  struct vma_server *server = req->app;
+  struct vma_progress_render r = { .now_mono = cbt_now_mono () };
+  json_t *jobs = json_array ();
+
+  r.json = jobs;
+  if (jobs == NULL ||
+      vma_store_visit_all (server->store, vma_progress_render_append, &r,
+                           NULL) != 0) {
+    json_decref (jobs);
+    cbt_httpd_respond_json (req, 500, NULL);
+    return;
+  }
+  cbt_httpd_respond_json (req, 200,
+                          json_pack ("{s:I,s:o}", "count",
+                                     (json_int_t)json_array_size (jobs),
+                                     "jobs", jobs));
+}
+
+void
+vma_progress_delete (struct cbt_httpd_request *req)
+{
+  struct vma_server *server = req->app;
+
+  if (vma_store_delete (server->store, req->id) == -ENOENT) {
+    cbt_httpd_respond_error (req, 404, "no such job");
+    return;
+  }
+  cbt_httpd_respond_json (req, 200, vma_progress_success (req->id));
+}

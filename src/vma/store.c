@@ -1,0 +1,574 @@
+/* cbtrack vma - the in-memory job store.
+ *
+ * Jobs live in a chained hash table keyed by id (for updates and GETs)
+ * and on a doubly-linked list in creation order (for listing newest first
+ * and for expiry).  One mutex guards everything: an update holds it for a
+ * lookup and a few stores, which is far shorter than parsing the request,
+ * and parsing happens before the lock is taken.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "vma/store.h"
+
+#define VMA_STORE_INITIAL_BUCKETS 1024
+
+struct vma_store {
+  pthread_mutex_t lock;
+  struct vma_store_limits limits;
+  struct vma_job **buckets;
+  size_t nr_buckets; /* a power of two */
+  struct vma_job *newest, *oldest;
+  struct vma_store_stats stats;
+};
+
+/* FNV-1a: short ids, no adversary advantage worth a keyed hash here
+ * because chains are bounded by the job limit and the table grows.
+ */
+static uint64_t
+vma_store_hash (const char *s)
+{
+  uint64_t h = UINT64_C (14695981039346656037);
+
+  for (; *s; s++) {
+    h ^= (unsigned char)*s;
+    h *= UINT64_C (1099511628211);
+  }
+  return h;
+}
+
+struct vma_store *
+vma_store_create (const struct vma_store_limits *limits)
+{
+  struct vma_store *store;
+
+  store = calloc (1, sizeof *store);
+  if (store == NULL)
+    goto oom;
+  store->nr_buckets = VMA_STORE_INITIAL_BUCKETS;
+  store->buckets = calloc (store->nr_buckets, sizeof *store->buckets);
+  if (store->buckets == NULL)
+    goto oom;
+  if (limits != NULL)
+    store->limits = *limits;
+  if (store->limits.max_jobs == 0)
+    store->limits.max_jobs = VMA_DEFAULT_MAX_JOBS;
+  if (store->limits.max_disks == 0)
+    store->limits.max_disks = VMA_DEFAULT_MAX_DISKS;
+  if (!(store->limits.job_ttl > 0))
+    store->limits.job_ttl = VMA_DEFAULT_JOB_TTL;
+  pthread_mutex_init (&store->lock, NULL);
+  return store;
+
+oom:
+  if (store != NULL)
+    free (store->buckets);
+  free (store);
+  cbt_set_error ("out of memory");
+  return NULL;
+}
+
+static void
+vma_job_free (struct vma_job *job)
+{
+  size_t i;
+
+  if (job == NULL)
+    return;
+  for (i = 0; i < job->disks.len; i++)
+    free (job->disks.ptr[i].rec.error_message);
+  vma_disk_vector_reset (&job->disks);
+  free (job->own.error_message);
+  free (job);
+}
+
+void
+vma_store_free (struct vma_store *store)
+{
+  struct vma_job *job, *next;
+
+  if (store == NULL)
+    return;
+  for (job = store->newest; job != NULL; job = next) {
+    next = job->older;
+    vma_job_free (job);
+  }
+  free (store->buckets);
+  pthread_mutex_destroy (&store->lock);
+  free (store);
+}
+
+static struct vma_job *
+vma_store_lookup (struct vma_store *store, const char *id)
+{
+  struct vma_job *job;
+
+  job = store->buckets[vma_store_hash (id) & (store->nr_buckets - 1)];
+  for (; job != NULL; job = job->hash_next)
+    if (strcmp (job->id, id) == 0)
+      return job;
+  return NULL;
+}
+
+/* Doubles the table when it is fuller than one job per bucket.  A failed
+ * allocation only leaves the chains longer.
+ */
+static void
+vma_store_maybe_grow (struct vma_store *store)
+{
+  struct vma_job **nb, *job;
+  size_t n = store->nr_buckets * 2, i;
+
+  if (store->stats.jobs <= store->nr_buckets)
+    return;
+  nb = calloc (n, sizeof *nb);
+  if (nb == NULL)
+    return;
+  for (job = store->newest; job != NULL; job = job->older) {
+    i = vma_store_hash (job->id) & (n - 1);
+    job->hash_next = nb[i];
+    nb[i] = job;
+  }
+  free (store->buckets);
+  store->buckets = nb;
+  store->nr_buckets = n;
+}
+
+static void
+vma_store_unlink (struct vma_store *store, struct vma_job *job)
+{
+  struct vma_job **pp;
+
+  pp = &store->buckets[vma_store_hash (job->id) & (store->nr_buckets - 1)];
+  while (*pp != job)
+    pp = &(*pp)->hash_next;
+  *pp = job->hash_next;
+  if (job->newer)
+    job->newer->older = job->older;
+  else
+    store->newest = job->older;
+  if (job->older)
+    job->older->newer = job->newer;
+  else
+    store->oldest = job->newer;
+  store->stats.jobs--;
+  store->stats.disks -= job->disks.len;
+}
+
+/* Merges the fields UPDATE gives into REC (a copy: the caller commits or
+ * drops it).  The error message is not touched here: its ownership is
+ * the caller's business.
+ */
+static void
+vma_record_merge (struct vma_record *rec, const struct vma_update *u)
+{
+  if (u->has & VMA_HAS_STAGE)
+    memcpy (rec->stage, u->stage, sizeof rec->stage);
+  if (u->has & VMA_HAS_SYNC_TYPE)
+    rec->sync_type = u->sync_type;
+  if (u->has & VMA_HAS_BYTES_TRANSFERRED)
+    rec->bytes_transferred = u->bytes_transferred;
+  if (u->has & VMA_HAS_TOTAL_BYTES)
+    rec->total_bytes = u->total_bytes;
+  if (u->has & VMA_HAS_THROUGHPUT)
+    rec->throughput_bps = u->throughput_bps;
+  if (u->has & VMA_HAS_ETA)
+    rec->eta_seconds = u->eta_seconds;
+  if (u->has & VMA_HAS_BYTES_WRITTEN)
+    rec->bytes_written = u->bytes_written;
+  if (u->has & VMA_HAS_BYTES_ZERO_SKIPPED)
+    rec->bytes_zero_skipped = u->bytes_zero_skipped;
+  if (u->has & VMA_HAS_CAPACITY)
+    rec->capacity_bytes = u->capacity_bytes;
+  if (u->has & VMA_HAS_STATUS)
+    rec->status = u->status;
+  else if (rec->status == VMA_STATUS_QUEUED && rec->bytes_transferred > 0)
+    /* A sender that never names a status is running once bytes move. */
+    rec->status = VMA_STATUS_IN_PROGRESS;
+  rec->has |= u->has;
+}
+
+int
+vma_store_apply_update (struct vma_store *store, const char *job_id,
+                        const struct vma_update *u, double now_mono,
+                        double now_wall)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
+  struct vma_job *job, *new_job = NULL;
+  struct vma_disk *disk = NULL, new_disk;
+  struct vma_record rec, *target;
+  char *error_message = NULL;
+  struct vma_progress agg;
+
+  if (!cbt_id_is_valid (job_id)) {
+    cbt_set_error ("invalid job id: ids are 1-128 characters of "
+                   "[A-Za-z0-9._:-]");
+    return -EINVAL;
+  }
+
+  job = vma_store_lookup (store, job_id);
+  if (job == NULL && store->stats.jobs >= store->limits.max_jobs) {
+    cbt_set_error ("the service already holds %zu jobs (its limit); retry "
+                   "after finished jobs expire, or DELETE some",
+                   store->stats.jobs);
+    return -ENOSPC;
+  }
+
+  /* Find the record the update is for; a new one starts from zero. */
+  memset (&rec, 0, sizeof rec);
+  target = NULL;
+  if (u->disk_id[0] != '\0') {
+    if (job != NULL) {
+      size_t i;
+      for (i = 0; i < job->disks.len; i++)
+        if (strcmp (job->disks.ptr[i].id, u->disk_id) == 0) {
+          disk = &job->disks.ptr[i];
+          break;
+        }
+    }
+    if (disk == NULL && job != NULL &&
+        job->disks.len >= store->limits.max_disks) {
+      cbt_set_error ("job already has %zu disks (the limit per job)",
+                     job->disks.len);
+      return -E2BIG;
+    }
+    if (disk != NULL)
+      target = &disk->rec;
+  } else if (job != NULL)
+    target = &job->own;
+  if (target != NULL)
+    rec = *target;
+
+  vma_record_merge (&rec, u);
+  if (rec.bytes_transferred > rec.total_bytes) {
+    cbt_set_error ("bytes_transferred (%" PRIu64 ") exceeds total_bytes "
+                   "(%" PRIu64 ")",
+                   rec.bytes_transferred, rec.total_bytes);
+    return -EINVAL;
+  }
+
+  /* Job sums are sent as JSON integers: keep them in range. */
+  if (job != NULL && u->disk_id[0] != '\0') {
+    uint64_t sum = rec.total_bytes;
+    size_t i;
+    /* Each term is at most INT64_MAX, so checking after every addition
+     * catches the overflow before uint64_t could wrap.
+     */
+    for (i = 0; i < job->disks.len && sum <= INT64_MAX; i++)
+      if (&job->disks.ptr[i] != disk)
+        sum += job->disks.ptr[i].rec.total_bytes;
+    if (sum > INT64_MAX) {
+      cbt_set_error ("the job's total_bytes would exceed %" PRId64, INT64_MAX);
+      return -EINVAL;
+    }
+  }
+
+  /* Allocate everything before changing anything. */
+  if (u->has & VMA_HAS_ERROR_MESSAGE && u->error_message[0] != '\0') {
+    error_message = strdup (u->error_message);
+    if (error_message == NULL)
+      goto oom;
+  }
+  if (job == NULL) {
+    new_job = calloc (1, sizeof *new_job);
+    if (new_job == NULL)
+      goto oom;
+    memcpy (new_job->id, job_id, strlen (job_id) + 1);
+    new_job->started_wall = now_wall;
+    job = new_job;
+  }
+  if (u->disk_id[0] != '\0' && disk == NULL &&
+      vma_disk_vector_reserve (&job->disks, 1) == -1)
+    goto oom;
+
+  /* Commit. */
+  if (u->has & VMA_HAS_ERROR_MESSAGE) {
+    free (rec.error_message);
+    rec.error_message = error_message;
+  }
+  rec.updated_mono = now_mono;
+  rec.updated_wall = now_wall;
+  if (u->disk_id[0] != '\0' && disk == NULL) {
+    memset (&new_disk, 0, sizeof new_disk);
+    memcpy (new_disk.id, u->disk_id, strlen (u->disk_id) + 1);
+    new_disk.rec = rec;
+    vma_disk_vector_append (&job->disks, new_disk);
+    store->stats.disks++;
+  } else if (disk != NULL)
+    disk->rec = rec;
+  else
+    job->own = rec;
+  job->updated_mono = now_mono;
+  job->updated_wall = now_wall;
+
+  if (new_job != NULL) {
+    size_t i = vma_store_hash (job->id) & (store->nr_buckets - 1);
+    job->hash_next = store->buckets[i];
+    store->buckets[i] = job;
+    job->older = store->newest;
+    if (store->newest)
+      store->newest->newer = job;
+    else
+      store->oldest = job;
+    store->newest = job;
+    store->stats.jobs++;
+    store->stats.jobs_created++;
+    vma_store_maybe_grow (store);
+  }
+  vma_job_progress (job, &agg);
+  job->finished =
+      agg.status == VMA_STATUS_COMPLETED || agg.status == VMA_STATUS_FAILED;
+  store->stats.updates++;
+  return 0;
+
+oom:
+  if (new_job != NULL)
+    vma_job_free (new_job);
+  free (error_message);
+  cbt_set_error ("out of memory");
+  return -ENOMEM;
+}
+
+int
+vma_store_delete (struct vma_store *store, const char *job_id)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
+  struct vma_job *job = vma_store_lookup (store, job_id);
+
+  if (job == NULL) {
+    cbt_set_error ("no such job");
+    return -ENOENT;
+  }
+  vma_store_unlink (store, job);
+  vma_job_free (job);
+  store->stats.jobs_deleted++;
+  return 0;
+}
+
+size_t
+vma_store_expire (struct vma_store *store, double now_mono)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
+  struct vma_job *job, *older;
+  size_t n = 0;
+
+  for (job = store->newest; job != NULL; job = older) {
+    older = job->older;
+    if (job->finished &&
+        now_mono - job->updated_mono >= store->limits.job_ttl) {
+      vma_store_unlink (store, job);
+      vma_job_free (job);
+      n++;
+    }
+  }
+  store->stats.jobs_expired += n;
+  return n;
+}
+
+int
+vma_store_visit_job (struct vma_store *store, const char *job_id,
+                     int (*fn) (const struct vma_job *job, void *opaque),
+                     void *opaque)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
+  struct vma_job *job = vma_store_lookup (store, job_id);
+
+  if (job == NULL) {
+    cbt_set_error ("no such job");
+    return -ENOENT;
+  }
+  return fn (job, opaque);
+}
+
+int
+vma_store_visit_all (struct vma_store *store,
+                     int (*fn) (const struct vma_job *job, void *opaque),
+                     void *opaque, struct vma_store_stats *stats)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
+  struct vma_job *job;
+  int r;
+
+  if (stats != NULL)
+    *stats = store->stats;
+  for (job = store->newest; job != NULL; job = job->older) {
+    r = fn (job, opaque);
+    if (r != 0)
+      return r;
+  }
+  return 0;
+}
+
+void
+vma_store_get_stats (struct vma_store *store, struct vma_store_stats *ret)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
+
+  *ret = store->stats;
+}
+
+/* Percent of DONE in TOTAL, with two decimals, rounded down so that 100
+ * means really done.
+ */
+static double
+vma_percent (uint64_t done, uint64_t total, bool completed)
+{
+  double p;
+
+  if (total == 0)
+    return completed ? 100.0 : 0.0;
+  if (done >= total)
+    return 100.0;
+  p = floor (10000.0 * (double)done / (double)total) / 100.0;
+  return p >= 100.0 ? 99.99 : p;
+}
+
+/* The state of one record (a disk, or a job without disks). */
+static void
+vma_record_progress (const struct vma_record *r, struct vma_progress *ret)
+{
+  struct vma_progress p = { 0 };
+
+  p.stage = r->stage;
+  p.status = r->status;
+  p.sync_type = r->sync_type;
+  p.bytes_transferred = r->bytes_transferred;
+  p.total_bytes = r->total_bytes;
+  p.percent = vma_percent (r->bytes_transferred, r->total_bytes,
+                           r->status == VMA_STATUS_COMPLETED);
+  /* Only a running disk moves bytes. */
+  p.throughput_bps =
+      r->status == VMA_STATUS_IN_PROGRESS ? r->throughput_bps : 0;
+  if (r->status == VMA_STATUS_COMPLETED) {
+    p.has_eta = true;
+    p.eta_seconds = 0;
+  } else if (r->status == VMA_STATUS_IN_PROGRESS) {
+    if (r->has & VMA_HAS_ETA) {
+      p.has_eta = true;
+      p.eta_seconds = r->eta_seconds;
+    } else if (p.throughput_bps > 0) {
+      p.has_eta = true;
+      p.eta_seconds = (double)(r->total_bytes - r->bytes_transferred) /
+                      (double)p.throughput_bps;
+    }
+  }
+  p.error_message = r->error_message;
+  *ret = p;
+}
+
+void
+vma_disk_progress (const struct vma_disk *disk, struct vma_progress *ret)
+{
+  vma_record_progress (&disk->rec, ret);
+}
+
+/* Orders stage labels: Analysis < Transfer (and unknown labels) <
+ * Finalize.
+ */
+static int
+vma_stage_rank (const char *stage)
+{
+  if (strcasecmp (stage, "Analysis") == 0)
+    return 0;
+  if (strcasecmp (stage, "Finalize") == 0)
+    return 2;
+  return 1;
+}
+
+void
+vma_job_progress (const struct vma_job *job, struct vma_progress *ret)
+{
+  const struct vma_record *own = &job->own;
+  struct vma_progress p = { 0 }, d;
+  size_t i, nr_completed = 0, nr_started = 0;
+  bool any_failed = false, any_incremental = false;
+  int run_rank = 3, done_rank = -1, rank;
+  const char *run_stage = NULL, *done_stage = NULL;
+
+  /* A job without disks is its own single record. */
+  if (job->disks.len == 0) {
+    vma_record_progress (own, ret);
+    return;
+  }
+
+  for (i = 0; i < job->disks.len; i++) {
+    const struct vma_disk *disk = &job->disks.ptr[i];
+
+    vma_disk_progress (disk, &d);
+    p.bytes_transferred += d.bytes_transferred;
+    p.total_bytes += d.total_bytes;
+    p.throughput_bps += d.throughput_bps;
+    if (d.sync_type == VMA_SYNC_INCREMENTAL)
+      any_incremental = true;
+    switch (d.status) {
+    case VMA_STATUS_FAILED:
+      if (!any_failed && d.error_message != NULL) {
+        p.error_message = d.error_message;
+        p.error_disk = disk->id;
+      }
+      any_failed = true;
+      nr_started++;
+      break;
+    case VMA_STATUS_COMPLETED:
+      nr_completed++;
+      nr_started++;
+      break;
+    case VMA_STATUS_IN_PROGRESS: nr_started++; break;
+    case VMA_STATUS_QUEUED: break;
+    }
+    if (d.stage[0] == '\0')
+      continue;
+    rank = vma_stage_rank (d.stage);
+    if (d.status == VMA_STATUS_COMPLETED || d.status == VMA_STATUS_FAILED) {
+      if (rank > done_rank) {
+        done_rank = rank;
+        done_stage = d.stage;
+      }
+    } else if (rank < run_rank) {
+      run_rank = rank;
+      run_stage = d.stage;
+    }
+  }
+
+  if (any_failed ||
+      ((own->has & VMA_HAS_STATUS) && own->status == VMA_STATUS_FAILED))
+    p.status = VMA_STATUS_FAILED;
+  else if (nr_completed == job->disks.len)
+    p.status = VMA_STATUS_COMPLETED;
+  else if (nr_started > 0 || ((own->has & VMA_HAS_STATUS) &&
+                              own->status == VMA_STATUS_IN_PROGRESS))
+    p.status = VMA_STATUS_IN_PROGRESS;
+  else
+    p.status = VMA_STATUS_QUEUED;
+
+  p.stage = run_stage ? run_stage : done_stage ? done_stage : own->stage;
+  if (own->has & VMA_HAS_SYNC_TYPE)
+    p.sync_type = own->sync_type;
+  else
+    p.sync_type = any_incremental ? VMA_SYNC_INCREMENTAL : VMA_SYNC_FULL;
+  if (own->error_message != NULL) {
+    p.error_message = own->error_message;
+    p.error_disk = NULL;
+  }
+
+  p.percent = vma_percent (p.bytes_transferred, p.total_bytes,
+                           p.status == VMA_STATUS_COMPLETED);
+  if (p.status != VMA_STATUS_IN_PROGRESS)
+    p.throughput_bps = 0;
+  if (p.status == VMA_STATUS_COMPLETED) {
+    p.has_eta = true;
+    p.eta_seconds = 0;
+  } else if (p.status == VMA_STATUS_IN_PROGRESS && p.throughput_bps > 0) {
+    p.has_eta = true;
+    p.eta_seconds = (double)(p.total_bytes - p.bytes_transferred) /
+                    (double)p.throughput_bps;
+  }
+  *ret = p;
+}

@@ -1,0 +1,167 @@
+/* cbtrack vma - the in-memory job store (DESIGN §3).
+ *
+ * The store holds every job the service knows, each with up to
+ * max_disks disks, and applies updates to them.  It is I/O-free: clocks
+ * are passed in (so tests control time), nothing is printed, and it knows
+ * nothing of HTTP.  It is thread-safe: every public function takes the
+ * store's lock, and the visitor functions call back with the lock held,
+ * so a visitor sees one consistent state and must not call back into the
+ * store.
+ *
+ * Aggregation of a job over its disks (vma_job_progress):
+ *   - bytes_transferred and total_bytes are sums over the disks, percent is
+ *     computed from those sums (100 only when they are equal or the job
+ *     completed with nothing to move), throughput_bps is the sum over the
+ *     disks in progress, eta_seconds = remaining / throughput;
+ *   - status: failed if any disk failed (or a job-level update said
+ *     failed), completed when every disk completed, in_progress once any
+ *     disk started, else queued;
+ *   - stage: the earliest stage (Analysis < Transfer < Finalize; other
+ *     labels rank with Transfer) among the disks still running, or the
+ *     latest one once all have finished;
+ *   - sync_type: the job-level one if given, else incremental if any disk
+ *     is incremental, else full;
+ *   - error_message: the job-level one if not empty, else the first failed
+ *     disk's, prefixed by its id.
+ * A job without disks shows its job-level fields as they were sent.
+ */
+#ifndef CBTRACK_VMA_STORE_H
+#define CBTRACK_VMA_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ids.h"
+#include "common/vector.h"
+#include "vma/update.h"
+
+#define VMA_DEFAULT_MAX_JOBS 100000
+#define VMA_DEFAULT_MAX_DISKS 256
+#define VMA_DEFAULT_JOB_TTL (24 * 3600.0)
+
+/* The last known state of one disk, or the job-level state of a job. */
+struct vma_record {
+  char stage[VMA_STAGE_MAX + 1];
+  enum vma_status status;
+  enum vma_sync_type sync_type;
+  unsigned has; /* VMA_HAS_* bits ever given */
+  uint64_t bytes_transferred;
+  uint64_t total_bytes;
+  uint64_t throughput_bps;
+  double eta_seconds; /* valid if has & VMA_HAS_ETA */
+  uint64_t bytes_written;
+  uint64_t bytes_zero_skipped;
+  uint64_t capacity_bytes;
+  char *error_message; /* NULL when none */
+  double updated_mono; /* clocks of the last update */
+  double updated_wall;
+};
+
+struct vma_disk {
+  char id[CBT_ID_MAX + 1];
+  struct vma_record rec;
+};
+
+DEFINE_VECTOR_TYPE (vma_disk_vector, struct vma_disk);
+
+struct vma_job {
+  char id[CBT_ID_MAX + 1];
+  struct vma_record own; /* from job-level updates */
+  vma_disk_vector disks; /* in the order they first appeared */
+  double started_wall;   /* first update */
+  double updated_mono;   /* last update of the job or any disk */
+  double updated_wall;
+  bool finished;             /* aggregated status completed or failed */
+  struct vma_job *hash_next; /* the store's private links */
+  struct vma_job *newer, *older;
+};
+
+/* A job's or a disk's state as clients see it: derived, never stored. */
+struct vma_progress {
+  const char *stage;
+  enum vma_status status;
+  enum vma_sync_type sync_type;
+  uint64_t bytes_transferred;
+  uint64_t total_bytes;
+  double percent; /* 0..100, two decimals, rounded down */
+  uint64_t throughput_bps;
+  bool has_eta; /* false: unknown (JSON null) */
+  double eta_seconds;
+  const char *error_message; /* NULL when none */
+  const char *error_disk;    /* the failed disk it came from, or NULL */
+};
+
+struct vma_store_limits {
+  size_t max_jobs;  /* 0: VMA_DEFAULT_MAX_JOBS */
+  size_t max_disks; /* per job; 0: VMA_DEFAULT_MAX_DISKS */
+  double job_ttl;   /* seconds; 0: VMA_DEFAULT_JOB_TTL */
+};
+
+struct vma_store_stats {
+  size_t jobs;
+  size_t disks;
+  uint64_t updates; /* updates applied */
+  uint64_t jobs_created;
+  uint64_t jobs_expired;
+  uint64_t jobs_deleted;
+};
+
+struct vma_store;
+
+/* Creates an empty store with LIMITS (NULL: all defaults).  Returns NULL
+ * with a message recorded when out of memory.
+ */
+struct vma_store *vma_store_create (const struct vma_store_limits *limits);
+
+/* Frees the store and every job.  Accepts NULL. */
+void vma_store_free (struct vma_store *store);
+
+/* Applies UPDATE to job JOB_ID (created when unknown) at the clocks
+ * NOW_MONO and NOW_WALL: job-level when UPDATE->disk_id is "", else to
+ * that disk (created when unknown).  Fields not given keep their values.
+ * Returns 0, or a negative errno with a message recorded and the store
+ * unchanged:
+ *   -EINVAL  bytes_transferred would exceed total_bytes, or bad JOB_ID;
+ *   -E2BIG   the job already has max_disks disks;
+ *   -ENOSPC  the store already holds max_jobs jobs;
+ *   -ENOMEM  out of memory.
+ */
+int vma_store_apply_update (struct vma_store *store, const char *job_id,
+                            const struct vma_update *update, double now_mono,
+                            double now_wall);
+
+/* Forgets job JOB_ID.  Returns 0, or -ENOENT. */
+int vma_store_delete (struct vma_store *store, const char *job_id);
+
+/* Forgets the finished jobs (completed or failed) that had no update for
+ * job_ttl seconds at NOW_MONO.  Returns how many.
+ */
+size_t vma_store_expire (struct vma_store *store, double now_mono);
+
+/* Calls FN (JOB, OPAQUE) for job JOB_ID with the lock held and returns
+ * FN's result, or -ENOENT when there is no such job.
+ */
+int vma_store_visit_job (struct vma_store *store, const char *job_id,
+                         int (*fn) (const struct vma_job *job, void *opaque),
+                         void *opaque);
+
+/* Calls FN for every job, newest first, with the lock held; stops at and
+ * returns the first non-zero result of FN, else returns 0.  STATS (if not
+ * NULL) is filled under the same lock.
+ */
+int vma_store_visit_all (struct vma_store *store,
+                         int (*fn) (const struct vma_job *job, void *opaque),
+                         void *opaque, struct vma_store_stats *stats);
+
+/* Fills *RET with the store's counters. */
+void vma_store_get_stats (struct vma_store *store,
+                          struct vma_store_stats *ret);
+
+/* The aggregated state of JOB, as described at the top of this file. */
+void vma_job_progress (const struct vma_job *job, struct vma_progress *ret);
+
+/* The state of one disk, with percent and eta derived the same way. */
+void vma_disk_progress (const struct vma_disk *disk, struct vma_progress *ret);
+
+#endif /* CBTRACK_VMA_STORE_H */
