@@ -341,7 +341,8 @@ poller_load_active (struct oma_poller *p)
     return;
   }
   poller_db_state (p, true, NULL);
-  qsort (fresh.ptr, fresh.len, sizeof *fresh.ptr, poller_cmp_job);
+  if (fresh.len > 1)
+    qsort (fresh.ptr, fresh.len, sizeof *fresh.ptr, poller_cmp_job);
   for (i = 0; i < fresh.len; i++) {
     struct oma_job *old =
         p->cache.len ? bsearch (&fresh.ptr[i], p->cache.ptr, p->cache.len,

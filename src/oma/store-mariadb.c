@@ -928,7 +928,8 @@ md_job_list (struct oma_store *store, oma_job_vector *ret_jobs)
   }
   for (i = 0; i < jobs.len; i++)
     index[i] = i;
-  qsort_r (index, jobs.len, sizeof *index, md_cmp_index, jobs.ptr);
+  if (jobs.len > 1)
+    qsort_r (index, jobs.len, sizeof *index, md_cmp_index, jobs.ptr);
 
   md_col_text (&c, job_id, sizeof job_id);
   md_cols_disk (&c, &d);

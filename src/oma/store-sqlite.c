@@ -492,7 +492,8 @@ sq_job_list (struct oma_store *store, oma_job_vector *ret_jobs)
   }
   for (i = 0; i < jobs.len; i++)
     index[i] = i;
-  qsort_r (index, jobs.len, sizeof *index, sq_cmp_index, jobs.ptr);
+  if (jobs.len > 1)
+    qsort_r (index, jobs.len, sizeof *index, sq_cmp_index, jobs.ptr);
 
   while ((r = sqlite3_step (st)) == SQLITE_ROW) {
     const char *job_id = (const char *)sqlite3_column_text (st, 0);

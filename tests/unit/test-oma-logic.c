@@ -9,8 +9,12 @@
 
 #include <cmocka.h>
 
+#include "oma/api-logic.h"
 #include "oma/poll-logic.h"
 #include "oma/store.h"
+
+/* Parses a string literal as a PATCH body. */
+#define PARSE_PATCH(lit, p) oma_parse_patch (lit, sizeof lit - 1, p)
 
 static void
 test_db_url (void **state)
@@ -432,6 +436,171 @@ test_discovery_row (void **state)
   assert_string_equal (job.replication_type, "full");
 }
 
+static void
+test_registration (void **state)
+{
+  static const char body[] =
+      "{\"id\":\"job-9\",\"source_vm_name\":\"<b>web</b>\","
+      "\"vma_url\":\"http://vma:8081\",\"replication_type\":\"initial\","
+      "\"disks\":[\"disk-1\",{\"disk_id\":\"disk-2\",\"capacity_bytes\":"
+      "1024}],\"extra\":true}";
+  struct oma_job job;
+
+  assert_int_equal (
+      oma_parse_registration (body, strlen (body), NULL, 1700000000, &job), 0);
+  assert_string_equal (job.id, "job-9");
+  assert_string_equal (job.source_vm_name, "<b>web</b>");
+  assert_string_equal (job.vma_url, "http://vma:8081");
+  assert_string_equal (job.replication_type, "full");
+  assert_string_equal (job.status, "pending");
+  assert_int_equal (job.created_at, 1700000000);
+  assert_int_equal (job.eta_seconds, -1);
+  assert_int_equal (job.disks.len, 2);
+  assert_string_equal (job.disks.ptr[0].disk_id, "disk-1");
+  assert_int_equal (job.disks.ptr[1].capacity_bytes, 1024);
+  assert_string_equal (job.disks.ptr[1].sync_status, "pending");
+  oma_job_reset (&job);
+
+  /* Defaults: name = id, vma_url = the OMA's first --vma. */
+  assert_int_equal (
+      oma_parse_registration ("{\"id\":\"j\"}", 10, "http://d:1", 1, &job), 0);
+  assert_string_equal (job.source_vm_name, "j");
+  assert_string_equal (job.vma_url, "http://d:1");
+  oma_job_reset (&job);
+}
+
+static void
+test_registration_bad (void **state)
+{
+  static const char *const bad[] = {
+    "",
+    "[]",
+    "{",
+    "{\"id\":\"j\",\"id\":\"k\"}",
+    "{}",
+    "{\"id\":\"../etc\"}",
+    "{\"id\":\"a b\"}",
+    "{\"id\":7}",
+    "{\"id\":\"j\",\"vma_url\":\"ftp://x\"}",
+    "{\"id\":\"j\",\"vma_url\":\"http://\"}",
+    "{\"id\":\"j\",\"vma_url\":\"http://a b\"}",
+    "{\"id\":\"j\",\"vma_url\":5}",
+    "{\"id\":\"j\",\"replication_type\":\"weekly\"}",
+    "{\"id\":\"j\",\"source_vm_name\":[]}",
+    "{\"id\":\"j\",\"disks\":\"d\"}",
+    "{\"id\":\"j\",\"disks\":[\"d\",\"d\"]}",
+    "{\"id\":\"j\",\"disks\":[\"../d\"]}",
+    "{\"id\":\"j\",\"disks\":[{\"disk_id\":\"d\",\"capacity_bytes\":-1}]}",
+    "{\"id\":\"j\",\"disks\":[{\"capacity_bytes\":1}]}",
+    "{\"id\":\"j\",\"disks\":[3]}",
+  };
+  struct oma_job job;
+  size_t i;
+
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    memset (&job, 0x5a, sizeof job);
+    if (oma_parse_registration (bad[i], strlen (bad[i]), "http://d:1", 1,
+                                &job) != -1)
+      fail_msg ("accepted: %s", bad[i]);
+    assert_int_equal (job.id[0], 0x5a);
+  }
+  /* No vma_url anywhere. */
+  assert_int_equal (
+      oma_parse_registration ("{\"id\":\"j\"}", 10, NULL, 1, &job), -1);
+}
+
+static void
+test_patch_body (void **state)
+{
+  struct oma_patch p;
+
+  assert_int_equal (
+      oma_parse_patch ("{\"setup_progress_percent\":42.5}",
+                       strlen ("{\"setup_progress_percent\":42.5}"), &p),
+      0);
+  assert_true (p.has_setup_progress);
+  assert_false (p.has_current_operation);
+  assert_true (p.setup_progress_percent == 42.5);
+  assert_int_equal (
+      oma_parse_patch ("{\"current_operation\":\"Creating volumes\"}",
+                       strlen ("{\"current_operation\":\"Creating volumes\"}"),
+                       &p),
+      0);
+  assert_true (p.has_current_operation);
+  assert_string_equal (p.current_operation, "Creating volumes");
+  assert_int_equal (PARSE_PATCH ("{}", &p), -1);
+  assert_int_equal (
+      oma_parse_patch ("{\"setup_progress_percent\":101}",
+                       strlen ("{\"setup_progress_percent\":101}"), &p),
+      -1);
+  assert_int_equal (
+      oma_parse_patch ("{\"setup_progress_percent\":\"5\"}",
+                       strlen ("{\"setup_progress_percent\":\"5\"}"), &p),
+      -1);
+  assert_int_equal (oma_parse_patch ("{\"current_operation\":1}",
+                                     strlen ("{\"current_operation\":1}"), &p),
+                    -1);
+}
+
+static void
+test_render (void **state)
+{
+  struct oma_job job;
+  struct oma_disk d;
+  struct oma_sample s = { .sampled_at = 1700000000,
+                          .bytes_transferred = 5,
+                          .transfer_speed_bps = 6,
+                          .progress_percent = 7.5 };
+  json_t *obj, *v;
+
+  memset (&job, 0, sizeof job);
+  oma_copy_text (job.id, sizeof job.id, "job-1");
+  oma_copy_text (job.source_vm_name, sizeof job.source_vm_name,
+                 "<img src=x onerror=alert(1)>");
+  oma_copy_text (job.status, sizeof job.status, "replicating");
+  job.total_bytes = 100;
+  job.bytes_transferred = 50;
+  job.progress_percent = 50;
+  job.eta_seconds = -1;
+  job.created_at = 1700000000;
+  memset (&d, 0, sizeof d);
+  oma_copy_text (d.disk_id, sizeof d.disk_id, "disk-1");
+  oma_copy_text (d.sync_status, sizeof d.sync_status, "syncing");
+  assert_int_equal (oma_disk_vector_append (&job.disks, d), 0);
+  assert_int_equal (oma_sample_vector_append (&job.history, s), 0);
+
+  obj = oma_render_job (&job, true);
+  assert_non_null (obj);
+  assert_string_equal (json_string_value (json_object_get (obj, "id")),
+                       "job-1");
+  assert_string_equal (
+      json_string_value (json_object_get (obj, "source_vm_name")),
+      "<img src=x onerror=alert(1)>");
+  assert_true (json_is_null (json_object_get (obj, "eta_seconds")));
+  assert_true (json_is_null (json_object_get (obj, "error_message")));
+  assert_true (json_is_null (json_object_get (obj, "started_at")));
+  assert_string_equal (json_string_value (json_object_get (obj, "created_at")),
+                       "2023-11-14T22:13:20Z");
+  assert_int_equal (
+      json_integer_value (json_object_get (obj, "bytes_transferred")), 50);
+  v = json_object_get (obj, "disks");
+  assert_int_equal (json_array_size (v), 1);
+  assert_string_equal (
+      json_string_value (json_object_get (json_array_get (v, 0), "disk_id")),
+      "disk-1");
+  v = json_object_get (obj, "history");
+  assert_int_equal (json_array_size (v), 1);
+  assert_int_equal (json_integer_value (json_object_get (
+                        json_array_get (v, 0), "transfer_speed_bps")),
+                    6);
+  json_decref (obj);
+
+  obj = oma_render_job (&job, false);
+  assert_null (json_object_get (obj, "history"));
+  json_decref (obj);
+  oma_job_reset (&job);
+}
+
 int
 main (void)
 {
@@ -448,6 +617,10 @@ main (void)
     cmocka_unit_test (test_decide_final),
     cmocka_unit_test (test_decide_dead),
     cmocka_unit_test (test_discovery_row),
+    cmocka_unit_test (test_registration),
+    cmocka_unit_test (test_registration_bad),
+    cmocka_unit_test (test_patch_body),
+    cmocka_unit_test (test_render),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
