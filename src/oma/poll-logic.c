@@ -89,9 +89,9 @@ vma_parse_disk (const json_t *obj, struct oma_vma_disk *d)
   return 0;
 }
 
-/* Parses one job object OBJ. */
+/* Parses one job object OBJ (its disks too unless WITH_DISKS is false). */
 static int
-vma_parse_job (const json_t *obj, struct oma_vma_job *ret_job)
+vma_parse_job (const json_t *obj, bool with_disks, struct oma_vma_job *ret_job)
 {
   struct oma_vma_job job;
   const json_t *disks, *v, *eta;
@@ -129,7 +129,7 @@ vma_parse_job (const json_t *obj, struct oma_vma_job *ret_job)
   if (job.bytes_transferred > job.total_bytes)
     job.bytes_transferred = job.total_bytes;
 
-  disks = json_object_get (obj, "disks");
+  disks = with_disks ? json_object_get (obj, "disks") : NULL;
   if (disks && !json_is_null (disks)) {
     if (!json_is_array (disks)) {
       cbt_set_error ("the VMA's 'disks' is not an array");
@@ -163,7 +163,7 @@ oma_vma_job_parse (const char *body, size_t len, struct oma_vma_job *ret_job)
     return -1;
   }
   errno = 0;
-  r = vma_parse_job (root, ret_job);
+  r = vma_parse_job (root, true, ret_job);
   json_decref (root);
   return r;
 }
@@ -189,7 +189,7 @@ oma_vma_list_parse (const char *body, size_t len, oma_vma_job_vector *ret_jobs)
   }
   json_array_foreach (list, i, v)
   {
-    if (vma_parse_job (v, &job) == -1)
+    if (vma_parse_job (v, false, &job) == -1)
       continue;
     if (oma_vma_job_vector_append (ret_jobs, job) == -1) {
       cbt_set_error_errno (errno, "parse the VMA's job list");

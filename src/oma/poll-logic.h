@@ -70,7 +70,8 @@ int oma_vma_job_parse (const char *body, size_t len,
                        struct oma_vma_job *ret_job);
 
 /* Parses GET /api/v1/progress: a JSON array of jobs, or an object with
- * such an array under "jobs".  Entries that do not parse are skipped.
+ * such an array under "jobs".  Entries that do not parse are skipped, and
+ * disks are not read (discovery needs the jobs only).
  * Appends to *RET_JOBS (release with oma_vma_job_vector_free).  Returns
  * 0, or -1 with a message recorded when the whole answer is unusable.
  */

@@ -381,7 +381,7 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
 {
   struct oma_poll_stats stats = { .db_ok = 1 };
   update_vector updates = empty_vector;
-  double start = cbt_now_mono ();
+  double start = cbt_now_mono (), t;
   int64_t now = (int64_t)cbt_now_wall ();
   struct fetch *f = NULL;
   size_t i, n, kept;
@@ -389,7 +389,10 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
   int r = 0;
 
   stats.discovered = poller_discover (p, now);
+  t = cbt_now_mono ();
+  stats.discover_seconds = t - start;
   poller_load_active (p);
+  stats.load_seconds = cbt_now_mono () - t;
 
   n = stats.active = p->cache.len;
   if (n > 0) {
@@ -408,7 +411,9 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
                     POLLER_MAX_JOB_BODY) == -1)
       fetch_reset (&f[i]);
   }
+  t = cbt_now_mono ();
   poller_fetch_all (p, f, n);
+  stats.fetch_seconds = cbt_now_mono () - t;
   if (atomic_load (&p->stop))
     goto out;
 
@@ -447,7 +452,9 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
     oma_vma_job_reset (&vma);
   }
 
+  t = cbt_now_mono ();
   stats.written = poller_write (p, updates.ptr, updates.len);
+  stats.write_seconds = cbt_now_mono () - t;
   /* Jobs whose final row is committed leave the cache now, so they are
    * not polled again should the next read of the store fail.
    */
@@ -499,9 +506,11 @@ poller_thread (void *arg)
     else if (p->cfg.verbose)
       poller_log (p,
                   "poll cycle: %zu discovered, %zu active, %zu answered, "
-                  "%zu written, %.3f s",
+                  "%zu written (discover %.3f s, read %.3f s, fetch %.3f s, "
+                  "write %.3f s), %.3f s",
                   stats.discovered, stats.active, stats.answered,
-                  stats.written, stats.seconds);
+                  stats.written, stats.discover_seconds, stats.load_seconds,
+                  stats.fetch_seconds, stats.write_seconds, stats.seconds);
 
     /* Sleep until the next cycle, or a stop. */
     pthread_mutex_lock (&p->lock);

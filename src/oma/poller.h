@@ -31,12 +31,16 @@ struct oma_poller_config {
 
 /* What one cycle did. */
 struct oma_poll_stats {
-  size_t discovered; /* new jobs registered from the VMAs' lists */
-  size_t active;     /* jobs polled */
-  size_t answered;   /* of which the VMA answered 200 */
-  size_t written;    /* updates committed */
-  int db_ok;         /* the database took every read and write */
-  double seconds;    /* wall time of the whole cycle */
+  size_t discovered;       /* new jobs registered from the VMAs' lists */
+  size_t active;           /* jobs polled */
+  size_t answered;         /* of which the VMA answered 200 */
+  size_t written;          /* updates committed */
+  int db_ok;               /* the database took every read and write */
+  double seconds;          /* wall time of the whole cycle */
+  double discover_seconds; /* of which discovery */
+  double load_seconds;     /* reading the active jobs from the store */
+  double fetch_seconds;    /* fetching the jobs from the VMAs */
+  double write_seconds;    /* and writing the results */
 };
 
 struct oma_poller;
