@@ -14,7 +14,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-  { "copy", copy_main, "copy a disk (full or incremental) with true progress" },
+  { "copy", copy_main,
+    "copy a disk (full or incremental) with true progress" },
   { "plan", plan_main, "show what a copy would move, from the source's maps" },
   { "vma", vma_main, "run the source-side progress service" },
   { "oma", oma_main, "run the destination-side poller, database and web UI" },
@@ -26,12 +27,11 @@ usage (FILE *fp)
 {
   size_t i;
 
-  fprintf (fp,
-           "Usage: cbtrack COMMAND [OPTIONS] ...\n"
-           "       cbtrack COMMAND --help\n"
-           "       cbtrack --version\n"
-           "\n"
-           "Commands:\n");
+  fprintf (fp, "Usage: cbtrack COMMAND [OPTIONS] ...\n"
+               "       cbtrack COMMAND --help\n"
+               "       cbtrack --version\n"
+               "\n"
+               "Commands:\n");
   for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf (fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
   fprintf (fp, "\nSee docs/ for the reference of each command.\n");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The dispatcher: --help, --version, unknown commands.
-. "$SRCDIR/tests/functions.sh"
+. "$(dirname "$0")/functions.sh" || exit 1
 make_tmpdir
 
 "$CBTRACK" --version | grep -Eq '^cbtrack [0-9]+\.[0-9]+\.[0-9]+$' ||

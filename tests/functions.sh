@@ -129,13 +129,15 @@ kill_daemon ()
 # SOCKVAR_uri.  The server dies at exit.
 start_nbdkit ()
 {
-    local var=$1 sock pidfile
+    local var=$1 sock pidfile pid
     shift
     sock="$tmp/nbdkit-$RANDOM$RANDOM.sock"
     pidfile="$sock.pid"
-    nbdkit --exit-with-parent -U "$sock" -P "$pidfile" "$@"
+    # --exit-with-parent keeps nbdkit in the foreground: background it.
+    nbdkit --exit-with-parent -U "$sock" -P "$pidfile" "$@" &
+    pid=$!
+    cleanup_fn kill_daemon "$pid"
     wait_for 10 test -s "$pidfile" || fail "nbdkit did not start: $*"
-    cleanup_fn kill_daemon "$(cat "$pidfile")"
     printf -v "$var" '%s' "$sock"
     printf -v "${var}_uri" '%s' "nbd+unix:///?socket=$sock"
 }
@@ -188,6 +190,64 @@ expect_stderr ()
         cat "$tmp/stderr" >&2
         fail "stderr does not match /$1/"
     }
+}
+
+# export_sha256 SOURCE: sha256 of an NBD export or a file's contents.
+export_sha256 ()
+{
+    case "$1" in
+        nbd*://*) nbd_sha256 "$1" ;;
+        *) file_sha256 "$1" ;;
+    esac
+}
+
+# check_same SOURCE TARGET: fail unless both hold the same bytes (sizes
+# included).
+check_same ()
+{
+    local a b
+    a=$(export_sha256 "$1")
+    b=$(export_sha256 "$2")
+    [ "$a" = "$b" ] || fail "target differs from source: $1 ($a) vs $2 ($b)"
+}
+
+# plan_value SOURCE KEY [PLAN ARGS...]: one number from `cbtrack plan --json`.
+plan_value ()
+{
+    local src=$1 key=$2
+    shift 2
+    "$CBTRACK" plan --json "$@" "$src" | jq -e ".$key"
+}
+
+# nbdinfo_total URI TYPE [CONTEXT]: bytes of map type TYPE (0 data,
+# 2 zero, 3 hole,zero; 1 dirty for bitmaps) per `nbdinfo --map --totals`.
+nbdinfo_total ()
+{
+    local uri=$1 type=$2 ctx=${3:-base:allocation}
+    nbdinfo --map="$ctx" --totals --json "$uri" |
+        jq -e "[.[] | select(.type == $type) | .size] | add // 0"
+}
+
+# check_progress_json FILE TOTAL: the JSON progress stream in FILE is
+# monotone, never above its total, and ends completed with
+# bytes_transferred == total_bytes == TOTAL and percent 100.
+check_progress_json ()
+{
+    local file=$1 total=$2
+    jq -e -s --argjson total "$total" '
+        . as $u
+        | ($u | length) >= 2
+        and ([range(1; $u | length)] | all(. as $i |
+              $u[$i].bytes_transferred >= $u[$i-1].bytes_transferred
+              and $u[$i].percent >= $u[$i-1].percent))
+        and ($u | all(.bytes_transferred <= .total_bytes))
+        and ($u | all(.status != "completed" or .percent == 100))
+        and ($u | map(select(.status != "completed")) | all(.percent < 100))
+        and ($u[-1].status == "completed")
+        and ($u[-1].bytes_transferred == $total)
+        and ($u[-1].total_bytes == $total)
+        and ($u[-1].percent == 100)' "$file" >/dev/null ||
+        { cat "$file" >&2; fail "progress stream in $file is wrong"; }
 }
 
 # start_mariadb DIRVAR: start a private MariaDB server (its own data

@@ -23,9 +23,9 @@ void cleanup_mutex_unlock (pthread_mutex_t **ptr);
 #define CBT_UNIQUE_NAME(a, b) CBT_UNIQUE_NAME_ (a, b)
 
 /* Locks MUTEX until the end of the enclosing scope. */
-#define ACQUIRE_LOCK_FOR_CURRENT_SCOPE(mutex)                               \
-  __attribute__ ((cleanup (cleanup_mutex_unlock)))                          \
-  pthread_mutex_t *CBT_UNIQUE_NAME (_lock, __LINE__) = (mutex);             \
+#define ACQUIRE_LOCK_FOR_CURRENT_SCOPE(mutex)                                 \
+  __attribute__ ((cleanup (cleanup_mutex_unlock)))                            \
+  pthread_mutex_t *CBT_UNIQUE_NAME (_lock, __LINE__) = (mutex);               \
   pthread_mutex_lock (CBT_UNIQUE_NAME (_lock, __LINE__))
 
 #endif /* CBTRACK_COMMON_CLEANUP_H */

@@ -23,7 +23,7 @@ cbt_set_error (const char *fmt, ...)
 void
 cbt_set_error_errno (int errnum, const char *fmt, ...)
 {
-  char msg[sizeof last_error];
+  char msg[sizeof last_error / 2];
   va_list ap;
 
   va_start (ap, fmt);
@@ -48,7 +48,7 @@ cbt_clear_error (void)
 void
 cleanup_free (void *ptr)
 {
-  free (*(void **) ptr);
+  free (*(void **)ptr);
 }
 
 void

@@ -9,11 +9,11 @@
 
 /* Records a printf-style message as this thread's last error. */
 void cbt_set_error (const char *fmt, ...)
-  __attribute__ ((format (printf, 1, 2)));
+    __attribute__ ((format (printf, 1, 2)));
 
 /* Like cbt_set_error, with ": strerror(ERRNUM)" appended. */
 void cbt_set_error_errno (int errnum, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
+    __attribute__ ((format (printf, 2, 3)));
 
 /* This thread's last error, or "unknown error" if none was set.  The
  * string stays valid until the next cbt_set_error* in this thread.

@@ -13,9 +13,10 @@
 char *
 cbt_human_size (uint64_t bytes, char *buf, size_t len)
 {
-  static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB",
-                                       "EiB" };
-  double v = (double) bytes;
+  static const char *const units[] = {
+    "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"
+  };
+  double v = (double)bytes;
   size_t i = 0;
 
   if (bytes < 1024) {
@@ -40,7 +41,7 @@ cbt_human_duration (double seconds, char *buf, size_t len)
     snprintf (buf, len, "--:--");
     return buf;
   }
-  s = (unsigned long long) llround (seconds);
+  s = (unsigned long long)llround (seconds);
   if (s >= 3600)
     snprintf (buf, len, "%llu:%02llu:%02llu", s / 3600, s / 60 % 60, s % 60);
   else
@@ -55,20 +56,35 @@ cbt_parse_size (const char *str, uint64_t *ret_bytes)
   uint64_t mult = 1;
   char *end;
 
-  if (str == NULL || !isdigit ((unsigned char) str[0]))
+  if (str == NULL || !isdigit ((unsigned char)str[0]))
     goto bad;
   errno = 0;
   v = strtoull (str, &end, 10);
   if (errno != 0)
     goto bad;
-  switch (toupper ((unsigned char) *end)) {
+  switch (toupper ((unsigned char)*end)) {
   case '\0': break;
   case 'B': break;
-  case 'K': mult = UINT64_C (1) << 10; end++; break;
-  case 'M': mult = UINT64_C (1) << 20; end++; break;
-  case 'G': mult = UINT64_C (1) << 30; end++; break;
-  case 'T': mult = UINT64_C (1) << 40; end++; break;
-  case 'P': mult = UINT64_C (1) << 50; end++; break;
+  case 'K':
+    mult = UINT64_C (1) << 10;
+    end++;
+    break;
+  case 'M':
+    mult = UINT64_C (1) << 20;
+    end++;
+    break;
+  case 'G':
+    mult = UINT64_C (1) << 30;
+    end++;
+    break;
+  case 'T':
+    mult = UINT64_C (1) << 40;
+    end++;
+    break;
+  case 'P':
+    mult = UINT64_C (1) << 50;
+    end++;
+    break;
   default: goto bad;
   }
   if (mult > 1 && (*end == 'i' || *end == 'I'))
@@ -77,10 +93,10 @@ cbt_parse_size (const char *str, uint64_t *ret_bytes)
     end++;
   if (*end != '\0' || v > UINT64_MAX / mult)
     goto bad;
-  *ret_bytes = (uint64_t) v * mult;
+  *ret_bytes = (uint64_t)v * mult;
   return 0;
 
- bad:
+bad:
   cbt_set_error ("invalid size '%s' (expected e.g. 4096, 256K, 1M, 2G)",
                  str ? str : "");
   return -1;
@@ -92,7 +108,7 @@ cbt_parse_duration (const char *str, double *ret_seconds)
   double v, mult = 1;
   char *end;
 
-  if (str == NULL || !(isdigit ((unsigned char) str[0]) || str[0] == '.'))
+  if (str == NULL || !(isdigit ((unsigned char)str[0]) || str[0] == '.'))
     goto bad;
   errno = 0;
   v = strtod (str, &end);
@@ -101,9 +117,18 @@ cbt_parse_duration (const char *str, double *ret_seconds)
   switch (*end) {
   case '\0': break;
   case 's': end++; break;
-  case 'm': mult = 60; end++; break;
-  case 'h': mult = 3600; end++; break;
-  case 'd': mult = 86400; end++; break;
+  case 'm':
+    mult = 60;
+    end++;
+    break;
+  case 'h':
+    mult = 3600;
+    end++;
+    break;
+  case 'd':
+    mult = 86400;
+    end++;
+    break;
   default: goto bad;
   }
   if (*end != '\0' || !(v > 0) || !isfinite (v * mult))
@@ -111,20 +136,20 @@ cbt_parse_duration (const char *str, double *ret_seconds)
   *ret_seconds = v * mult;
   return 0;
 
- bad:
+bad:
   cbt_set_error ("invalid duration '%s' (expected e.g. 2, 0.5, 30s, 10m, 24h)",
                  str ? str : "");
   return -1;
 }
 
 int
-cbt_parse_int (const char *what, const char *str, long long min,
-               long long max, long long *ret)
+cbt_parse_int (const char *what, const char *str, long long min, long long max,
+               long long *ret)
 {
   long long v;
   char *end;
 
-  if (str == NULL || str[0] == '\0' || isspace ((unsigned char) str[0]) ||
+  if (str == NULL || str[0] == '\0' || isspace ((unsigned char)str[0]) ||
       (min >= 0 && (str[0] == '-' || str[0] == '+')))
     goto bad;
   errno = 0;
@@ -134,7 +159,7 @@ cbt_parse_int (const char *what, const char *str, long long min,
   *ret = v;
   return 0;
 
- bad:
+bad:
   cbt_set_error ("invalid %s '%s' (expected an integer from %lld to %lld)",
                  what, str ? str : "", min, max);
   return -1;

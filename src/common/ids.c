@@ -11,7 +11,7 @@ cbt_id_is_valid (const char *id)
   if (id == NULL || id[0] == '\0')
     return false;
   for (i = 0; id[i] != '\0'; i++) {
-    unsigned char c = (unsigned char) id[i];
+    unsigned char c = (unsigned char)id[i];
 
     if (i >= CBT_ID_MAX)
       return false;

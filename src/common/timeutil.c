@@ -26,7 +26,7 @@ cbt_now_wall (void)
 char *
 cbt_format_utc (double t, char *buf, size_t len)
 {
-  time_t secs = (time_t) floor (t);
+  time_t secs = (time_t)floor (t);
   struct tm tm;
 
   gmtime_r (&secs, &tm);
@@ -41,8 +41,8 @@ cbt_sleep (double seconds)
 
   if (seconds <= 0)
     return;
-  ts.tv_sec = (time_t) seconds;
-  ts.tv_nsec = (long) ((seconds - (double) ts.tv_sec) * 1e9);
+  ts.tv_sec = (time_t)seconds;
+  ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
   while (nanosleep (&ts, &ts) == -1 && errno == EINTR)
     ;
 }

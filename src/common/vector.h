@@ -20,7 +20,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define empty_vector { .ptr = NULL, .len = 0, .cap = 0 }
+#define empty_vector                                                          \
+  {                                                                           \
+    .ptr = NULL, .len = 0, .cap = 0                                           \
+  }
 
 /* Grows the storage behind *PTR so that it can hold at least LEN + N
  * elements of ITEMSIZE bytes.  Returns 0, or -1 with errno = ENOMEM and
@@ -51,35 +54,34 @@ generic_vector_reserve (void **ptr, size_t len, size_t *cap, size_t n,
   return 0;
 }
 
-#define DEFINE_VECTOR_TYPE(name, type)                                      \
-  typedef struct {                                                          \
-    type *ptr;                                                              \
-    size_t len;                                                             \
-    size_t cap;                                                             \
-  } name;                                                                   \
-                                                                            \
-  static inline __attribute__ ((__unused__)) int                            \
-  name##_reserve (name *v, size_t n)                                        \
-  {                                                                         \
-    return generic_vector_reserve ((void **) &v->ptr, v->len, &v->cap, n,   \
-                                   sizeof (type));                          \
-  }                                                                         \
-                                                                            \
-  static inline __attribute__ ((__unused__)) int                            \
-  name##_append (name *v, type elem)                                        \
-  {                                                                         \
-    if (name##_reserve (v, 1) == -1)                                        \
-      return -1;                                                            \
-    v->ptr[v->len++] = elem;                                                \
-    return 0;                                                               \
-  }                                                                         \
-                                                                            \
-  static inline __attribute__ ((__unused__)) void                           \
-  name##_reset (name *v)                                                    \
-  {                                                                         \
-    free (v->ptr);                                                          \
-    v->ptr = NULL;                                                          \
-    v->len = v->cap = 0;                                                    \
+#define DEFINE_VECTOR_TYPE(name, type)                                        \
+  typedef struct {                                                            \
+    type *ptr;                                                                \
+    size_t len;                                                               \
+    size_t cap;                                                               \
+  } name;                                                                     \
+                                                                              \
+  static inline                                                               \
+      __attribute__ ((__unused__)) int name##_reserve (name *v, size_t n)     \
+  {                                                                           \
+    return generic_vector_reserve ((void **)&v->ptr, v->len, &v->cap, n,      \
+                                   sizeof (type));                            \
+  }                                                                           \
+                                                                              \
+  static inline                                                               \
+      __attribute__ ((__unused__)) int name##_append (name *v, type elem)     \
+  {                                                                           \
+    if (name##_reserve (v, 1) == -1)                                          \
+      return -1;                                                              \
+    v->ptr[v->len++] = elem;                                                  \
+    return 0;                                                                 \
+  }                                                                           \
+                                                                              \
+  static inline __attribute__ ((__unused__)) void name##_reset (name *v)      \
+  {                                                                           \
+    free (v->ptr);                                                            \
+    v->ptr = NULL;                                                            \
+    v->len = v->cap = 0;                                                      \
   }
 
 #endif /* CBTRACK_COMMON_VECTOR_H */

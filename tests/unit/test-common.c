@@ -63,8 +63,8 @@ test_sizes (void **state)
   assert_string_equal (cbt_human_size (1024, buf, sizeof buf), "1.0 KiB");
   assert_string_equal (cbt_human_size (UINT64_C (18) << 30, buf, sizeof buf),
                        "18.0 GiB");
-  assert_string_equal (cbt_human_size ((UINT64_C (1) << 30) - 1, buf,
-                                       sizeof buf), "1.0 GiB");
+  assert_string_equal (
+      cbt_human_size ((UINT64_C (1) << 30) - 1, buf, sizeof buf), "1.0 GiB");
 }
 
 static void

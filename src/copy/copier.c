@@ -1,0 +1,455 @@
+/* cbtrack copy - the data mover. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/timeutil.h"
+#include "copy/copier.h"
+#include "copy/zero.h"
+
+/* Zero ranges of the plan are handed out in pieces of at most this. */
+#define COPIER_ZERO_PIECE (UINT64_C (1) << 30)
+
+struct copier;
+struct worker;
+
+/* A write or zero request issued for part of a slot's buffer. */
+struct sub_request {
+  struct command cmd; /* first: callbacks cast back */
+  struct slot *slot;
+};
+
+/* One request in flight: a piece of the plan from read to last write. */
+struct slot {
+  struct command cmd; /* the read; first: callbacks cast back */
+  struct worker *w;
+  bool in_use;
+  bool is_copy;       /* PLAN_COPY piece (else PLAN_MAKE_ZERO) */
+  unsigned pending;   /* references: issuing + requests outstanding */
+  uint64_t written;
+  uint64_t zero_skipped;
+  struct sub_request *subs; /* as many as the buffer can have runs */
+  size_t nr_subs;
+};
+
+struct worker {
+  struct copier *c;
+  unsigned index;
+  pthread_t thread;
+  unsigned in_flight;
+  struct slot *slots;
+  unsigned *free_slots;
+  unsigned nr_free;
+};
+
+struct copier {
+  struct rw *src, *dst;
+  const struct plan *plan;
+  struct progress *progress;
+  size_t request_size;
+  unsigned requests;
+  bool skip_zero_blocks;
+  size_t max_subs;
+
+  pthread_mutex_t lock; /* protects the cursor and the error */
+  size_t entry;         /* cursor: plan entry … */
+  uint64_t pos;         /* … and offset inside the disk */
+  atomic_bool failed;
+  char error[512];
+};
+
+/* Records the first failure; later ones are consequences. */
+static void
+copier_fail (struct copier *c, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+static void
+copier_fail (struct copier *c, const char *fmt, ...)
+{
+  va_list ap;
+
+  pthread_mutex_lock (&c->lock);
+  if (!atomic_load (&c->failed)) {
+    va_start (ap, fmt);
+    vsnprintf (c->error, sizeof c->error, fmt, ap);
+    va_end (ap);
+    atomic_store (&c->failed, true);
+  }
+  pthread_mutex_unlock (&c->lock);
+}
+
+/* Hands out the next piece of work: a COPY piece of at most one request,
+ * aligned to the request size, or a zero piece.  Returns false when the
+ * plan is exhausted.
+ */
+static bool
+copier_next_piece (struct copier *c, uint64_t *ret_offset, size_t *ret_len,
+                   bool *ret_is_copy)
+{
+  const plan_entry_vector *v = &c->plan->entries;
+  bool found = false;
+
+  pthread_mutex_lock (&c->lock);
+  while (c->entry < v->len) {
+    const struct plan_entry *e = &v->ptr[c->entry];
+    uint64_t end = e->offset + e->length, len;
+
+    /* On a target known to be zero, zero ranges need nothing. */
+    if (e->action == PLAN_SKIP || c->pos >= end
+        || (e->action == PLAN_MAKE_ZERO && c->skip_zero_blocks)) {
+      c->entry++;
+      if (c->entry < v->len)
+        c->pos = v->ptr[c->entry].offset;
+      continue;
+    }
+    if (e->action == PLAN_COPY) {
+      len = c->request_size - c->pos % c->request_size;
+      *ret_is_copy = true;
+    } else {
+      len = COPIER_ZERO_PIECE;
+      *ret_is_copy = false;
+    }
+    if (len > end - c->pos)
+      len = end - c->pos;
+    *ret_offset = c->pos;
+    *ret_len = (size_t) len;
+    c->pos += len;
+    found = true;
+    break;
+  }
+  pthread_mutex_unlock (&c->lock);
+  return found;
+}
+
+/* Drops one reference on SLOT; the last one accounts the piece and frees
+ * the slot for the next request.
+ */
+static void
+slot_put (struct slot *s)
+{
+  struct worker *w = s->w;
+  struct copier *c = w->c;
+
+  if (--s->pending > 0)
+    return;
+  if (!atomic_load (&c->failed)) {
+    if (s->is_copy)
+      progress_account_done (c->progress, s->cmd.length, s->written,
+                             s->zero_skipped);
+    else
+      progress_account_zeroed (c->progress, s->cmd.length);
+  }
+  s->in_use = false;
+  w->free_slots[w->nr_free++] = (unsigned) (s - w->slots);
+  w->in_flight--;
+}
+
+static void
+slot_write_done (struct command *cmd, int err)
+{
+  struct sub_request *sub = (struct sub_request *) cmd;
+
+  if (err)
+    copier_fail (sub->slot->w->c, "%s: %s at offset %" PRIu64 " (%zu bytes)"
+                 " failed: %s", sub->slot->w->c->dst->name,
+                 sub->slot->is_copy && sub->cmd.buf ? "write" : "zeroing",
+                 cmd->offset, cmd->length, strerror (err));
+  slot_put (sub->slot);
+}
+
+/* Issues a write (BUF != NULL) or a zero request for part of a slot. */
+static void
+slot_issue (struct slot *s, uint64_t offset, size_t len, char *buf)
+{
+  struct copier *c = s->w->c;
+  struct sub_request *sub = &s->subs[s->nr_subs++];
+  int r;
+
+  sub->slot = s;
+  sub->cmd = (struct command) {
+    .offset = offset, .length = len, .buf = buf, .worker = s->w->index,
+    .cb = slot_write_done,
+  };
+  s->pending++;
+  r = buf ? c->dst->ops->asynch_write (c->dst, &sub->cmd)
+          : c->dst->ops->asynch_zero (c->dst, &sub->cmd);
+  if (r == -1) {
+    copier_fail (c, "%s", cbt_get_error ());
+    s->pending--;
+  }
+}
+
+/* The read of a COPY piece completed: split the buffer into runs of
+ * data and of zero blocks (every byte checked), write the data, zero or
+ * skip the zero blocks.
+ */
+static void
+slot_read_done (struct command *cmd, int err)
+{
+  struct slot *s = (struct slot *) cmd;
+  struct copier *c = s->w->c;
+  size_t pos = 0;
+
+  if (err) {
+    copier_fail (c, "%s: read at offset %" PRIu64 " (%zu bytes) failed: %s",
+                 c->src->name, cmd->offset, cmd->length, strerror (err));
+    slot_put (s);
+    return;
+  }
+  while (pos < cmd->length && !atomic_load (&c->failed)) {
+    bool zero;
+    size_t end = zero_run_end (cmd->buf, cmd->length, pos, ZERO_BLOCK_SIZE,
+                               &zero);
+
+    if (!zero) {
+      s->written += end - pos;
+      slot_issue (s, cmd->offset + pos, end - pos, cmd->buf + pos);
+    } else {
+      s->zero_skipped += end - pos;
+      if (!c->skip_zero_blocks)
+        slot_issue (s, cmd->offset + pos, end - pos, NULL);
+    }
+    pos = end;
+  }
+  slot_put (s); /* the reference held by the read */
+}
+
+/* Starts one piece of work in a free slot of W. */
+static void
+worker_start_piece (struct worker *w, uint64_t offset, size_t len,
+                    bool is_copy)
+{
+  struct copier *c = w->c;
+  struct slot *s = &w->slots[w->free_slots[--w->nr_free]];
+
+  s->in_use = true;
+  s->is_copy = is_copy;
+  s->pending = 1;
+  s->written = s->zero_skipped = 0;
+  s->nr_subs = 0;
+  w->in_flight++;
+
+  if (!is_copy) {
+    s->cmd.offset = offset;
+    s->cmd.length = len;
+    slot_issue (s, offset, len, NULL);
+    slot_put (s);
+    return;
+  }
+  if (s->cmd.buf == NULL) {
+    void *buf;
+
+    if (posix_memalign (&buf, 4096, c->request_size) != 0) {
+      copier_fail (c, "out of memory for request buffers");
+      slot_put (s);
+      return;
+    }
+    s->cmd.buf = buf;
+  }
+  s->cmd.offset = offset;
+  s->cmd.length = len;
+  s->cmd.worker = w->index;
+  s->cmd.cb = slot_read_done;
+  if (c->src->ops->asynch_read (c->src, &s->cmd) == -1) {
+    copier_fail (c, "%s", cbt_get_error ());
+    slot_put (s);
+  }
+}
+
+/* Waits until one of W's connections can make progress, and lets it. */
+static int
+worker_poll (struct worker *w)
+{
+  struct copier *c = w->c;
+  struct rw *ends[2] = { c->src, c->dst };
+  struct pollfd fds[2];
+  struct rw *who[2];
+  nfds_t n = 0, i;
+  int r;
+
+  for (i = 0; i < 2; i++) {
+    int fd;
+    short events;
+
+    if (ends[i]->ops->get_poll == NULL)
+      continue;
+    if (ends[i]->ops->get_poll (ends[i], w->index, &fd, &events) == -1)
+      return -1;
+    if (fd >= 0 && events) {
+      fds[n] = (struct pollfd) { .fd = fd, .events = events };
+      who[n++] = ends[i];
+    }
+  }
+  if (n == 0) {
+    cbt_set_error ("internal error: requests in flight but nothing to poll");
+    return -1;
+  }
+  r = poll (fds, n, 500);
+  if (r == -1) {
+    if (errno == EINTR)
+      return 0;
+    cbt_set_error_errno (errno, "poll");
+    return -1;
+  }
+  for (i = 0; i < n; i++)
+    if (fds[i].revents
+        && who[i]->ops->notify (who[i], w->index, fds[i].revents) == -1)
+      return -1;
+  return 0;
+}
+
+/* After a failure, requests already sent are given this long to finish,
+ * so servers see an orderly end rather than a connection cut mid-reply.
+ */
+#define COPIER_DRAIN_SECONDS 2.0
+
+static void *
+worker_run (void *arg)
+{
+  struct worker *w = arg;
+  struct copier *c = w->c;
+  double drain_deadline = 0;
+
+  for (;;) {
+    uint64_t offset;
+    size_t len;
+    bool is_copy;
+
+    while (!atomic_load (&c->failed) && w->nr_free > 0
+           && copier_next_piece (c, &offset, &len, &is_copy))
+      worker_start_piece (w, offset, len, is_copy);
+    if (w->in_flight == 0)
+      break;
+    if (atomic_load (&c->failed)) {
+      if (drain_deadline == 0)
+        drain_deadline = cbt_now_mono () + COPIER_DRAIN_SECONDS;
+      else if (cbt_now_mono () > drain_deadline)
+        break;
+    }
+    if (worker_poll (w) == -1) {
+      copier_fail (c, "%s", cbt_get_error ());
+      break;
+    }
+  }
+  return NULL;
+}
+
+static void
+worker_free (struct worker *w)
+{
+  unsigned i;
+
+  if (w->slots) {
+    for (i = 0; i < w->c->requests; i++) {
+      free (w->slots[i].cmd.buf);
+      free (w->slots[i].subs);
+    }
+  }
+  free (w->slots);
+  free (w->free_slots);
+}
+
+static int
+worker_init (struct worker *w, struct copier *c, unsigned index)
+{
+  unsigned i;
+
+  w->c = c;
+  w->index = index;
+  w->slots = calloc (c->requests, sizeof *w->slots);
+  w->free_slots = calloc (c->requests, sizeof *w->free_slots);
+  if (w->slots == NULL || w->free_slots == NULL)
+    goto nomem;
+  for (i = 0; i < c->requests; i++) {
+    w->slots[i].w = w;
+    w->slots[i].subs = calloc (c->max_subs, sizeof *w->slots[i].subs);
+    if (w->slots[i].subs == NULL)
+      goto nomem;
+    /* Hand out slot 0 first. */
+    w->free_slots[i] = c->requests - 1 - i;
+  }
+  w->nr_free = c->requests;
+  return 0;
+
+ nomem:
+  cbt_set_error ("out of memory");
+  return -1;
+}
+
+int
+copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
+            const struct copier_options *opts, struct progress *progress,
+            unsigned *ret_workers)
+{
+  struct copier c = {
+    .src = src, .dst = dst, .plan = plan, .progress = progress,
+    .request_size = opts->request_size, .requests = opts->requests,
+    .skip_zero_blocks = opts->target_is_zero,
+  };
+  struct worker *workers = NULL;
+  unsigned nr_workers, started = 0, i;
+  int n, ret = -1;
+
+  if (plan->transfer_bytes == 0
+      && (plan->zeroing_bytes == 0 || opts->target_is_zero)) {
+    if (ret_workers)
+      *ret_workers = 0;
+    return 0;
+  }
+  /* Worst case: alternating data and zero blocks, plus the odd tail. */
+  c.max_subs = c.request_size / ZERO_BLOCK_SIZE + 2;
+  pthread_mutex_init (&c.lock, NULL);
+  atomic_init (&c.failed, false);
+  c.pos = plan->entries.len ? plan->entries.ptr[0].offset : 0;
+
+  n = src->ops->connect_workers (src, opts->connections);
+  if (n == -1)
+    goto out;
+  n = dst->ops->connect_workers (dst, (unsigned) n);
+  if (n == -1)
+    goto out;
+  nr_workers = (unsigned) n;
+
+  workers = calloc (nr_workers, sizeof *workers);
+  if (workers == NULL) {
+    cbt_set_error ("out of memory");
+    goto out;
+  }
+  for (i = 0; i < nr_workers; i++)
+    if (worker_init (&workers[i], &c, i) == -1)
+      goto out_workers;
+
+  for (i = 0; i < nr_workers; i++) {
+    int err = pthread_create (&workers[i].thread, NULL, worker_run,
+                              &workers[i]);
+    if (err) {
+      copier_fail (&c, "cannot start a worker thread: %s", strerror (err));
+      break;
+    }
+    started++;
+  }
+  for (i = 0; i < started; i++)
+    pthread_join (workers[i].thread, NULL);
+
+  if (atomic_load (&c.failed))
+    cbt_set_error ("%s", c.error);
+  else
+    ret = 0;
+  if (ret_workers)
+    *ret_workers = nr_workers;
+
+ out_workers:
+  for (i = 0; i < nr_workers; i++)
+    worker_free (&workers[i]);
+  free (workers);
+ out:
+  pthread_mutex_destroy (&c.lock);
+  return ret;
+}

@@ -1,0 +1,43 @@
+/* cbtrack copy - the data mover.
+ *
+ * Moves the PLAN_COPY ranges of a plan from a source endpoint to a target
+ * endpoint and makes the PLAN_MAKE_ZERO ranges zero, with several workers
+ * (one connection each where the endpoints allow it), many requests in
+ * flight per worker, and exact zero detection inside the data.  Progress
+ * is accounted as requests complete (DESIGN §1).  It does not flush: the
+ * caller does that, then marks the progress completed.
+ */
+#ifndef CBTRACK_COPY_COPIER_H
+#define CBTRACK_COPY_COPIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "copy/plan.h"
+#include "copy/progress.h"
+#include "copy/rw.h"
+
+struct copier_options {
+  unsigned connections;   /* workers wanted (fewer if an endpoint can't) */
+  unsigned requests;      /* requests in flight per worker */
+  size_t request_size;    /* bytes per read request (multiple of 4096) */
+  bool target_is_zero;    /* zero ranges and zero blocks need no write */
+};
+
+#define COPIER_DEFAULT_CONNECTIONS 4
+#define COPIER_DEFAULT_REQUESTS 16
+#define COPIER_DEFAULT_REQUEST_SIZE (1024 * 1024)
+#define COPIER_MAX_CONNECTIONS 16
+#define COPIER_MAX_REQUESTS 1024
+#define COPIER_MAX_REQUEST_SIZE (32 * 1024 * 1024)
+
+/* Runs the copy of PLAN from SRC to DST, accounting into PROGRESS.
+ * Returns 0 when every range completed, or -1 with an error recorded (the
+ * first failure; the other workers stop at once).  *RET_WORKERS (if not
+ * NULL) is set to the number of workers used.
+ */
+int copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
+                const struct copier_options *opts, struct progress *progress,
+                unsigned *ret_workers);
+
+#endif /* CBTRACK_COPY_COPIER_H */

@@ -1,0 +1,158 @@
+/* cbtrack copy - one disk of a job. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/human.h"
+#include "common/timeutil.h"
+#include "copy/analyse.h"
+#include "copy/changed-areas.h"
+#include "copy/disk.h"
+
+void
+disk_init (struct disk *d, const struct disk_spec *spec)
+{
+  memset (d, 0, sizeof *d);
+  d->spec = *spec;
+  progress_init (&d->progress, spec->bitmap || spec->changed_areas,
+                 cbt_now_mono ());
+}
+
+static int
+disk_fail (struct disk *d)
+{
+  progress_fail (&d->progress, cbt_now_mono (), cbt_get_error ());
+  return -1;
+}
+
+int
+disk_analyse_source_only (struct disk *d)
+{
+  const struct disk_spec *spec = &d->spec;
+  map_extent_vector changed = empty_vector;
+  struct rw_open_args src_args = { .bitmap = spec->bitmap };
+  struct analyse_args an = { .use_bitmap = spec->bitmap != NULL,
+                             .target_is_zero = spec->target_is_zero };
+  char *text = NULL;
+  size_t len = 0;
+  int ret = -1;
+
+  /* A malformed list is refused before anything is opened. */
+  if (spec->changed_areas
+      && changed_areas_read_file (spec->changed_areas, &text, &len) == -1)
+    goto out;
+
+  d->src = rw_open (spec->source, &src_args);
+  if (d->src == NULL)
+    goto out;
+
+  if (text) {
+    if (changed_areas_parse (text, len, d->src->size, &changed) == -1) {
+      char msg[512];
+
+      snprintf (msg, sizeof msg, "%s", cbt_get_error ());
+      cbt_set_error ("%s: %s", spec->changed_areas, msg);
+      goto out;
+    }
+    an.changed = &changed;
+  }
+
+  if (analyse_source (d->src, &an, &d->plan) == -1)
+    goto out;
+  ret = 0;
+ out:
+  free (text);
+  map_extent_vector_reset (&changed);
+  return ret == 0 ? 0 : disk_fail (d);
+}
+
+int
+disk_analyse (struct disk *d)
+{
+  struct rw_open_args dst_args = { .writable = true };
+  const struct disk_spec *spec = &d->spec;
+
+  if (disk_analyse_source_only (d) == -1)
+    return -1;
+  dst_args.create_size = d->src->size;
+  d->dst = rw_open (spec->target, &dst_args);
+  if (d->dst == NULL)
+    return disk_fail (d);
+  if (d->dst->size < d->src->size) {
+    cbt_set_error ("%s: the target is smaller (%" PRIu64 " bytes) than the"
+                   " source (%" PRIu64 " bytes)", spec->target,
+                   d->dst->size, d->src->size);
+    return disk_fail (d);
+  }
+  progress_set_plan (&d->progress, d->plan.transfer_bytes, d->plan.capacity,
+                     d->plan.hole_bytes, d->plan.zero_bytes);
+  return 0;
+}
+
+int
+disk_transfer (struct disk *d, const struct copier_options *opts)
+{
+  struct copier_options o = *opts;
+
+  o.target_is_zero = opts->target_is_zero || d->spec.target_is_zero
+                     || d->dst->is_zero;
+  progress_set_stage (&d->progress, STAGE_TRANSFER);
+  if (copier_run (d->src, d->dst, &d->plan, &o, &d->progress, &d->workers)
+      == -1)
+    return disk_fail (d);
+  progress_set_stage (&d->progress, STAGE_FINALIZE);
+  if (d->dst->ops->flush (d->dst) == -1)
+    return disk_fail (d);
+  progress_complete (&d->progress, cbt_now_mono ());
+  return 0;
+}
+
+void
+disk_print_summary (struct disk *d, const char *prefix, FILE *fp)
+{
+  struct progress_snapshot s;
+  char copied[32], written[32], zskip[32], holes[32], rate[32];
+  uint64_t not_copied = d->plan.zero_bytes + d->plan.hole_bytes;
+  const char *holes_verb;
+
+  progress_snapshot (&d->progress, cbt_now_mono (), &s);
+  cbt_human_size (s.bytes_transferred, copied, sizeof copied);
+  cbt_human_size (s.bytes_written, written, sizeof written);
+  cbt_human_size (s.bytes_zero_skipped, zskip, sizeof zskip);
+  cbt_human_size (s.elapsed_seconds > 0
+                    ? (uint64_t) (s.bytes_transferred / s.elapsed_seconds)
+                    : 0, rate, sizeof rate);
+  if (d->plan.incremental) {
+    cbt_human_size (d->plan.capacity - d->plan.dirty_bytes, holes,
+                    sizeof holes);
+    holes_verb = "unchanged, left alone";
+  } else {
+    cbt_human_size (not_copied, holes, sizeof holes);
+    holes_verb = s.bytes_zeroed ? "holes and zeroes zeroed on the target"
+                                : "holes and zeroes skipped";
+  }
+  fprintf (fp,
+           "%s%s: %s %s of %s copied in %.1f s (%s/s): %s written, %s zero"
+           " blocks skipped, %s %s%s\n",
+           prefix, s.status == STATUS_COMPLETED ? "done" : "failed",
+           d->plan.incremental ? "incremental" : "full", copied,
+           d->plan.incremental ? "changed data" : "data",
+           s.elapsed_seconds, rate, written, zskip, holes, holes_verb,
+           d->plan.have_allocation
+             ? ""
+             : " (the source has no allocation map: the whole disk counted"
+               " as data)");
+}
+
+void
+disk_free (struct disk *d)
+{
+  if (d == NULL)
+    return;
+  rw_close (d->dst);
+  rw_close (d->src);
+  d->src = d->dst = NULL;
+  plan_free (&d->plan);
+  progress_destroy (&d->progress);
+}

@@ -1,0 +1,63 @@
+/* cbtrack copy - one disk of a job, from analysis to the final flush.
+ *
+ * A disk is analysed first (source opened, maps read, plan built, target
+ * opened and checked), which fixes its total; then transferred (copied,
+ * flushed, completed).  A job of several disks analyses all of them before
+ * any transfers, so the job's total is known from the start.
+ */
+#ifndef CBTRACK_COPY_DISK_H
+#define CBTRACK_COPY_DISK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "copy/copier.h"
+#include "copy/plan.h"
+#include "copy/progress.h"
+#include "copy/rw.h"
+
+/* What the user asked for one disk. */
+struct disk_spec {
+  const char *id;            /* disk id for reports, or NULL */
+  const char *source;
+  const char *target;
+  const char *bitmap;        /* --bitmap NAME, or NULL */
+  const char *changed_areas; /* --changed-areas FILE, or NULL */
+  bool target_is_zero;
+};
+
+struct disk {
+  struct disk_spec spec;
+  struct rw *src, *dst;
+  struct plan plan;
+  struct progress progress;
+  unsigned workers;
+};
+
+/* Initialises D for SPEC (strings must outlive D), at stage Analysis. */
+void disk_init (struct disk *d, const struct disk_spec *spec);
+
+/* Opens the source, reads its maps and builds the plan, then opens and
+ * checks the target: nothing is written anywhere before the plan is
+ * complete and valid.  Fixes the progress total.  Returns 0, or -1 with
+ * an error recorded and the progress marked failed.
+ */
+int disk_analyse (struct disk *d);
+
+/* The first half of disk_analyse: the plan, without opening the target
+ * (for `cbtrack plan`).  Returns 0, or -1 with an error recorded.
+ */
+int disk_analyse_source_only (struct disk *d);
+
+/* Copies, flushes and completes an analysed disk.  Returns 0, or -1 with
+ * an error recorded and the progress marked failed.
+ */
+int disk_transfer (struct disk *d, const struct copier_options *opts);
+
+/* Prints the one-line summary of what moved to FP, prefixed with PREFIX. */
+void disk_print_summary (struct disk *d, const char *prefix, FILE *fp);
+
+/* Closes the endpoints and frees what D holds.  Accepts NULL. */
+void disk_free (struct disk *d);
+
+#endif /* CBTRACK_COPY_DISK_H */

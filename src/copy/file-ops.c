@@ -1,0 +1,272 @@
+/* cbtrack copy - local files and block devices, with pread/pwrite.
+ *
+ * The calls are synchronous: each "asynchronous" request completes, and
+ * calls its callback, before it returns.  Workers share one descriptor,
+ * which pread/pwrite allow.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "copy/rw.h"
+
+struct file_rw {
+  struct rw rw;
+  int fd;
+  bool is_block;
+  bool can_punch;        /* FALLOC_FL_PUNCH_HOLE still worth trying */
+  bool can_zero_range;   /* FALLOC_FL_ZERO_RANGE still worth trying */
+};
+
+static const struct rw_ops file_ops;
+
+struct rw *
+file_rw_open (const char *name, const struct rw_open_args *args)
+{
+  struct file_rw *f;
+  struct stat st;
+  int flags = args->writable ? O_RDWR : O_RDONLY;
+  bool created = false;
+
+  if (args->bitmap) {
+    cbt_set_error ("%s: a dirty bitmap needs an NBD source (qemu-nbd"
+                   " --bitmap), not a local file", name);
+    return NULL;
+  }
+  f = calloc (1, sizeof *f);
+  if (f == NULL) {
+    cbt_set_error ("out of memory");
+    return NULL;
+  }
+  f->rw.ops = &file_ops;
+  f->rw.name = name;
+  f->fd = -1;
+  f->can_punch = f->can_zero_range = true;
+
+  f->fd = open (name, flags | O_CLOEXEC);
+  if (f->fd == -1 && errno == ENOENT && args->writable) {
+    f->fd = open (name, flags | O_CLOEXEC | O_CREAT | O_EXCL, 0644);
+    created = f->fd >= 0;
+  }
+  if (f->fd == -1) {
+    cbt_set_error_errno (errno, "%s", name);
+    goto err;
+  }
+  if (fstat (f->fd, &st) == -1) {
+    cbt_set_error_errno (errno, "%s: stat", name);
+    goto err;
+  }
+  if (S_ISBLK (st.st_mode)) {
+    uint64_t size;
+
+    if (ioctl (f->fd, BLKGETSIZE64, &size) == -1) {
+      cbt_set_error_errno (errno, "%s: BLKGETSIZE64", name);
+      goto err;
+    }
+    f->is_block = true;
+    f->rw.size = size;
+  } else if (S_ISREG (st.st_mode)) {
+    f->rw.size = (uint64_t) st.st_size;
+    f->rw.have_allocation = true;
+    /* A new or empty target is sized to the source and known zero. */
+    if (args->writable && (created || st.st_size == 0)) {
+      if (ftruncate (f->fd, (off_t) args->create_size) == -1) {
+        cbt_set_error_errno (errno, "%s: truncate", name);
+        goto err;
+      }
+      f->rw.size = args->create_size;
+      f->rw.is_zero = true;
+    }
+  } else {
+    cbt_set_error ("%s: not a regular file or block device", name);
+    goto err;
+  }
+  f->rw.preferred_block = (uint32_t) (st.st_blksize > 0 ? st.st_blksize : 0);
+  return &f->rw;
+
+ err:
+  f->rw.ops->close (&f->rw);
+  return NULL;
+}
+
+static void
+file_rw_close (struct rw *rw)
+{
+  struct file_rw *f = (struct file_rw *) rw;
+
+  if (f->fd >= 0)
+    close (f->fd);
+  free (f);
+}
+
+static int
+file_rw_connect_workers (struct rw *rw, unsigned n)
+{
+  return (int) n;
+}
+
+static int64_t
+file_rw_get_map (struct rw *rw, enum rw_map which, uint64_t offset,
+                 uint64_t count, map_extent_vector *ret_map)
+{
+  struct file_rw *f = (struct file_rw *) rw;
+  uint64_t end = offset + count;
+  struct map_extent ext = { .offset = offset };
+  off_t data, hole;
+
+  if (which != RW_MAP_ALLOCATION) {
+    cbt_set_error ("%s: a local file has no dirty bitmap", rw->name);
+    return -1;
+  }
+  if (f->is_block)
+    goto all_data;
+
+  data = lseek (f->fd, (off_t) offset, SEEK_DATA);
+  if (data == -1 && errno == ENXIO) {
+    ext.length = end - offset;  /* a hole to the end */
+    ext.flags = PLAN_FLAG_HOLE | PLAN_FLAG_ZERO;
+    return plan_map_append (ret_map, offset, end, &ext);
+  }
+  if (data == -1)
+    goto all_data;  /* no SEEK_DATA here: everything is data */
+  if ((uint64_t) data > offset) {
+    ext.length = (uint64_t) data - offset;
+    ext.flags = PLAN_FLAG_HOLE | PLAN_FLAG_ZERO;
+    return plan_map_append (ret_map, offset, end, &ext);
+  }
+  hole = lseek (f->fd, (off_t) offset, SEEK_HOLE);
+  if (hole == -1 || (uint64_t) hole <= offset)
+    goto all_data;
+  ext.length = (uint64_t) hole - offset;
+  ext.flags = 0;
+  return plan_map_append (ret_map, offset, end, &ext);
+
+ all_data:
+  ext.length = end - offset;
+  ext.flags = 0;
+  return plan_map_append (ret_map, offset, end, &ext);
+}
+
+/* pread or pwrite all of [OFF, OFF + LEN), retrying short transfers.
+ * Returns 0 or an errno value.
+ */
+static int
+file_rw_full_io (int fd, bool write, char *buf, size_t len, uint64_t off)
+{
+  while (len > 0) {
+    ssize_t r = write ? pwrite (fd, buf, len, (off_t) off)
+                      : pread (fd, buf, len, (off_t) off);
+
+    if (r == -1) {
+      if (errno == EINTR)
+        continue;
+      return errno;
+    }
+    if (r == 0)
+      return write ? EIO : ENODATA;  /* unexpected end of file */
+    buf += r;
+    len -= (size_t) r;
+    off += (uint64_t) r;
+  }
+  return 0;
+}
+
+static int
+file_rw_asynch_read (struct rw *rw, struct command *cmd)
+{
+  struct file_rw *f = (struct file_rw *) rw;
+
+  cmd->cb (cmd, file_rw_full_io (f->fd, false, cmd->buf, cmd->length,
+                                 cmd->offset));
+  return 0;
+}
+
+static int
+file_rw_asynch_write (struct rw *rw, struct command *cmd)
+{
+  struct file_rw *f = (struct file_rw *) rw;
+
+  cmd->cb (cmd, file_rw_full_io (f->fd, true, cmd->buf, cmd->length,
+                                 cmd->offset));
+  return 0;
+}
+
+/* Makes [OFF, OFF + LEN) read as zero: punch a hole (files), zero the
+ * range (files and devices), or write zeroes.  Returns 0 or an errno.
+ */
+static int
+file_rw_zero_range (struct file_rw *f, uint64_t off, uint64_t len)
+{
+  if (!f->is_block && f->can_punch) {
+    if (fallocate (f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                   (off_t) off, (off_t) len) == 0)
+      return 0;
+    if (errno != EOPNOTSUPP && errno != ENOSYS)
+      return errno;
+    f->can_punch = false;
+  }
+  if (f->can_zero_range) {
+    if (fallocate (f->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+                   (off_t) off, (off_t) len) == 0)
+      return 0;
+    if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
+      return errno;
+    f->can_zero_range = false;
+  }
+  if (f->is_block) {
+    uint64_t range[2] = { off, len };
+
+    if (ioctl (f->fd, BLKZEROOUT, range) == 0)
+      return 0;
+  }
+  while (len > 0) {
+    size_t n = len < RW_ZERO_BUFFER_SIZE ? (size_t) len : RW_ZERO_BUFFER_SIZE;
+    int err = file_rw_full_io (f->fd, true, (char *) rw_zero_buffer, n, off);
+
+    if (err)
+      return err;
+    off += n;
+    len -= n;
+  }
+  return 0;
+}
+
+static int
+file_rw_asynch_zero (struct rw *rw, struct command *cmd)
+{
+  cmd->cb (cmd, file_rw_zero_range ((struct file_rw *) rw, cmd->offset,
+                                    cmd->length));
+  return 0;
+}
+
+static int
+file_rw_flush (struct rw *rw)
+{
+  struct file_rw *f = (struct file_rw *) rw;
+
+  if ((f->is_block ? fsync (f->fd) : fdatasync (f->fd)) == -1) {
+    cbt_set_error_errno (errno, "%s: flush", rw->name);
+    return -1;
+  }
+  return 0;
+}
+
+static const struct rw_ops file_ops = {
+  .ops_name = "file",
+  .close = file_rw_close,
+  .connect_workers = file_rw_connect_workers,
+  .get_map = file_rw_get_map,
+  .asynch_read = file_rw_asynch_read,
+  .asynch_write = file_rw_asynch_write,
+  .asynch_zero = file_rw_asynch_zero,
+  .flush = file_rw_flush,
+  .get_poll = NULL,
+  .notify = NULL,
+};

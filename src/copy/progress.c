@@ -1,0 +1,214 @@
+/* cbtrack copy - progress accounting (I/O-free). */
+#include <stdio.h>
+#include <string.h>
+
+#include "copy/progress.h"
+
+void
+progress_init (struct progress *p, bool incremental, double now)
+{
+  memset (p, 0, sizeof *p);
+  p->incremental = incremental;
+  p->start_time = now;
+  atomic_init (&p->done, 0);
+  atomic_init (&p->written, 0);
+  atomic_init (&p->zero_skipped, 0);
+  atomic_init (&p->zeroed, 0);
+  atomic_init (&p->stage, STAGE_ANALYSIS);
+  atomic_init (&p->status, STATUS_IN_PROGRESS);
+  pthread_mutex_init (&p->lock, NULL);
+}
+
+void
+progress_destroy (struct progress *p)
+{
+  if (p)
+    pthread_mutex_destroy (&p->lock);
+}
+
+void
+progress_set_plan (struct progress *p, uint64_t total_bytes,
+                   uint64_t capacity_bytes, uint64_t hole_bytes,
+                   uint64_t zero_bytes)
+{
+  pthread_mutex_lock (&p->lock);
+  p->total_bytes = total_bytes;
+  p->capacity_bytes = capacity_bytes;
+  p->hole_bytes = hole_bytes;
+  p->zero_bytes = zero_bytes;
+  p->have_total = true;
+  pthread_mutex_unlock (&p->lock);
+}
+
+void
+progress_set_stage (struct progress *p, enum progress_stage stage)
+{
+  int cur = atomic_load (&p->stage);
+
+  while (cur < (int) stage
+         && !atomic_compare_exchange_weak (&p->stage, &cur, (int) stage))
+    ;
+}
+
+void
+progress_account_done (struct progress *p, uint64_t bytes, uint64_t written,
+                       uint64_t zero_skipped)
+{
+  atomic_fetch_add_explicit (&p->done, bytes, memory_order_relaxed);
+  if (written)
+    atomic_fetch_add_explicit (&p->written, written, memory_order_relaxed);
+  if (zero_skipped)
+    atomic_fetch_add_explicit (&p->zero_skipped, zero_skipped,
+                               memory_order_relaxed);
+}
+
+void
+progress_account_zeroed (struct progress *p, uint64_t bytes)
+{
+  atomic_fetch_add_explicit (&p->zeroed, bytes, memory_order_relaxed);
+}
+
+void
+progress_complete (struct progress *p, double now)
+{
+  pthread_mutex_lock (&p->lock);
+  if (atomic_load (&p->status) == STATUS_IN_PROGRESS) {
+    atomic_store (&p->status, STATUS_COMPLETED);
+    p->end_time = now;
+  }
+  pthread_mutex_unlock (&p->lock);
+}
+
+void
+progress_fail (struct progress *p, double now, const char *message)
+{
+  pthread_mutex_lock (&p->lock);
+  if (atomic_load (&p->status) == STATUS_IN_PROGRESS) {
+    atomic_store (&p->status, STATUS_FAILED);
+    p->end_time = now;
+    snprintf (p->error, sizeof p->error, "%s", message ? message : "failed");
+  }
+  pthread_mutex_unlock (&p->lock);
+}
+
+/* Adds (NOW, BYTES) to the rate window and drops samples that fell out of
+ * it, always keeping one sample at or before the window's start so the
+ * rate covers the whole window.  Caller holds the lock.
+ */
+static void
+progress_add_sample (struct progress *p, double now, uint64_t bytes)
+{
+  unsigned last;
+
+  if (p->count > 0) {
+    last = (p->first + p->count - 1) % PROGRESS_SAMPLES;
+    /* Samples closer than 50 ms add nothing but churn. */
+    if (now - p->samples[last].t < 0.05 && p->count > 1) {
+      p->samples[last].t = now;
+      p->samples[last].bytes = bytes;
+      goto trim;
+    }
+  }
+  if (p->count == PROGRESS_SAMPLES) {
+    p->first = (p->first + 1) % PROGRESS_SAMPLES;
+    p->count--;
+  }
+  p->samples[(p->first + p->count) % PROGRESS_SAMPLES]
+    = (struct progress_sample) { .t = now, .bytes = bytes };
+  p->count++;
+
+ trim:
+  while (p->count > 2) {
+    unsigned second = (p->first + 1) % PROGRESS_SAMPLES;
+
+    if (p->samples[second].t > now - PROGRESS_WINDOW_SECONDS)
+      break;
+    p->first = second;
+    p->count--;
+  }
+}
+
+void
+progress_snapshot (struct progress *p, double now,
+                   struct progress_snapshot *ret)
+{
+  struct progress_snapshot s = { 0 };
+  uint64_t done;
+
+  pthread_mutex_lock (&p->lock);
+  done = atomic_load (&p->done);
+  s.stage = atomic_load (&p->stage);
+  s.status = atomic_load (&p->status);
+  s.incremental = p->incremental;
+  s.total_bytes = p->total_bytes;
+  s.capacity_bytes = p->capacity_bytes;
+  s.hole_bytes = p->hole_bytes;
+  s.zero_bytes = p->zero_bytes;
+  s.bytes_written = atomic_load (&p->written);
+  s.bytes_zero_skipped = atomic_load (&p->zero_skipped);
+  s.bytes_zeroed = atomic_load (&p->zeroed);
+  s.error_message = p->error;
+  if (p->end_time > 0)
+    now = p->end_time;
+  s.elapsed_seconds = now - p->start_time;
+
+  if (done > s.total_bytes)
+    done = s.total_bytes;
+  /* The last byte is not safe until the target is flushed. */
+  if (s.status != STATUS_COMPLETED && s.total_bytes > 0
+      && done == s.total_bytes)
+    done = s.total_bytes - 1;
+  if (s.status == STATUS_COMPLETED)
+    done = s.total_bytes;
+  s.bytes_transferred = done;
+
+  if (s.status == STATUS_COMPLETED)
+    s.percent = 100.0;
+  else if (s.total_bytes > 0)
+    s.percent = 100.0 * (double) done / (double) s.total_bytes;
+
+  if (s.status == STATUS_IN_PROGRESS && p->have_total)
+    progress_add_sample (p, now, done);
+
+  s.eta_seconds = -1;
+  if (s.status == STATUS_COMPLETED) {
+    s.eta_seconds = 0;
+    if (s.elapsed_seconds > 0)
+      s.throughput_bps = (double) s.total_bytes / s.elapsed_seconds;
+  } else if (p->count >= 2) {
+    const struct progress_sample *a = &p->samples[p->first];
+    const struct progress_sample *b
+      = &p->samples[(p->first + p->count - 1) % PROGRESS_SAMPLES];
+    double dt = b->t - a->t;
+
+    if (dt >= 0.5 && b->bytes > a->bytes) {
+      s.throughput_bps = (double) (b->bytes - a->bytes) / dt;
+      s.eta_seconds = (double) (s.total_bytes - done) / s.throughput_bps;
+    }
+  }
+  pthread_mutex_unlock (&p->lock);
+  *ret = s;
+}
+
+const char *
+progress_stage_name (enum progress_stage stage)
+{
+  switch (stage) {
+  case STAGE_ANALYSIS: return "Analysis";
+  case STAGE_TRANSFER: return "Transfer";
+  case STAGE_FINALIZE: return "Finalize";
+  }
+  return "?";
+}
+
+const char *
+progress_status_name (enum progress_status status)
+{
+  switch (status) {
+  case STATUS_QUEUED: return "queued";
+  case STATUS_IN_PROGRESS: return "in_progress";
+  case STATUS_COMPLETED: return "completed";
+  case STATUS_FAILED: return "failed";
+  }
+  return "?";
+}

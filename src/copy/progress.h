@@ -1,0 +1,124 @@
+/* cbtrack copy - progress accounting (I/O-free).
+ *
+ * The numbers of DESIGN §1: total_bytes is fixed by the plan before the
+ * first byte moves; bytes_transferred counts planned bytes whose read and
+ * write (or zero-skip) have completed; it never decreases, never exceeds
+ * the total, and reaches it only when the disk completes after the final
+ * flush.  Throughput is smoothed over a window of about 10 s of completed
+ * bytes and is never invented before there is data.
+ *
+ * Workers call progress_account_* from any thread (lock-free atomics);
+ * snapshots may be taken from any thread (the rate window has a lock).
+ */
+#ifndef CBTRACK_COPY_PROGRESS_H
+#define CBTRACK_COPY_PROGRESS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum progress_stage {
+  STAGE_ANALYSIS,
+  STAGE_TRANSFER,
+  STAGE_FINALIZE,
+};
+
+enum progress_status {
+  STATUS_QUEUED,
+  STATUS_IN_PROGRESS,
+  STATUS_COMPLETED,
+  STATUS_FAILED,
+};
+
+#define PROGRESS_WINDOW_SECONDS 10.0
+#define PROGRESS_SAMPLES 128
+
+struct progress_sample {
+  double t;
+  uint64_t bytes;
+};
+
+struct progress {
+  /* Set once by progress_set_plan, before the transfer starts. */
+  bool incremental;
+  bool have_total;
+  uint64_t total_bytes;
+  uint64_t capacity_bytes;
+  uint64_t hole_bytes;
+  uint64_t zero_bytes;
+  double start_time;
+
+  /* Updated by the workers. */
+  _Atomic uint64_t done;          /* planned bytes completed */
+  _Atomic uint64_t written;       /* data bytes written to the target */
+  _Atomic uint64_t zero_skipped;  /* zero blocks found inside data */
+  _Atomic uint64_t zeroed;        /* zero/hole ranges made zero */
+  _Atomic int stage;
+  _Atomic int status;
+
+  /* The rate window: a ring of (time, done) samples. */
+  pthread_mutex_t lock;
+  struct progress_sample samples[PROGRESS_SAMPLES];
+  unsigned first, count;
+  double end_time;                /* when completed/failed, else 0 */
+  char error[512];
+};
+
+/* One consistent view of a progress, as every output reports it. */
+struct progress_snapshot {
+  enum progress_stage stage;
+  enum progress_status status;
+  bool incremental;
+  uint64_t bytes_transferred;
+  uint64_t total_bytes;
+  double percent;            /* 0..100; 100 only when completed */
+  double throughput_bps;     /* 0 when not yet known */
+  double eta_seconds;        /* < 0 when not yet known */
+  uint64_t bytes_written;
+  uint64_t bytes_zero_skipped;
+  uint64_t bytes_zeroed;
+  uint64_t capacity_bytes;
+  uint64_t hole_bytes;
+  uint64_t zero_bytes;
+  double elapsed_seconds;
+  const char *error_message; /* "" unless failed; valid while progress is */
+};
+
+/* Initialises P at time NOW, in stage Analysis, status in_progress. */
+void progress_init (struct progress *p, bool incremental, double now);
+
+/* Releases what P holds.  Accepts NULL. */
+void progress_destroy (struct progress *p);
+
+/* Fixes the totals from the plan.  Call before any accounting. */
+void progress_set_plan (struct progress *p, uint64_t total_bytes,
+                        uint64_t capacity_bytes, uint64_t hole_bytes,
+                        uint64_t zero_bytes);
+
+/* Moves to STAGE (stages only go forward; a step back is ignored). */
+void progress_set_stage (struct progress *p, enum progress_stage stage);
+
+/* Records that BYTES planned bytes have completed, of which WRITTEN were
+ * sent as data and ZERO_SKIPPED were zero blocks found inside the data.
+ */
+void progress_account_done (struct progress *p, uint64_t bytes,
+                            uint64_t written, uint64_t zero_skipped);
+
+/* Records BYTES of zero/hole ranges made zero on the target. */
+void progress_account_zeroed (struct progress *p, uint64_t bytes);
+
+/* Marks the disk completed at time NOW (call after the final flush). */
+void progress_complete (struct progress *p, double now);
+
+/* Marks the disk failed at time NOW with MESSAGE (first failure wins). */
+void progress_fail (struct progress *p, double now, const char *message);
+
+/* Takes a snapshot at time NOW into *RET, and records a rate sample. */
+void progress_snapshot (struct progress *p, double now,
+                        struct progress_snapshot *ret);
+
+const char *progress_stage_name (enum progress_stage stage);
+const char *progress_status_name (enum progress_status status);
+
+#endif /* CBTRACK_COPY_PROGRESS_H */
