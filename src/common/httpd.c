@@ -22,6 +22,7 @@
 
 #include "common/error.h"
 #include "common/httpd.h"
+#include "common/human.h"
 #include "common/ids.h"
 
 #define HTTPD_MAX_EXTRA_HEADERS 4
@@ -212,10 +213,28 @@ cbt_httpd_respond_error (struct cbt_httpd_request *req, unsigned status,
                                  json_pack ("{s:s}", "error", msg));
 }
 
+/* True when the LEN bytes at S contain a "." or ".." segment. */
+static bool
+httpd_has_dot_segment (const char *s, size_t len)
+{
+  size_t i = 0, j;
+
+  while (i < len) {
+    for (j = i; j < len && s[j] != '/'; j++)
+      ;
+    if ((j - i == 1 && s[i] == '.') ||
+        (j - i == 2 && s[i] == '.' && s[i + 1] == '.'))
+      return true;
+    i = j + 1;
+  }
+  return false;
+}
+
 /* Matches PATH against route pattern PATTERN.  Returns 0 (no match), 1 (a
  * match in which {id} is one segment) or 2 (a match only if {id} may span
- * several segments, e.g. "../x": an invalid id rather than an unknown
- * path).  For 1 and 2 the id is PATH[*RET_OFF .. *RET_OFF + *RET_LEN).
+ * several segments and one of them is "." or "..": a path-traversal
+ * attempt, answered as an invalid id rather than an unknown path).  For 1
+ * and 2 the id is PATH[*RET_OFF .. *RET_OFF + *RET_LEN).
  */
 static int
 httpd_match (const char *pattern, const char *path, size_t *ret_off,
@@ -235,7 +254,9 @@ httpd_match (const char *pattern, const char *path, size_t *ret_off,
   idlen = plen - prefix - suffix;
   *ret_off = prefix;
   *ret_len = idlen;
-  return memchr (path + prefix, '/', idlen) == NULL ? 1 : 2;
+  if (memchr (path + prefix, '/', idlen) == NULL)
+    return 1;
+  return httpd_has_dot_segment (path + prefix, idlen) ? 2 : 0;
 }
 
 /* Appends METHOD to the comma-separated list ALLOW (of SIZE bytes) unless
@@ -498,6 +519,7 @@ httpd_listen_socket (const char *listen_on, uint16_t *ret_port)
   char host[256];
   const char *colon, *port, *h = listen_on;
   size_t hlen;
+  long long portnum;
   int fd = -1, one = 1, r;
 
   colon = strrchr (listen_on, ':');
@@ -507,6 +529,12 @@ httpd_listen_socket (const char *listen_on, uint16_t *ret_port)
     return -1;
   }
   port = colon + 1;
+  if (cbt_parse_int ("port", port, 0, 65535, &portnum) == -1) {
+    cbt_set_error ("invalid listen address '%s' (the port must be from 0 "
+                   "to 65535)",
+                   listen_on);
+    return -1;
+  }
   hlen = (size_t)(colon - listen_on);
   if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
     h++;

@@ -13,8 +13,10 @@
  *    (no such path), 405 (path exists, method does not; with an Allow
  *    header), 413 (body too large), 401 (missing or wrong bearer token on
  *    POST/PUT/PATCH/DELETE when a token is configured) and 400 (the {id}
- *    is not a valid cbtrack id, see common/ids.h — this includes ids that
- *    contain "/" after percent-decoding, such as "../x");
+ *    is not a valid cbtrack id, see common/ids.h; a would-be id that
+ *    spans segments counts as an id only when one of them is "." or
+ *    "..", such as "../x" — a traversal attempt gets 400, while
+ *    "/things/a/b" is simply 404);
  *  - every reply through cbt_httpd_respond_*(), errors always as
  *    {"error":"..."}; replies are counted by status code for /metrics.
  *
