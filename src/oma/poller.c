@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ struct oma_poller {
   oma_job_vector cache;    /* active jobs, sorted by id */
   string_vector known_ids; /* ids known to exist in the store, sorted */
   bool db_down;            /* the last store call failed (for logging) */
+  uint64_t cycles;         /* cycles run so far */
   pthread_t thread;
   bool thread_started;
   pthread_mutex_t lock;
@@ -193,6 +195,17 @@ fetch_error (const struct fetch *f, char *buf, size_t len)
   else
     snprintf (buf, len, "HTTP %ld", f->http_status);
   return buf;
+}
+
+/* FNV-1a of ID: spreads the jobs' history trims over the cycles. */
+static uint64_t
+poller_hash (const char *id)
+{
+  uint64_t h = UINT64_C (14695981039346656037);
+
+  for (; *id; id++)
+    h = (h ^ (unsigned char)*id) * UINT64_C (1099511628211);
+  return h;
 }
 
 static int
@@ -445,6 +458,9 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
     }
     if (oma_poll_decide (job, result, &vma, detail, now, p->cfg.dead_timeout,
                          &u)) {
+      u.trim_history =
+          u.add_sample &&
+          (p->cycles + poller_hash (job->id)) % OMA_HISTORY_TRIM_EVERY == 0;
       updates.ptr[updates.len++] = u;
       if (u.job.last_progress_at > job->last_progress_at)
         job->last_progress_at = u.job.last_progress_at;
@@ -453,6 +469,7 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
   }
 
   t = cbt_now_mono ();
+  p->cycles++;
   stats.written = poller_write (p, updates.ptr, updates.len);
   stats.write_seconds = cbt_now_mono () - t;
   /* Jobs whose final row is committed leave the cache now, so they are

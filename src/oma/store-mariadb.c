@@ -26,8 +26,12 @@
 
 #define MD_CONNECT_TIMEOUT_S 5
 #define MD_IO_TIMEOUT_S 30
-#define MD_MAX_ARGS 20
+/* Rows per multi-row statement (disk upserts, history samples). */
+#define MD_BULK_ROWS 32
+#define MD_MAX_ARGS (MD_BULK_ROWS * 8)
 #define MD_MAX_COLS 20
+
+struct md_args;
 
 struct store_mariadb {
   struct oma_store base;
@@ -35,6 +39,7 @@ struct store_mariadb {
   struct oma_db_url url;
   MYSQL *conn; /* NULL while disconnected */
   MYSQL_STMT **stmts;
+  struct md_args *args; /* the arguments being bound (under the lock) */
 };
 
 #define JOB_COLUMNS                                                           \
@@ -46,6 +51,31 @@ struct store_mariadb {
   "disk_id, capacity_bytes, total_bytes, bytes_synced, "                      \
   "sync_progress_percent, sync_status, updated_at"
 #define ACTIVE "('pending', 'replicating')"
+
+/* The disk upsert and the sample insert, cut where their multi-row forms
+ * repeat the row.
+ */
+#define DISK_UPSERT_HEAD                                                      \
+  "INSERT INTO vm_disks (job_id, " DISK_COLUMNS ") VALUES "
+#define DISK_ROW "(?, ?, ?, ?, ?, ?, ?, ?)"
+#define DISK_UPSERT_TAIL                                                      \
+  " ON DUPLICATE KEY UPDATE "                                                 \
+  "capacity_bytes = IF(VALUES(capacity_bytes) > 0, "                          \
+  "VALUES(capacity_bytes), capacity_bytes), "                                 \
+  "total_bytes = VALUES(total_bytes), "                                       \
+  "bytes_synced = VALUES(bytes_synced), "                                     \
+  "sync_progress_percent = VALUES(sync_progress_percent), "                   \
+  "sync_status = VALUES(sync_status), updated_at = VALUES(updated_at)"
+#define SAMPLE_INSERT_HEAD                                                    \
+  "INSERT INTO replication_progress_history (job_id, sampled_at, "            \
+  "bytes_transferred, transfer_speed_bps, progress_percent) VALUES "
+#define SAMPLE_ROW "(?, ?, ?, ?, ?)"
+
+static char md_disk_bulk_sql[sizeof DISK_UPSERT_HEAD +
+                             MD_BULK_ROWS * (sizeof DISK_ROW + 2) +
+                             sizeof DISK_UPSERT_TAIL];
+static char md_sample_bulk_sql[sizeof SAMPLE_INSERT_HEAD +
+                               MD_BULK_ROWS * (sizeof SAMPLE_ROW + 2)];
 
 enum stmt_id {
   ST_JOB_INSERT,
@@ -65,6 +95,8 @@ enum stmt_id {
   ST_SAMPLE_TRIM,
   ST_SCHEMA_VERSION,
   ST_SCHEMA_SET,
+  ST_DISK_UPSERT_BULK,
+  ST_SAMPLE_INSERT_BULK,
   ST_COUNT
 };
 
@@ -118,10 +150,7 @@ static const char *const stmt_sql[ST_COUNT] = {
   [ST_DISKS_FAIL] = "UPDATE vm_disks SET sync_status = 'failed', "
                     "updated_at = ? WHERE job_id = ? "
                     "AND sync_status IN ('pending', 'syncing')",
-  [ST_SAMPLE_INSERT] = "INSERT INTO replication_progress_history "
-                       "(job_id, sampled_at, bytes_transferred, "
-                       "transfer_speed_bps, progress_percent) "
-                       "VALUES (?, ?, ?, ?, ?)",
+  [ST_SAMPLE_INSERT] = SAMPLE_INSERT_HEAD SAMPLE_ROW,
   [ST_SAMPLE_CUTOFF] = "SELECT id FROM replication_progress_history "
                        "WHERE job_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
   [ST_SAMPLE_TRIM] = "DELETE FROM replication_progress_history "
@@ -129,6 +158,9 @@ static const char *const stmt_sql[ST_COUNT] = {
   [ST_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) "
                         "FROM cbtrack_schema",
   [ST_SCHEMA_SET] = "INSERT INTO cbtrack_schema (version) VALUES (?)",
+  /* MD_BULK_ROWS rows each, written by md_library_init. */
+  [ST_DISK_UPSERT_BULK] = md_disk_bulk_sql,
+  [ST_SAMPLE_INSERT_BULK] = md_sample_bulk_sql,
 };
 
 #define TABLE_OPTIONS                                                         \
@@ -213,6 +245,17 @@ struct md_cols {
   int64_t *null_dst[MD_MAX_COLS]; /* set to -1 when NULL */
   unsigned n;
 };
+
+/* Empties the store's argument list and returns it.  One list serves
+ * every statement: they run one at a time, under the store's lock, and
+ * each has been executed before the next one starts binding.
+ */
+static struct md_args *
+md_args_reset (struct store_mariadb *s)
+{
+  s->args->n = 0;
+  return s->args;
+}
 
 static void
 md_arg_null (struct md_args *a)
@@ -560,7 +603,6 @@ md_prepare (struct store_mariadb *s, enum stmt_id id)
 static int
 md_migrate (struct store_mariadb *s)
 {
-  struct md_args args = { .n = 0 };
   struct md_cols cols = { .n = 0 };
   int64_t version = 0;
   const char *const *sql;
@@ -602,9 +644,8 @@ md_migrate (struct store_mariadb *s)
     for (sql = migrations[version]; *sql; sql++)
       if ((r = md_query (s, *sql, "migrate schema")) < 0)
         goto out;
-    args.n = 0;
-    md_arg_int (&args, version + 1);
-    if ((r = md_exec (s, ST_SCHEMA_SET, &args, "record schema version")) < 0)
+    md_arg_int (md_args_reset (s), version + 1);
+    if ((r = md_exec (s, ST_SCHEMA_SET, s->args, "record schema version")) < 0)
       goto out;
   }
   r = 0;
@@ -711,21 +752,17 @@ md_rollback (struct store_mariadb *s)
     mysql_rollback (s->conn);
 }
 
+static void md_arg_disk (struct md_args *a, const char *job_id,
+                         const struct oma_disk *d);
+
 static int
 md_upsert_disk (struct store_mariadb *s, const char *job_id,
                 const struct oma_disk *d)
 {
-  struct md_args a = { .n = 0 };
+  struct md_args *a = md_args_reset (s);
 
-  md_arg_text (&a, job_id, false);
-  md_arg_text (&a, d->disk_id, false);
-  md_arg_int (&a, d->capacity_bytes);
-  md_arg_int (&a, d->total_bytes);
-  md_arg_int (&a, d->bytes_synced);
-  md_arg_double (&a, d->sync_progress_percent);
-  md_arg_text (&a, d->sync_status[0] ? d->sync_status : "pending", false);
-  md_arg_time (&a, d->updated_at);
-  return md_exec (s, ST_DISK_UPSERT, &a, "write disk");
+  md_arg_disk (a, job_id, d);
+  return md_exec (s, ST_DISK_UPSERT, a, "write disk");
 }
 
 static int
@@ -733,35 +770,35 @@ md_job_insert (struct oma_store *store, const struct oma_job *job)
 {
   struct store_mariadb *s = (struct store_mariadb *)store;
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
-  struct md_args a = { .n = 0 };
+  struct md_args *a = md_args_reset (s);
   size_t i;
   int r;
 
   if ((r = md_ensure (s)) < 0 || (r = md_begin (s)) < 0)
     return r;
-  md_arg_text (&a, job->id, false);
-  md_arg_text (&a, job->source_vm_name, false);
-  md_arg_text (&a, job->replication_type[0] ? job->replication_type : "full",
+  md_arg_text (a, job->id, false);
+  md_arg_text (a, job->source_vm_name, false);
+  md_arg_text (a, job->replication_type[0] ? job->replication_type : "full",
                false);
-  md_arg_text (&a, job->status[0] ? job->status : "pending", false);
-  md_arg_text (&a, job->current_operation, false);
-  md_arg_double (&a, job->progress_percent);
-  md_arg_double (&a, job->setup_progress_percent);
-  md_arg_int (&a, job->bytes_transferred);
-  md_arg_int (&a, job->total_bytes);
-  md_arg_int (&a, job->transfer_speed_bps);
+  md_arg_text (a, job->status[0] ? job->status : "pending", false);
+  md_arg_text (a, job->current_operation, false);
+  md_arg_double (a, job->progress_percent);
+  md_arg_double (a, job->setup_progress_percent);
+  md_arg_int (a, job->bytes_transferred);
+  md_arg_int (a, job->total_bytes);
+  md_arg_int (a, job->transfer_speed_bps);
   if (job->eta_seconds < 0)
-    md_arg_null (&a);
+    md_arg_null (a);
   else
-    md_arg_int (&a, job->eta_seconds);
-  md_arg_text (&a, job->vma_url, false);
-  md_arg_text (&a, job->error_message, true);
-  md_arg_time (&a, job->created_at);
-  md_arg_time (&a, job->updated_at);
-  md_arg_time (&a, job->started_at);
-  md_arg_time (&a, job->completed_at);
-  md_arg_time (&a, job->last_progress_at);
-  if (mysql_stmt_bind_param (s->stmts[ST_JOB_INSERT], a.bind) ||
+    md_arg_int (a, job->eta_seconds);
+  md_arg_text (a, job->vma_url, false);
+  md_arg_text (a, job->error_message, true);
+  md_arg_time (a, job->created_at);
+  md_arg_time (a, job->updated_at);
+  md_arg_time (a, job->started_at);
+  md_arg_time (a, job->completed_at);
+  md_arg_time (a, job->last_progress_at);
+  if (mysql_stmt_bind_param (s->stmts[ST_JOB_INSERT], a->bind) ||
       mysql_stmt_execute (s->stmts[ST_JOB_INSERT])) {
     if (mysql_stmt_errno (s->stmts[ST_JOB_INSERT]) == ER_DUP_ENTRY) {
       md_rollback (s);
@@ -787,15 +824,15 @@ err:
 static int
 md_read_disks_of (struct store_mariadb *s, struct oma_job *job)
 {
-  struct md_args a = { .n = 0 };
+  struct md_args *a = md_args_reset (s);
   struct md_cols c = { .n = 0 };
   struct oma_disk d;
   int r;
 
-  md_arg_text (&a, job->id, false);
+  md_arg_text (a, job->id, false);
   memset (&d, 0, sizeof d);
   md_cols_disk (&c, &d);
-  if ((r = md_query_rows (s, ST_DISKS_OF_JOB, &a, &c, "read disks")) < 0)
+  if ((r = md_query_rows (s, ST_DISKS_OF_JOB, a, &c, "read disks")) < 0)
     return r;
   while ((r = md_fetch (s, ST_DISKS_OF_JOB, &c, "read disks")) == 1)
     if (oma_disk_vector_append (&job->disks, d) == -1) {
@@ -810,18 +847,18 @@ md_read_disks_of (struct store_mariadb *s, struct oma_job *job)
 static int
 md_read_history_of (struct store_mariadb *s, struct oma_job *job)
 {
-  struct md_args a = { .n = 0 };
+  struct md_args *a = md_args_reset (s);
   struct md_cols c = { .n = 0 };
   struct oma_sample p;
   int r;
 
-  md_arg_text (&a, job->id, false);
+  md_arg_text (a, job->id, false);
   memset (&p, 0, sizeof p);
   md_col_time (&c, &p.sampled_at);
   md_col_int (&c, &p.bytes_transferred, false);
   md_col_int (&c, &p.transfer_speed_bps, false);
   md_col_double (&c, &p.progress_percent);
-  if ((r = md_query_rows (s, ST_HISTORY_OF_JOB, &a, &c, "read history")) < 0)
+  if ((r = md_query_rows (s, ST_HISTORY_OF_JOB, a, &c, "read history")) < 0)
     return r;
   while ((r = md_fetch (s, ST_HISTORY_OF_JOB, &c, "read history")) == 1)
     if (oma_sample_vector_append (&job->history, p) == -1) {
@@ -838,7 +875,7 @@ md_job_get (struct oma_store *store, const char *id, struct oma_job *ret_job)
 {
   struct store_mariadb *s = (struct store_mariadb *)store;
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
-  struct md_args a = { .n = 0 };
+  struct md_args *a = md_args_reset (s);
   struct md_cols c = { .n = 0 };
   struct oma_job job;
   int r;
@@ -846,9 +883,9 @@ md_job_get (struct oma_store *store, const char *id, struct oma_job *ret_job)
   if ((r = md_ensure (s)) < 0)
     return r;
   memset (&job, 0, sizeof job);
-  md_arg_text (&a, id, false);
+  md_arg_text (a, id, false);
   md_cols_job (&c, &job);
-  if ((r = md_query_rows (s, ST_JOB_SELECT, &a, &c, "read job")) < 0)
+  if ((r = md_query_rows (s, ST_JOB_SELECT, a, &c, "read job")) < 0)
     return r;
   r = md_fetch (s, ST_JOB_SELECT, &c, "read job");
   md_free_result (s, ST_JOB_SELECT);
@@ -997,19 +1034,19 @@ md_job_patch (struct oma_store *store, const char *id,
 {
   struct store_mariadb *s = (struct store_mariadb *)store;
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
-  struct md_args a = { .n = 0 };
+  struct md_args *a = md_args_reset (s);
   int r;
 
   if ((r = md_ensure (s)) < 0)
     return r;
-  md_arg_int (&a, patch->has_setup_progress);
-  md_arg_double (&a, patch->setup_progress_percent);
-  md_arg_int (&a, patch->has_current_operation);
-  md_arg_text (&a, patch->current_operation, false);
-  md_arg_time (&a, now);
-  md_arg_time (&a, now);
-  md_arg_text (&a, id, false);
-  if ((r = md_exec (s, ST_JOB_PATCH, &a, "update job")) < 0)
+  md_arg_int (a, patch->has_setup_progress);
+  md_arg_double (a, patch->setup_progress_percent);
+  md_arg_int (a, patch->has_current_operation);
+  md_arg_text (a, patch->current_operation, false);
+  md_arg_time (a, now);
+  md_arg_time (a, now);
+  md_arg_text (a, id, false);
+  if ((r = md_exec (s, ST_JOB_PATCH, a, "update job")) < 0)
     return r;
   if (mysql_stmt_affected_rows (s->stmts[ST_JOB_PATCH]) == 0) {
     cbt_set_error ("no job '%s'", id);
@@ -1018,88 +1055,176 @@ md_job_patch (struct oma_store *store, const char *id,
   return 0;
 }
 
+/* Keeps the newest OMA_HISTORY_MAX samples of JOB. */
 static int
-md_add_sample (struct store_mariadb *s, const struct oma_job *job)
+md_trim_history (struct store_mariadb *s, const struct oma_job *job)
 {
-  struct md_args a = { .n = 0 };
+  struct md_args *a = md_args_reset (s);
   struct md_cols c = { .n = 0 };
   int64_t cutoff = -1;
   int r;
 
-  md_arg_text (&a, job->id, false);
-  md_arg_time (&a, job->updated_at);
-  md_arg_int (&a, job->bytes_transferred);
-  md_arg_int (&a, job->transfer_speed_bps);
-  md_arg_double (&a, job->progress_percent);
-  if ((r = md_exec (s, ST_SAMPLE_INSERT, &a, "write history")) < 0)
-    return r;
-
-  /* Keep the newest OMA_HISTORY_MAX samples of this job. */
-  a.n = 0;
-  md_arg_text (&a, job->id, false);
-  md_arg_int (&a, OMA_HISTORY_MAX);
+  md_arg_text (a, job->id, false);
+  md_arg_int (a, OMA_HISTORY_MAX);
   md_col_int (&c, &cutoff, false);
-  if ((r = md_query_rows (s, ST_SAMPLE_CUTOFF, &a, &c, "trim history")) < 0)
+  if ((r = md_query_rows (s, ST_SAMPLE_CUTOFF, a, &c, "trim history")) < 0)
     return r;
   r = md_fetch (s, ST_SAMPLE_CUTOFF, &c, "trim history");
   md_free_result (s, ST_SAMPLE_CUTOFF);
   if (r <= 0)
     return r;
-  a.n = 0;
-  md_arg_text (&a, job->id, false);
-  md_arg_int (&a, cutoff);
-  return md_exec (s, ST_SAMPLE_TRIM, &a, "trim history");
+  a = md_args_reset (s);
+  md_arg_text (a, job->id, false);
+  md_arg_int (a, cutoff);
+  return md_exec (s, ST_SAMPLE_TRIM, a, "trim history");
 }
 
+/* Writes the job row of update U; sets *RET_MATCHED when the job was
+ * still active (so its disks and sample are to be written too).
+ */
 static int
-md_apply_one (struct store_mariadb *s, const struct oma_update *u)
+md_apply_job (struct store_mariadb *s, const struct oma_update *u,
+              bool *ret_matched)
 {
   const struct oma_job *job = &u->job;
-  struct md_args a = { .n = 0 };
-  size_t i;
+  struct md_args *a = md_args_reset (s);
   int r;
 
   if (u->kind == OMA_UPDATE_FAIL) {
-    md_arg_text (&a, job->error_message, true);
-    md_arg_time (&a, job->updated_at);
-    md_arg_time (&a, job->completed_at);
-    md_arg_text (&a, job->id, false);
-    if ((r = md_exec (s, ST_JOB_FAIL, &a, "fail job")) < 0)
+    md_arg_text (a, job->error_message, true);
+    md_arg_time (a, job->updated_at);
+    md_arg_time (a, job->completed_at);
+    md_arg_text (a, job->id, false);
+    if ((r = md_exec (s, ST_JOB_FAIL, a, "fail job")) < 0)
       return r;
+    *ret_matched = false;
     if (mysql_stmt_affected_rows (s->stmts[ST_JOB_FAIL]) == 0)
       return 0;
-    a.n = 0;
-    md_arg_time (&a, job->updated_at);
-    md_arg_text (&a, job->id, false);
-    return md_exec (s, ST_DISKS_FAIL, &a, "fail disks");
+    a = md_args_reset (s);
+    md_arg_time (a, job->updated_at);
+    md_arg_text (a, job->id, false);
+    return md_exec (s, ST_DISKS_FAIL, a, "fail disks");
   }
 
-  md_arg_text (&a, job->replication_type, false);
-  md_arg_text (&a, job->status, false);
-  md_arg_text (&a, job->current_operation, false);
-  md_arg_double (&a, job->progress_percent);
-  md_arg_int (&a, job->bytes_transferred);
-  md_arg_int (&a, job->total_bytes);
-  md_arg_int (&a, job->transfer_speed_bps);
+  md_arg_text (a, job->replication_type, false);
+  md_arg_text (a, job->status, false);
+  md_arg_text (a, job->current_operation, false);
+  md_arg_double (a, job->progress_percent);
+  md_arg_int (a, job->bytes_transferred);
+  md_arg_int (a, job->total_bytes);
+  md_arg_int (a, job->transfer_speed_bps);
   if (job->eta_seconds < 0)
-    md_arg_null (&a);
+    md_arg_null (a);
   else
-    md_arg_int (&a, job->eta_seconds);
-  md_arg_text (&a, job->error_message, true);
-  md_arg_time (&a, job->updated_at);
-  md_arg_time (&a, job->started_at);
-  md_arg_time (&a, job->completed_at);
-  md_arg_time (&a, job->last_progress_at);
-  md_arg_text (&a, job->id, false);
-  if ((r = md_exec (s, ST_JOB_PROGRESS, &a, "update job")) < 0)
+    md_arg_int (a, job->eta_seconds);
+  md_arg_text (a, job->error_message, true);
+  md_arg_time (a, job->updated_at);
+  md_arg_time (a, job->started_at);
+  md_arg_time (a, job->completed_at);
+  md_arg_time (a, job->last_progress_at);
+  md_arg_text (a, job->id, false);
+  if ((r = md_exec (s, ST_JOB_PROGRESS, a, "update job")) < 0)
     return r;
-  if (mysql_stmt_affected_rows (s->stmts[ST_JOB_PROGRESS]) == 0)
-    return 0; /* Gone, or final already. */
-  for (i = 0; i < job->disks.len; i++)
-    if ((r = md_upsert_disk (s, job->id, &job->disks.ptr[i])) < 0)
-      return r;
-  if (u->add_sample)
-    return md_add_sample (s, job);
+  /* 0 rows: the job is gone, or final already. */
+  *ret_matched = mysql_stmt_affected_rows (s->stmts[ST_JOB_PROGRESS]) > 0;
+  return 0;
+}
+
+static void
+md_arg_disk (struct md_args *a, const char *job_id, const struct oma_disk *d)
+{
+  md_arg_text (a, job_id, false);
+  md_arg_text (a, d->disk_id, false);
+  md_arg_int (a, d->capacity_bytes);
+  md_arg_int (a, d->total_bytes);
+  md_arg_int (a, d->bytes_synced);
+  md_arg_double (a, d->sync_progress_percent);
+  md_arg_text (a, d->sync_status[0] ? d->sync_status : "pending", false);
+  md_arg_time (a, d->updated_at);
+}
+
+static void
+md_arg_sample (struct md_args *a, const struct oma_job *job)
+{
+  md_arg_text (a, job->id, false);
+  md_arg_time (a, job->updated_at);
+  md_arg_int (a, job->bytes_transferred);
+  md_arg_int (a, job->transfer_speed_bps);
+  md_arg_double (a, job->progress_percent);
+}
+
+/* Upserts the disks of the MATCHED updates, MD_BULK_ROWS rows per
+ * statement (the rest one by one): a poll cycle's 4000 disk rows cost
+ * 125 round trips instead of 4000.
+ */
+static int
+md_write_disks (struct store_mariadb *s, const struct oma_update *updates,
+                const bool *matched, size_t n)
+{
+  size_t i, k, rows = 0, row = 0, bulk;
+  struct md_args *a = md_args_reset (s);
+  int r;
+
+  for (i = 0; i < n; i++)
+    if (matched[i])
+      rows += updates[i].job.disks.len;
+  bulk = rows / MD_BULK_ROWS * MD_BULK_ROWS;
+  for (i = 0; i < n; i++) {
+    if (!matched[i])
+      continue;
+    for (k = 0; k < updates[i].job.disks.len; k++, row++) {
+      const struct oma_job *job = &updates[i].job;
+
+      if (row < bulk) {
+        md_arg_disk (a, job->id, &job->disks.ptr[k]);
+        if ((row + 1) % MD_BULK_ROWS == 0) {
+          if ((r = md_exec (s, ST_DISK_UPSERT_BULK, a, "write disks")) < 0)
+            return r;
+          a = md_args_reset (s);
+        }
+      } else {
+        md_arg_disk (a, job->id, &job->disks.ptr[k]);
+        if ((r = md_exec (s, ST_DISK_UPSERT, a, "write disk")) < 0)
+          return r;
+        a = md_args_reset (s);
+      }
+    }
+  }
+  return 0;
+}
+
+/* Inserts one history sample per MATCHED update that asks for it, like
+ * md_write_disks.
+ */
+static int
+md_write_samples (struct store_mariadb *s, const struct oma_update *updates,
+                  const bool *matched, size_t n)
+{
+  size_t i, rows = 0, row = 0, bulk;
+  struct md_args *a = md_args_reset (s);
+  int r;
+
+  for (i = 0; i < n; i++)
+    if (matched[i] && updates[i].add_sample)
+      rows++;
+  bulk = rows / MD_BULK_ROWS * MD_BULK_ROWS;
+  for (i = 0; i < n; i++) {
+    if (!matched[i] || !updates[i].add_sample)
+      continue;
+    md_arg_sample (a, &updates[i].job);
+    if (row < bulk) {
+      if ((row + 1) % MD_BULK_ROWS == 0) {
+        if ((r = md_exec (s, ST_SAMPLE_INSERT_BULK, a, "write history")) < 0)
+          return r;
+        a = md_args_reset (s);
+      }
+    } else {
+      if ((r = md_exec (s, ST_SAMPLE_INSERT, a, "write history")) < 0)
+        return r;
+      a = md_args_reset (s);
+    }
+    row++;
+  }
   return 0;
 }
 
@@ -1109,15 +1234,28 @@ md_apply_updates (struct oma_store *store, const struct oma_update *updates,
 {
   struct store_mariadb *s = (struct store_mariadb *)store;
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
+  CLEANUP_FREE bool *matched = NULL;
   size_t i;
   int r;
 
   if (n == 0)
     return 0;
+  matched = calloc (n, sizeof *matched);
+  if (matched == NULL) {
+    cbt_set_error_errno (errno, "calloc");
+    return -EIO;
+  }
   if ((r = md_ensure (s)) < 0 || (r = md_begin (s)) < 0)
     return r;
   for (i = 0; i < n; i++)
-    if ((r = md_apply_one (s, &updates[i])) < 0)
+    if ((r = md_apply_job (s, &updates[i], &matched[i])) < 0)
+      goto err;
+  if ((r = md_write_disks (s, updates, matched, n)) < 0 ||
+      (r = md_write_samples (s, updates, matched, n)) < 0)
+    goto err;
+  for (i = 0; i < n; i++)
+    if (matched[i] && updates[i].trim_history &&
+        (r = md_trim_history (s, &updates[i].job)) < 0)
       goto err;
   if ((r = md_commit (s)) < 0)
     goto err;
@@ -1135,6 +1273,7 @@ md_close (struct oma_store *store)
 
   md_disconnect (s);
   free (s->stmts);
+  free (s->args);
   memset (s->url.password, 0, sizeof s->url.password);
   pthread_mutex_destroy (&s->lock);
   free (s);
@@ -1153,10 +1292,38 @@ static const struct oma_store_ops mariadb_ops = {
 
 static pthread_once_t md_library_once = PTHREAD_ONCE_INIT;
 
+/* Appends the NUL-terminated TEXT at *POS in BUF. */
+static void
+md_append (char *buf, size_t *pos, const char *text)
+{
+  size_t len = strlen (text);
+
+  memcpy (buf + *pos, text, len + 1);
+  *pos += len;
+}
+
+/* Writes HEAD, MD_BULK_ROWS times ROW separated by ", ", then TAIL. */
+static void
+md_bulk_sql (char *buf, const char *head, const char *row, const char *tail)
+{
+  size_t pos = 0;
+  int i;
+
+  md_append (buf, &pos, head);
+  for (i = 0; i < MD_BULK_ROWS; i++) {
+    if (i > 0)
+      md_append (buf, &pos, ", ");
+    md_append (buf, &pos, row);
+  }
+  md_append (buf, &pos, tail);
+}
+
 static void
 md_library_init (void)
 {
   mysql_library_init (0, NULL, NULL);
+  md_bulk_sql (md_disk_bulk_sql, DISK_UPSERT_HEAD, DISK_ROW, DISK_UPSERT_TAIL);
+  md_bulk_sql (md_sample_bulk_sql, SAMPLE_INSERT_HEAD, SAMPLE_ROW, "");
 }
 
 struct oma_store *
@@ -1174,6 +1341,11 @@ oma_store_mariadb_open (const struct oma_db_url *url)
   s->base.ops = &mariadb_ops;
   s->url = *url;
   pthread_mutex_init (&s->lock, NULL);
+  s->args = malloc (sizeof *s->args);
+  if (s->args == NULL) {
+    cbt_set_error_errno (errno, "malloc");
+    goto err;
+  }
 
   /* A server that is not up yet is retried by every later operation;
    * wrong credentials or a broken schema are errors now.

@@ -584,19 +584,23 @@ static int
 sq_add_sample (struct store_sqlite *s, const struct oma_job *job)
 {
   sqlite3_stmt *st = s->stmts[ST_SAMPLE_INSERT];
-  sqlite3_int64 cutoff = -1;
-  int r;
 
   sqlite3_bind_text (st, 1, job->id, -1, SQLITE_TRANSIENT);
   sq_bind_time (st, 2, job->updated_at);
   sqlite3_bind_int64 (st, 3, job->bytes_transferred);
   sqlite3_bind_int64 (st, 4, job->transfer_speed_bps);
   sqlite3_bind_double (st, 5, job->progress_percent);
-  if ((r = sq_step_done (s, st, "write history")) < 0)
-    return r;
+  return sq_step_done (s, st, "write history");
+}
 
-  /* Keep the newest OMA_HISTORY_MAX samples of this job. */
-  st = s->stmts[ST_SAMPLE_CUTOFF];
+/* Keeps the newest OMA_HISTORY_MAX samples of JOB. */
+static int
+sq_trim_history (struct store_sqlite *s, const struct oma_job *job)
+{
+  sqlite3_stmt *st = s->stmts[ST_SAMPLE_CUTOFF];
+  sqlite3_int64 cutoff = -1;
+  int r;
+
   sqlite3_bind_text (st, 1, job->id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int (st, 2, OMA_HISTORY_MAX);
   r = sqlite3_step (st);
@@ -662,8 +666,10 @@ sq_apply_one (struct store_sqlite *s, const struct oma_update *u)
   for (i = 0; i < job->disks.len; i++)
     if ((r = sq_upsert_disk (s, job->id, &job->disks.ptr[i])) < 0)
       return r;
-  if (u->add_sample)
-    return sq_add_sample (s, job);
+  if (u->add_sample && (r = sq_add_sample (s, job)) < 0)
+    return r;
+  if (u->trim_history)
+    return sq_trim_history (s, job);
   return 0;
 }
 

@@ -7,8 +7,8 @@
  *   replication_jobs        one row per job, columns fixed by DESIGN §4
  *   vm_disks                one row per (job_id, disk_id)
  *   replication_progress_history
- *                           throughput samples for the UI's chart, at most
- *                           OMA_HISTORY_MAX rows per job
+ *                           throughput samples for the UI's chart, about
+ *                           OMA_HISTORY_MAX rows per job (see below)
  *   cbtrack_schema          the schema version
  *
  * Every statement is prepared; no value is ever pasted into SQL text.
@@ -38,8 +38,14 @@
 #define OMA_ERROR_MAX 1024 /* error_message */
 #define OMA_WORD_MAX 15    /* status, sync_status, replication_type */
 
-/* Samples of progress history kept per job (oldest dropped first). */
+/* Samples of progress history kept per job: a trim (oma_update's
+ * trim_history) drops the oldest beyond OMA_HISTORY_MAX.  The poller trims
+ * each job every OMA_HISTORY_TRIM_EVERY samples, so a job holds at most
+ * OMA_HISTORY_MAX + OMA_HISTORY_TRIM_EVERY samples; trimming on every
+ * write would double the statements a poll cycle sends.
+ */
 #define OMA_HISTORY_MAX 240
+#define OMA_HISTORY_TRIM_EVERY 16
 
 /* One row of vm_disks.  Timestamps here and below are seconds since the
  * epoch (UTC); 0 stands for SQL NULL.
@@ -95,8 +101,9 @@ DEFINE_VECTOR_TYPE (oma_job_vector, struct oma_job);
 /* What one poll decided to write for one job (see poll-logic.h). */
 enum oma_update_kind {
   /* Progress (or the final completed/failed state) from the VMA: every
-   * progress column of the job, its disks (upserted), and one history
-   * sample when ADD_SAMPLE.
+   * progress column of the job, its disks (upserted), one history sample
+   * when ADD_SAMPLE, and then, when TRIM_HISTORY, the job's oldest
+   * samples beyond OMA_HISTORY_MAX dropped.
    */
   OMA_UPDATE_PROGRESS,
   /* The job is dead: status failed, error_message, completed_at; its
@@ -108,6 +115,7 @@ enum oma_update_kind {
 struct oma_update {
   enum oma_update_kind kind;
   bool add_sample;
+  bool trim_history;
   struct oma_job job; /* the new values; job.history is not used */
 };
 

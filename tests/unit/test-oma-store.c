@@ -308,7 +308,13 @@ test_history_bounded (void **state)
   for (i = 0; i < n; i++)
     make_update (&u[i], "hist-1", "replicating", (int64_t)i, 100000,
                  T0 + (int64_t)i);
-  assert_int_equal (store->ops->apply_updates (store, u, n), 0);
+  /* Untrimmed, every sample stays. */
+  assert_int_equal (store->ops->apply_updates (store, u, n - 1), 0);
+  assert_int_equal (store->ops->job_get (store, "hist-1", &got), 0);
+  assert_int_equal (got.history.len, n - 1);
+  oma_job_reset (&got);
+  u[n - 1].trim_history = true;
+  assert_int_equal (store->ops->apply_updates (store, &u[n - 1], 1), 0);
   for (i = 0; i < n; i++)
     oma_job_reset (&u[i].job);
   free (u);
