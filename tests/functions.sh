@@ -313,3 +313,27 @@ mariadb_query ()
 {
     mariadb --no-defaults -S "$1/sock" -u root -N -B cbtrack -e "$2"
 }
+
+# start_service PIDVAR PORTVAR LOG CMD [ARGS...]: start a cbtrack daemon
+# (vma, oma) on a port the kernel picks (--listen 127.0.0.1:0 is added),
+# its stderr written to LOG (truncated first); stores its pid in PIDVAR and its port, read
+# from its "listening on ... (port N)" line, in PORTVAR.  Stopped at exit.
+# No port can be taken by someone else between choosing and binding it.
+start_service ()
+{
+    local _svc_pidvar=$1 _svc_portvar=$2 _svc_log=$3 _svc_pid _svc_port=
+    shift 3
+    "$@" --listen 127.0.0.1:0 2>"$_svc_log" &
+    _svc_pid=$!
+    cleanup_fn kill_daemon "$_svc_pid"
+    for _ in $(seq 300); do
+        _svc_port=$(sed -n 's/.*listening on .*(port \([0-9]*\)).*/\1/p' \
+                        "$_svc_log" | head -n1)
+        [ -n "$_svc_port" ] && break
+        kill -0 "$_svc_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -n "$_svc_port" ] || { cat "$_svc_log" >&2; fail "did not start: $*"; }
+    printf -v "$_svc_pidvar" '%s' "$_svc_pid"
+    printf -v "$_svc_portvar" '%s' "$_svc_port"
+}

@@ -52,12 +52,9 @@ expect ()
 api_tests ()
 {
     local db=$1 oma_pid before
-    port=$(pick_port)
-    start_daemon oma_pid "$CBTRACK" oma --listen "127.0.0.1:$port" --db "$db" \
+    start_service oma_pid port "$tmp/oma.log" "$CBTRACK" oma --db "$db" \
         --token-file "$tmp/token" --vma http://127.0.0.1:9 \
         --poll-interval 1h
-    wait_for 20 curl -sf "http://127.0.0.1:$port/healthz" ||
-        fail "oma did not start on $db"
 
     expect 200 GET /api/v1/replications
     jq -e '.count == 0 and .replications == []' "$tmp/body" >/dev/null ||
@@ -163,10 +160,8 @@ api_tests "$mdb_url"
       replication_jobs WHERE id='job-1'")" = 42.5 ] || fail "mariadb row"
 
 # MariaDB down: the API answers 503 and the OMA lives on; back: 200.
-port=$(pick_port)
-start_daemon oma_pid "$CBTRACK" oma --listen "127.0.0.1:$port" --db "$mdb_url" \
+start_service oma_pid port "$tmp/oma.log" "$CBTRACK" oma --db "$mdb_url" \
     --poll-interval 1h
-wait_for 20 curl -sf "http://127.0.0.1:$port/healthz" || fail "oma start"
 stop_mariadb "$mdb"
 expect 503 GET /api/v1/replications
 expect 503 POST /api/v1/replications -d '{"id":"job-9","vma_url":"http://x"}'

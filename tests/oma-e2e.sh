@@ -16,19 +16,13 @@ requires command -v sqlite3
 make_tmpdir
 
 start_mariadb db
-vma=$(pick_port)
-start_daemon vma_pid "$CBTRACK" vma --listen "127.0.0.1:$vma"
-wait_for 20 curl -sf "http://127.0.0.1:$vma/healthz" || fail "vma"
-oma_m=$(pick_port)
-start_daemon omam_pid "$CBTRACK" oma --listen "127.0.0.1:$oma_m" \
+start_service vma_pid vma "$tmp/vma.log" "$CBTRACK" vma
+start_service omam_pid oma_m "$tmp/oma-mariadb.log" "$CBTRACK" oma \
     --db "$db_url" --vma "http://127.0.0.1:$vma" --poll-interval 0.3 \
     --dead-timeout 4
-oma_s=$(pick_port)
-start_daemon omas_pid "$CBTRACK" oma --listen "127.0.0.1:$oma_s" \
+start_service omas_pid oma_s "$tmp/oma-sqlite.log" "$CBTRACK" oma \
     --db "sqlite:$tmp/oma.db" --vma "http://127.0.0.1:$vma" \
     --poll-interval 0.3 --dead-timeout 4
-wait_for 20 curl -sf "http://127.0.0.1:$oma_m/healthz" || fail "oma mariadb"
-wait_for 20 curl -sf "http://127.0.0.1:$oma_s/healthz" || fail "oma sqlite"
 
 # The operator's query, verbatim, through each command-line client.
 query="SELECT progress_percent, total_bytes FROM replication_jobs WHERE id='e2e-1'"

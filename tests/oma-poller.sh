@@ -43,19 +43,11 @@ error_of ()
 }
 
 start_mariadb db
-vma1=$(pick_port)
-start_daemon vma1_pid "$CBTRACK" vma --listen "127.0.0.1:$vma1"
-vma2=$(pick_port)
-start_daemon vma2_pid "$CBTRACK" vma --listen "127.0.0.1:$vma2"
-wait_for 20 curl -sf "http://127.0.0.1:$vma1/healthz" || fail "vma1"
-wait_for 20 curl -sf "http://127.0.0.1:$vma2/healthz" || fail "vma2"
-
-oma=$(pick_port)
-start_daemon oma_pid "$CBTRACK" oma --listen "127.0.0.1:$oma" \
-    --db "$db_url" --vma "http://127.0.0.1:$vma1" \
-    --vma "http://127.0.0.1:$vma2" --poll-interval 0.3 --dead-timeout 4 -v \
-    2>"$tmp/oma.log"
-wait_for 20 curl -sf "http://127.0.0.1:$oma/healthz" || fail "oma"
+start_service vma1_pid vma1 "$tmp/vma1.log" "$CBTRACK" vma
+start_service vma2_pid vma2 "$tmp/vma2.log" "$CBTRACK" vma
+start_service oma_pid oma "$tmp/oma.log" "$CBTRACK" oma --db "$db_url" \
+    --vma "http://127.0.0.1:$vma1" --vma "http://127.0.0.1:$vma2" \
+    --poll-interval 0.3 --dead-timeout 4 -v
 
 # Discovery, then progress, then completion.
 update "$vma1" disc-1 d1 in_progress 25 100
@@ -133,11 +125,9 @@ kill_daemon "$oma_pid"
 
 # SQLite held locked by another process for longer than the busy
 # timeout: writes wait and retry, and the row ends right.
-oma=$(pick_port)
-start_daemon oma_pid "$CBTRACK" oma --listen "127.0.0.1:$oma" \
+start_service oma_pid oma "$tmp/oma-sqlite.log" "$CBTRACK" oma \
     --db "sqlite:$tmp/lock.db" --vma "http://127.0.0.1:$vma1" \
-    --poll-interval 0.3 --dead-timeout 20 2>"$tmp/oma-sqlite.log"
-wait_for 20 curl -sf "http://127.0.0.1:$oma/healthz" || fail "oma sqlite"
+    --poll-interval 0.3 --dead-timeout 20
 update "$vma1" lock-1 d1 in_progress 5 100
 srow () { [ "$(sqlite3 "$tmp/lock.db" "SELECT status || '|' ||
     progress_percent FROM replication_jobs WHERE id = 'lock-1'")" = "$1" ]; }

@@ -11,14 +11,9 @@ requires command -v jq
 make_tmpdir
 
 GiB=$((1024 * 1024 * 1024))
-vma=$(pick_port)
-start_daemon vma_pid "$CBTRACK" vma --listen "127.0.0.1:$vma"
-oma=$(pick_port)
-start_daemon oma_pid "$CBTRACK" oma --listen "127.0.0.1:$oma" \
-    --db "sqlite:$tmp/ui.db" --vma "http://127.0.0.1:$vma" \
-    --poll-interval 0.3
-wait_for 20 curl -sf "http://127.0.0.1:$vma/healthz" || fail "vma"
-wait_for 20 curl -sf "http://127.0.0.1:$oma/healthz" || fail "oma"
+start_service vma_pid vma "$tmp/vma.log" "$CBTRACK" vma
+start_service oma_pid oma "$tmp/oma.log" "$CBTRACK" oma \
+    --db "sqlite:$tmp/ui.db" --vma "http://127.0.0.1:$vma" --poll-interval 0.3
 
 register ()
 {
