@@ -116,11 +116,11 @@ kill_daemon ()
     local pid=$1
     kill "$pid" 2>/dev/null || return 0
     for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || :; return 0; }
         sleep 0.1
     done
     kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null || :
     return 0
 }
 

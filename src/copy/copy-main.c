@@ -11,8 +11,14 @@
 #include "common/error.h"
 #include "common/human.h"
 #include "copy/copier.h"
+#include "copy/changed-areas.h"
 #include "copy/disk.h"
-#include "copy/monitor.h"
+#include "copy/job.h"
+#include "copy/manifest.h"
+#include "copy/reporter.h"
+#include "common/ids.h"
+
+#include <curl/curl.h>
 
 static void
 copy_usage (FILE *fp)
@@ -20,6 +26,7 @@ copy_usage (FILE *fp)
   fprintf (
       fp,
       "Usage: cbtrack copy [OPTIONS] SOURCE TARGET\n"
+      "       cbtrack copy [OPTIONS] --manifest JOB.json\n"
       "\n"
       "Copy a disk over NBD, moving only the bytes that must move, and "
       "report\n"
@@ -45,20 +52,32 @@ copy_usage (FILE *fp)
       "      --target-is-zero     the target reads as zero already: skip "
       "zeroing\n"
       "\n"
-      "Progress:\n"
+      "Jobs of several disks:\n"
+"      --manifest FILE      copy the disks listed in FILE as one job (all\n"
+"                           are analysed before any data moves)\n"
+"      --parallel N         disks transferred at once (default %d)\n"
+"\n"
+"Reporting to a VMA progress service (cbtrack vma):\n"
+"      --vma-url URL        e.g. http://127.0.0.1:8081\n"
+"      --job ID             the job id (required with --vma-url)\n"
+"      --disk ID            this disk's id (single-disk copies)\n"
+"      --vma-token-file F   send the bearer token in F\n"
+"\n"
+"Progress:\n"
       "  -p, --progress[=FD]      without FD: show the bar on stderr even "
       "when it\n"
       "                           is not a terminal; with FD: write "
       "nbdcopy-style\n"
       "                           \"N/100\" lines to file descriptor FD\n"
       "      --progress-json=FD   write one JSON object per update to FD\n"
-      "      --report-interval S  seconds between JSON updates (default 2)\n"
+      "      --report-interval S  seconds between JSON/VMA updates (default 2)\n"
       "  -q, --quiet              no bar, no summary\n"
       "\n"
       "  -h, --help               show this help\n"
       "\n"
       "Exit status: 0 copied and flushed, 1 failed, 2 usage error.\n",
-      COPIER_DEFAULT_CONNECTIONS, COPIER_DEFAULT_REQUESTS, "1M");
+      COPIER_DEFAULT_CONNECTIONS, COPIER_DEFAULT_REQUESTS, "256K",
+      JOB_DEFAULT_PARALLEL);
 }
 
 enum {
@@ -67,6 +86,12 @@ enum {
   OPT_TARGET_IS_ZERO,
   OPT_PROGRESS_JSON,
   OPT_REPORT_INTERVAL,
+  OPT_MANIFEST,
+  OPT_PARALLEL,
+  OPT_VMA_URL,
+  OPT_JOB,
+  OPT_DISK,
+  OPT_VMA_TOKEN_FILE,
 };
 
 static const struct option copy_long_options[] = {
@@ -79,6 +104,12 @@ static const struct option copy_long_options[] = {
   { "progress", optional_argument, NULL, 'p' },
   { "progress-json", required_argument, NULL, OPT_PROGRESS_JSON },
   { "report-interval", required_argument, NULL, OPT_REPORT_INTERVAL },
+  { "manifest", required_argument, NULL, OPT_MANIFEST },
+  { "parallel", required_argument, NULL, OPT_PARALLEL },
+  { "vma-url", required_argument, NULL, OPT_VMA_URL },
+  { "job", required_argument, NULL, OPT_JOB },
+  { "disk", required_argument, NULL, OPT_DISK },
+  { "vma-token-file", required_argument, NULL, OPT_VMA_TOKEN_FILE },
   { "quiet", no_argument, NULL, 'q' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
@@ -102,24 +133,44 @@ copy_parse_fd (const char *opt, const char *arg, int *ret_fd)
   return 0;
 }
 
+/* Reads and parses the manifest FILE into *RET. */
+static int
+copy_load_manifest (const char *file, struct manifest *ret)
+{
+  char *text, msg[512];
+  size_t len;
+  int r;
+
+  if (changed_areas_read_file (file, &text, &len) == -1)
+    return -1;
+  r = manifest_parse (text, len, ret);
+  free (text);
+  if (r == -1) {
+    snprintf (msg, sizeof msg, "%s", cbt_get_error ());
+    cbt_set_error ("%s: %s", file, msg);
+  }
+  return r;
+}
+
 int
 copy_main (int argc, char **argv)
 {
-  struct copier_options copts = {
-    .connections = COPIER_DEFAULT_CONNECTIONS,
-    .requests = COPIER_DEFAULT_REQUESTS,
-    .request_size = COPIER_DEFAULT_REQUEST_SIZE,
-  };
-  struct monitor_options mopts = {
-    .percent_fd = -1,
-    .json_fd = -1,
-    .interval = 2,
+  struct job_options jopts = {
+    .copier = {
+      .connections = COPIER_DEFAULT_CONNECTIONS,
+      .requests = COPIER_DEFAULT_REQUESTS,
+      .request_size = COPIER_DEFAULT_REQUEST_SIZE,
+    },
+    .parallel = JOB_DEFAULT_PARALLEL,
+    .percent_fd = -1, .json_fd = -1, .interval = 2,
   };
   struct disk_spec spec = { 0 };
-  struct disk disk;
-  struct monitor *monitor;
-  bool quiet = false, force_bar = false;
-  int c, ret;
+  struct manifest manifest = { 0 };
+  const char *manifest_file = NULL, *vma_url = NULL, *job_id = NULL;
+  const char *token_file = NULL;
+  char *token = NULL;
+  bool force_bar = false;
+  int c, ret = 1;
 
   optind = 1;
   while ((c = getopt_long (argc, argv, "b:C:R:p::qh", copy_long_options,
@@ -134,13 +185,13 @@ copy_main (int argc, char **argv)
       if (cbt_parse_int ("--connections", optarg, 1, COPIER_MAX_CONNECTIONS,
                          &n) == -1)
         goto usage_error;
-      copts.connections = (unsigned)n;
+      jopts.copier.connections = (unsigned) n;
       break;
     case 'R':
-      if (cbt_parse_int ("--requests", optarg, 1, COPIER_MAX_REQUESTS, &n) ==
-          -1)
+      if (cbt_parse_int ("--requests", optarg, 1, COPIER_MAX_REQUESTS, &n)
+          == -1)
         goto usage_error;
-      copts.requests = (unsigned)n;
+      jopts.copier.requests = (unsigned) n;
       break;
     case OPT_REQUEST_SIZE:
       if (cbt_parse_size (optarg, &size) == -1)
@@ -150,76 +201,124 @@ copy_main (int argc, char **argv)
                        " to 32M");
         goto usage_error;
       }
-      copts.request_size = (size_t)size;
+      jopts.copier.request_size = (size_t) size;
       break;
     case OPT_TARGET_IS_ZERO:
       spec.target_is_zero = true;
-      copts.target_is_zero = true;
       break;
     case 'p':
       if (optarg == NULL)
         force_bar = true;
-      else if (copy_parse_fd ("--progress", optarg, &mopts.percent_fd) == -1)
+      else if (copy_parse_fd ("--progress", optarg, &jopts.percent_fd) == -1)
         goto usage_error;
       break;
     case OPT_PROGRESS_JSON:
-      if (copy_parse_fd ("--progress-json", optarg, &mopts.json_fd) == -1)
+      if (copy_parse_fd ("--progress-json", optarg, &jopts.json_fd) == -1)
         goto usage_error;
       break;
     case OPT_REPORT_INTERVAL:
-      if (cbt_parse_duration (optarg, &mopts.interval) == -1)
+      if (cbt_parse_duration (optarg, &jopts.interval) == -1)
         goto usage_error;
       break;
-    case 'q': quiet = true; break;
+    case OPT_MANIFEST: manifest_file = optarg; break;
+    case OPT_PARALLEL:
+      if (cbt_parse_int ("--parallel", optarg, 1, MANIFEST_MAX_DISKS, &n)
+          == -1)
+        goto usage_error;
+      jopts.parallel = (unsigned) n;
+      break;
+    case OPT_VMA_URL: vma_url = optarg; break;
+    case OPT_JOB: job_id = optarg; break;
+    case OPT_DISK: spec.id = optarg; break;
+    case OPT_VMA_TOKEN_FILE: token_file = optarg; break;
+    case 'q': jopts.quiet = true; break;
     case 'h': copy_usage (stdout); return 0;
     default: copy_usage (stderr); return 2;
     }
   }
-  if (argc - optind != 2) {
-    cbt_set_error ("expected SOURCE and TARGET");
+
+  if (manifest_file) {
+    size_t i;
+
+    if (argc - optind != 0 || spec.bitmap || spec.changed_areas || spec.id) {
+      cbt_set_error ("with --manifest, sources, targets, --bitmap,"
+                     " --changed-areas and --disk come from the manifest");
+      goto usage_error;
+    }
+    if (copy_load_manifest (manifest_file, &manifest) == -1)
+      goto usage_error;
+    for (i = 0; i < manifest.nr_disks; i++)
+      manifest.disks[i].target_is_zero |= spec.target_is_zero;
+    if (job_id == NULL)
+      job_id = manifest.job_id;
+    if (vma_url == NULL)
+      vma_url = manifest.vma_url;
+  } else {
+    if (argc - optind != 2) {
+      cbt_set_error ("expected SOURCE and TARGET (or --manifest FILE)");
+      goto usage_error;
+    }
+    if (spec.bitmap && spec.changed_areas) {
+      cbt_set_error ("--bitmap and --changed-areas are alternatives");
+      goto usage_error;
+    }
+    spec.source = argv[optind];
+    spec.target = argv[optind + 1];
+  }
+  if (job_id && !cbt_id_is_valid (job_id)) {
+    cbt_set_error ("--job: '%s' is not a valid id (1-128 characters of"
+                   " [A-Za-z0-9._:-])", job_id);
     goto usage_error;
   }
-  if (spec.bitmap && spec.changed_areas) {
-    cbt_set_error ("--bitmap and --changed-areas are alternatives");
+  if (spec.id && !cbt_id_is_valid (spec.id)) {
+    cbt_set_error ("--disk: '%s' is not a valid id (1-128 characters of"
+                   " [A-Za-z0-9._:-])", spec.id);
     goto usage_error;
   }
-  spec.source = argv[optind];
-  spec.target = argv[optind + 1];
-  mopts.bar = !quiet && (force_bar || isatty (STDERR_FILENO));
+  if (vma_url && job_id == NULL) {
+    cbt_set_error ("--vma-url needs --job ID (or a job_id in the manifest)");
+    goto usage_error;
+  }
+  if (vma_url && strncmp (vma_url, "http://", 7) != 0
+      && strncmp (vma_url, "https://", 8) != 0) {
+    cbt_set_error ("--vma-url must be an http:// or https:// URL");
+    goto usage_error;
+  }
+  if (token_file) {
+    token = reporter_read_token (token_file);
+    if (token == NULL)
+      goto usage_error;
+  }
+  jopts.bar = !jopts.quiet && (force_bar || isatty (STDERR_FILENO));
 
-  disk_init (&disk, &spec);
-  monitor = monitor_start (&disk.progress, &mopts);
-  if (monitor == NULL) {
-    fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
-    disk_free (&disk);
-    return 1;
+  if (vma_url) {
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+    jopts.reporter = reporter_start (vma_url, job_id, token);
+    if (jopts.reporter == NULL) {
+      fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
+      goto out;
+    }
   }
 
-  ret = disk_analyse (&disk);
-  if (ret == 0 && !disk.plan.have_allocation)
-    fprintf (stderr,
-             "%scbtrack copy: warning: %s has no base:allocation map:"
-             " the whole disk counts as data\n",
-             mopts.bar ? "\n" : "", spec.source);
-  monitor_kick (monitor);
-  if (ret == 0)
-    ret = disk_transfer (&disk, &copts);
-  monitor_stop (monitor);
+  if (manifest_file)
+    ret = job_run (manifest.disks, manifest.nr_disks, &jopts) == 0 ? 0 : 1;
+  else
+    ret = job_run (&spec, 1, &jopts) == 0 ? 0 : 1;
 
-  if (ret == -1) {
-    fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
-    disk_free (&disk);
-    return 1;
+ out:
+  if (vma_url) {
+    reporter_stop (jopts.reporter, 3.0);
+    curl_global_cleanup ();
   }
-  if (!quiet)
-    disk_print_summary (&disk, "cbtrack copy: ", stderr);
-  disk_free (&disk);
-  return 0;
+  manifest_free (&manifest);
+  free (token);
+  return ret;
 
-usage_error:
-  fprintf (stderr,
-           "cbtrack copy: %s\n"
+ usage_error:
+  fprintf (stderr, "cbtrack copy: %s\n"
            "Try 'cbtrack copy --help' for more information.\n",
            cbt_get_error ());
+  manifest_free (&manifest);
+  free (token);
   return 2;
 }

@@ -97,7 +97,7 @@ disk_transfer (struct disk *d, const struct copier_options *opts)
 
   o.target_is_zero = opts->target_is_zero || d->spec.target_is_zero
                      || d->dst->is_zero;
-  progress_set_stage (&d->progress, STAGE_TRANSFER);
+  progress_start_transfer (&d->progress, cbt_now_mono ());
   if (copier_run (d->src, d->dst, &d->plan, &o, &d->progress, &d->workers)
       == -1)
     return disk_fail (d);

@@ -192,9 +192,15 @@ static int
 file_rw_asynch_write (struct rw *rw, struct command *cmd)
 {
   struct file_rw *f = (struct file_rw *) rw;
+  int err = file_rw_full_io (f->fd, true, cmd->buf, cmd->length, cmd->offset);
 
-  cmd->cb (cmd, file_rw_full_io (f->fd, true, cmd->buf, cmd->length,
-                                 cmd->offset));
+  /* Start writing back at once, so the disk works while we copy and the
+   * final flush (and the Finalize stage) is short.  Only a hint.
+   */
+  if (err == 0 && !f->is_block)
+    sync_file_range (f->fd, (off_t) cmd->offset, (off_t) cmd->length,
+                     SYNC_FILE_RANGE_WRITE);
+  cmd->cb (cmd, err);
   return 0;
 }
 

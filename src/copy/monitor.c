@@ -18,7 +18,8 @@
 #define MONITOR_BAR_EVERY 0.25
 
 struct monitor {
-  struct progress *p;
+  monitor_snapshot_fn snapshot;
+  void *opaque;
   struct monitor_options o;
   pthread_t thread;
   pthread_mutex_t lock;
@@ -92,7 +93,7 @@ monitor_update (struct monitor *m, double now, bool force, bool final)
 {
   struct progress_snapshot s;
 
-  progress_snapshot (m->p, now, &s);
+  m->snapshot (m->opaque, now, &s);
 
   if (m->o.bar && (final || force || now - m->last_bar >= MONITOR_BAR_EVERY)) {
     monitor_draw_bar (m, &s, final);
@@ -118,7 +119,7 @@ monitor_update (struct monitor *m, double now, bool force, bool final)
   if (force || final || now - m->last_json >= m->o.interval) {
     m->last_json = now;
     if (m->o.json_fd >= 0) {
-      char *json = progress_json_format (&s, NULL, true);
+      char *json = progress_json_format (&s, m->o.disk_id, true);
 
       if (json) {
         size_t len = strlen (json);
@@ -168,8 +169,16 @@ monitor_run (void *arg)
   return NULL;
 }
 
+void
+monitor_progress_snapshot (void *opaque, double now,
+                           struct progress_snapshot *ret)
+{
+  progress_snapshot (opaque, now, ret);
+}
+
 struct monitor *
-monitor_start (struct progress *p, const struct monitor_options *opts)
+monitor_start (monitor_snapshot_fn snapshot, void *opaque,
+               const struct monitor_options *opts)
 {
   struct monitor *m = calloc (1, sizeof *m);
   pthread_condattr_t attr;
@@ -179,7 +188,8 @@ monitor_start (struct progress *p, const struct monitor_options *opts)
     cbt_set_error ("out of memory");
     return NULL;
   }
-  m->p = p;
+  m->snapshot = snapshot;
+  m->opaque = opaque;
   m->o = *opts;
   if (!(m->o.interval > 0))
     m->o.interval = 2;

@@ -37,10 +37,19 @@ struct monitor_options {
 
 struct monitor;
 
-/* Starts watching P.  Returns the monitor, or NULL with an error recorded.
- * P and the strings in OPTS must outlive the monitor.
+/* Where a monitor gets its numbers: fills *RET with the state at NOW. */
+typedef void (*monitor_snapshot_fn) (void *opaque, double now,
+                                     struct progress_snapshot *ret);
+
+/* A monitor_snapshot_fn for one disk: OPAQUE is its struct progress. */
+void monitor_progress_snapshot (void *opaque, double now,
+                                struct progress_snapshot *ret);
+
+/* Starts a monitor that reads its numbers from SNAPSHOT (OPAQUE).
+ * Returns the monitor, or NULL with an error recorded.  OPAQUE and the
+ * strings in OPTS must outlive the monitor.
  */
-struct monitor *monitor_start (struct progress *p,
+struct monitor *monitor_start (monitor_snapshot_fn snapshot, void *opaque,
                                const struct monitor_options *opts);
 
 /* Asks for an update now (after a stage change).  Accepts NULL. */

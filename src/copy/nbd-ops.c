@@ -9,6 +9,7 @@
 #include <libnbd.h>
 
 #include "common/error.h"
+#include "common/timeutil.h"
 #include "copy/rw.h"
 
 /* Block status is asked in bounded chunks (DESIGN §1). */
@@ -76,11 +77,20 @@ nbd_rw_list_contexts (const char *uri, struct context_list *list)
   nbd_close (h);
 }
 
-/* Opens one more connection to the export, asking for the maps. */
+/* Extra connections must come up within this, or the copy goes on with
+ * fewer: a server that admits one client at a time (qemu-nbd's default
+ * --shared=1) queues the others forever.
+ */
+#define NBD_EXTRA_CONNECT_SECONDS 3.0
+
+/* Opens one more connection to the export, asking for the maps.  With
+ * TIMEOUT > 0, gives up after TIMEOUT seconds (error recorded).
+ */
 static struct nbd_handle *
-nbd_rw_connect_one (struct nbd_rw *n)
+nbd_rw_connect_one (struct nbd_rw *n, double timeout)
 {
   struct nbd_handle *h = nbd_create ();
+  double deadline = cbt_now_mono () + timeout;
 
   if (h == NULL) {
     nbd_rw_set_error (n, "nbd_create");
@@ -90,15 +100,60 @@ nbd_rw_connect_one (struct nbd_rw *n)
       || (n->bitmap_context
           && nbd_add_meta_context (h, n->bitmap_context) == -1)) {
     nbd_rw_set_error (n, "nbd_add_meta_context");
-    nbd_close (h);
-    return NULL;
+    goto err;
   }
-  if (nbd_connect_uri (h, n->uri) == -1) {
+  if (timeout <= 0) {
+    if (nbd_connect_uri (h, n->uri) == -1) {
+      nbd_rw_set_error (n, "cannot connect");
+      goto err;
+    }
+    return h;
+  }
+
+  if (nbd_aio_connect_uri (h, n->uri) == -1) {
     nbd_rw_set_error (n, "cannot connect");
-    nbd_close (h);
-    return NULL;
+    goto err;
   }
+  for (;;) {
+    struct pollfd pfd;
+    unsigned dir;
+    double left;
+    int r = nbd_aio_is_connecting (h);
+
+    if (r == 0)
+      break;
+    left = deadline - cbt_now_mono ();
+    if (left <= 0) {
+      cbt_set_error ("%s: another connection was not accepted within %.0f s",
+                     n->rw.name, timeout);
+      goto err;
+    }
+    dir = nbd_aio_get_direction (h);
+    pfd.fd = nbd_aio_get_fd (h);
+    pfd.events = ((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0)
+                 | ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0);
+    pfd.revents = 0;
+    if (pfd.fd == -1 || poll (&pfd, 1, (int) (left * 1000) + 1) == -1) {
+      if (pfd.fd != -1 && errno == EINTR)
+        continue;
+      nbd_rw_set_error (n, "cannot connect");
+      goto err;
+    }
+    if ((pfd.revents & (POLLIN | POLLHUP | POLLERR))
+        && nbd_aio_notify_read (h) == -1)
+      goto connect_err;
+    if ((pfd.revents & POLLOUT) && nbd_aio_notify_write (h) == -1)
+      goto connect_err;
+  }
+  if (nbd_aio_is_ready (h) != 1)
+    goto connect_err;
   return h;
+
+ connect_err:
+  nbd_rw_set_error (n, "cannot connect");
+ err:
+  nbd_close (h);
+  return NULL;
 }
 
 struct rw *
@@ -126,7 +181,7 @@ nbd_rw_open (const char *name, const struct rw_open_args *args)
     snprintf (n->bitmap_context, len, "qemu:dirty-bitmap:%s", args->bitmap);
   }
 
-  h = nbd_rw_connect_one (n);
+  h = nbd_rw_connect_one (n, 0);
   if (h == NULL)
     goto err;
   n->handles[0] = h;
@@ -154,6 +209,10 @@ nbd_rw_open (const char *name, const struct rw_open_args *args)
   if (n->bitmap_context && nbd_can_meta_context (h, n->bitmap_context) != 1) {
     struct context_list list;
 
+    /* Servers may admit one client at a time: hang up before asking. */
+    nbd_shutdown (h, 0);
+    nbd_close (h);
+    n->nr_handles = 0;
     nbd_rw_list_contexts (n->uri, &list);
     cbt_set_error ("%s: the server does not export the dirty bitmap '%s'"
                    " (meta context %s); it offers: %s", name, args->bitmap,
@@ -197,10 +256,11 @@ nbd_rw_connect_workers (struct rw *rw, unsigned want)
   if (want > 1 && nbd_can_multi_conn (n->handles[0]) != 1)
     want = 1;
   while (n->nr_handles < want) {
-    struct nbd_handle *h = nbd_rw_connect_one (n);
+    struct nbd_handle *h = nbd_rw_connect_one (n, NBD_EXTRA_CONNECT_SECONDS);
 
+    /* Fewer connections are slower, not wrong. */
     if (h == NULL)
-      return -1;
+      break;
     n->handles[n->nr_handles++] = h;
   }
   return (int) n->nr_handles;

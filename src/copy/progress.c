@@ -45,9 +45,13 @@ progress_set_stage (struct progress *p, enum progress_stage stage)
 {
   int cur = atomic_load (&p->stage);
 
+  int queued = STATUS_QUEUED;
+
   while (cur < (int) stage
          && !atomic_compare_exchange_weak (&p->stage, &cur, (int) stage))
     ;
+  if (stage >= STAGE_TRANSFER)
+    atomic_compare_exchange_strong (&p->status, &queued, STATUS_IN_PROGRESS);
 }
 
 void
@@ -69,10 +73,42 @@ progress_account_zeroed (struct progress *p, uint64_t bytes)
 }
 
 void
+progress_set_queued (struct progress *p, double now)
+{
+  int expected = STATUS_IN_PROGRESS;
+
+  pthread_mutex_lock (&p->lock);
+  if (atomic_compare_exchange_strong (&p->status, &expected, STATUS_QUEUED))
+    p->queued_since = now;
+  pthread_mutex_unlock (&p->lock);
+}
+
+void
+progress_start_transfer (struct progress *p, double now)
+{
+  pthread_mutex_lock (&p->lock);
+  if (p->queued_since > 0) {
+    p->start_time += now - p->queued_since;
+    p->queued_since = 0;
+  }
+  pthread_mutex_unlock (&p->lock);
+  progress_set_stage (p, STAGE_TRANSFER);
+}
+
+/* True while the disk has not finished (queued or in progress). */
+static bool
+progress_is_running (struct progress *p)
+{
+  int status = atomic_load (&p->status);
+
+  return status == STATUS_IN_PROGRESS || status == STATUS_QUEUED;
+}
+
+void
 progress_complete (struct progress *p, double now)
 {
   pthread_mutex_lock (&p->lock);
-  if (atomic_load (&p->status) == STATUS_IN_PROGRESS) {
+  if (progress_is_running (p)) {
     atomic_store (&p->status, STATUS_COMPLETED);
     p->end_time = now;
   }
@@ -83,7 +119,7 @@ void
 progress_fail (struct progress *p, double now, const char *message)
 {
   pthread_mutex_lock (&p->lock);
-  if (atomic_load (&p->status) == STATUS_IN_PROGRESS) {
+  if (progress_is_running (p)) {
     atomic_store (&p->status, STATUS_FAILED);
     p->end_time = now;
     snprintf (p->error, sizeof p->error, "%s", message ? message : "failed");
@@ -150,6 +186,8 @@ progress_snapshot (struct progress *p, double now,
   s.error_message = p->error;
   if (p->end_time > 0)
     now = p->end_time;
+  else if (p->queued_since > 0)
+    now = p->queued_since;
   s.elapsed_seconds = now - p->start_time;
 
   if (done > s.total_bytes)
@@ -167,7 +205,8 @@ progress_snapshot (struct progress *p, double now,
   else if (s.total_bytes > 0)
     s.percent = 100.0 * (double) done / (double) s.total_bytes;
 
-  if (s.status == STATUS_IN_PROGRESS && p->have_total)
+  if (s.status == STATUS_IN_PROGRESS && p->have_total
+      && s.stage >= STAGE_TRANSFER)
     progress_add_sample (p, now, done);
 
   s.eta_seconds = -1;
@@ -187,6 +226,77 @@ progress_snapshot (struct progress *p, double now,
     }
   }
   pthread_mutex_unlock (&p->lock);
+  *ret = s;
+}
+
+void
+progress_aggregate (const struct progress_snapshot *disks, size_t n,
+                    struct progress_snapshot *ret)
+{
+  struct progress_snapshot s = { .stage = STAGE_FINALIZE,
+                                 .status = STATUS_IN_PROGRESS,
+                                 .error_message = "" };
+  size_t i, completed = 0, queued = 0;
+  bool any_running = false;
+
+  if (n == 0) {
+    s.stage = STAGE_ANALYSIS;
+    *ret = s;
+    return;
+  }
+  for (i = 0; i < n; i++) {
+    const struct progress_snapshot *d = &disks[i];
+    bool running = d->status == STATUS_IN_PROGRESS
+                   || d->status == STATUS_QUEUED;
+
+    s.bytes_transferred += d->bytes_transferred;
+    s.total_bytes += d->total_bytes;
+    s.bytes_written += d->bytes_written;
+    s.bytes_zero_skipped += d->bytes_zero_skipped;
+    s.bytes_zeroed += d->bytes_zeroed;
+    s.capacity_bytes += d->capacity_bytes;
+    s.hole_bytes += d->hole_bytes;
+    s.zero_bytes += d->zero_bytes;
+    if (d->incremental)
+      s.incremental = true;
+    if (d->elapsed_seconds > s.elapsed_seconds)
+      s.elapsed_seconds = d->elapsed_seconds;
+    if (d->status == STATUS_IN_PROGRESS)
+      s.throughput_bps += d->throughput_bps;
+    if (d->status == STATUS_FAILED && s.status != STATUS_FAILED) {
+      s.status = STATUS_FAILED;
+      s.error_message = d->error_message;
+    }
+    if (d->status == STATUS_COMPLETED)
+      completed++;
+    if (d->status == STATUS_QUEUED)
+      queued++;
+    if (running) {
+      if (!any_running || d->stage < s.stage)
+        s.stage = d->stage;
+      any_running = true;
+    }
+  }
+  if (s.status != STATUS_FAILED) {
+    if (completed == n)
+      s.status = STATUS_COMPLETED;
+    else if (queued == n)
+      s.status = STATUS_QUEUED;
+  }
+  if (s.status == STATUS_COMPLETED)
+    s.percent = 100.0;
+  else if (s.total_bytes > 0) {
+    /* Never 100 before every disk completed. */
+    s.percent = 100.0 * (double) s.bytes_transferred / (double) s.total_bytes;
+    if (s.percent >= 100.0)
+      s.percent = 99.99;
+  }
+  s.eta_seconds = -1;
+  if (s.status == STATUS_COMPLETED)
+    s.eta_seconds = 0;
+  else if (s.throughput_bps > 0)
+    s.eta_seconds = (double) (s.total_bytes - s.bytes_transferred)
+                    / s.throughput_bps;
   *ret = s;
 }
 

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum progress_stage {
@@ -48,6 +49,7 @@ struct progress {
   uint64_t hole_bytes;
   uint64_t zero_bytes;
   double start_time;
+  double queued_since;            /* when it became queued, else 0 */
 
   /* Updated by the workers. */
   _Atomic uint64_t done;          /* planned bytes completed */
@@ -117,6 +119,25 @@ void progress_fail (struct progress *p, double now, const char *message);
 /* Takes a snapshot at time NOW into *RET, and records a rate sample. */
 void progress_snapshot (struct progress *p, double now,
                         struct progress_snapshot *ret);
+
+/* Marks an analysed disk as waiting for its turn (status queued) at time
+ * NOW.  progress_start_transfer makes it in_progress again; the time spent
+ * queued does not count in its elapsed time.
+ */
+void progress_set_queued (struct progress *p, double now);
+
+/* Moves to STAGE_TRANSFER at time NOW (in_progress if it was queued). */
+void progress_start_transfer (struct progress *p, double now);
+
+/* Sums the snapshots of the N disks of a job into *RET: bytes and totals
+ * are sums, throughput is the sum, the ETA is the remaining bytes over
+ * it, percent is computed from the sums; the stage is the earliest of the
+ * disks not finished; the status is failed if any disk failed, completed
+ * if all completed, queued if all are queued, else in_progress.  N = 0
+ * gives an empty, in_progress snapshot.
+ */
+void progress_aggregate (const struct progress_snapshot *disks, size_t n,
+                         struct progress_snapshot *ret);
 
 const char *progress_stage_name (enum progress_stage stage);
 const char *progress_status_name (enum progress_status status);

@@ -109,6 +109,7 @@ test_throughput_window (void **state)
 
   progress_init (&p, false, 0);
   progress_set_plan (&p, 1000000000, 1000000000, 0, 0);
+  progress_set_stage (&p, STAGE_TRANSFER);
   /* No data yet: no throughput, no ETA. */
   progress_snapshot (&p, 0.0, &s);
   progress_snapshot (&p, 1.0, &s);
@@ -142,6 +143,7 @@ test_stall_gives_no_rate (void **state)
 
   progress_init (&p, false, 0);
   progress_set_plan (&p, 1000, 1000, 0, 0);
+  progress_set_stage (&p, STAGE_TRANSFER);
   progress_account_done (&p, 100, 100, 0);
   for (i = 0; i < 150; i++)
     progress_snapshot (&p, i * 0.1, &s);
@@ -193,6 +195,70 @@ test_json (void **state)
   progress_destroy (&p);
 }
 
+static void
+test_queued_time_not_counted (void **state)
+{
+  struct progress p;
+  struct progress_snapshot s;
+
+  progress_init (&p, false, 0);
+  progress_set_plan (&p, 100, 100, 0, 0);
+  progress_set_queued (&p, 1.0);
+  progress_snapshot (&p, 50.0, &s);
+  assert_int_equal (s.status, STATUS_QUEUED);
+  assert_true (s.elapsed_seconds == 1.0);
+  progress_start_transfer (&p, 51.0);
+  progress_snapshot (&p, 53.0, &s);
+  assert_int_equal (s.status, STATUS_IN_PROGRESS);
+  assert_int_equal (s.stage, STAGE_TRANSFER);
+  assert_true (s.elapsed_seconds == 3.0);
+  progress_destroy (&p);
+}
+
+static void
+test_aggregate (void **state)
+{
+  struct progress_snapshot d[3] = {
+    { .stage = STAGE_TRANSFER, .status = STATUS_IN_PROGRESS,
+      .bytes_transferred = 100, .total_bytes = 400, .throughput_bps = 10,
+      .error_message = "" },
+    { .stage = STAGE_FINALIZE, .status = STATUS_COMPLETED,
+      .bytes_transferred = 600, .total_bytes = 600, .throughput_bps = 99,
+      .error_message = "" },
+    { .stage = STAGE_ANALYSIS, .status = STATUS_QUEUED,
+      .bytes_transferred = 0, .total_bytes = 0, .error_message = "",
+      .incremental = true },
+  };
+  struct progress_snapshot s;
+
+  progress_aggregate (d, 3, &s);
+  assert_int_equal (s.bytes_transferred, 700);
+  assert_int_equal (s.total_bytes, 1000);
+  assert_true (s.percent == 70.0);
+  assert_true (s.throughput_bps == 10); /* only running disks */
+  assert_true (s.eta_seconds == 30.0);
+  assert_int_equal (s.status, STATUS_IN_PROGRESS);
+  assert_int_equal (s.stage, STAGE_ANALYSIS);
+  assert_true (s.incremental);
+
+  /* Everything moved but one disk not completed: below 100. */
+  d[0].bytes_transferred = 400;
+  d[2].status = STATUS_IN_PROGRESS;
+  progress_aggregate (d, 3, &s);
+  assert_true (s.percent < 100.0);
+
+  d[0].status = d[2].status = STATUS_COMPLETED;
+  progress_aggregate (d, 3, &s);
+  assert_int_equal (s.status, STATUS_COMPLETED);
+  assert_true (s.percent == 100.0);
+
+  d[1].status = STATUS_FAILED;
+  d[1].error_message = "boom";
+  progress_aggregate (d, 3, &s);
+  assert_int_equal (s.status, STATUS_FAILED);
+  assert_string_equal (s.error_message, "boom");
+}
+
 int
 main (void)
 {
@@ -205,6 +271,8 @@ main (void)
     cmocka_unit_test (test_stall_gives_no_rate),
     cmocka_unit_test (test_failure_keeps_first_message),
     cmocka_unit_test (test_json),
+    cmocka_unit_test (test_queued_time_not_counted),
+    cmocka_unit_test (test_aggregate),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -1,0 +1,366 @@
+/* cbtrack copy - reporting progress to a VMA. */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "common/error.h"
+#include "common/timeutil.h"
+#include "common/vector.h"
+#include "copy/reporter.h"
+
+#define REPORTER_CONNECT_TIMEOUT_MS 1000L
+#define REPORTER_TIMEOUT_MS 2000L
+#define REPORTER_RETRY_MIN 0.5  /* seconds after a failed POST */
+#define REPORTER_RETRY_MAX 5.0
+
+/* The newest unsent body of one disk. */
+struct pending {
+  char *disk_id;   /* "" for job-level updates */
+  char *body;      /* NULL when nothing is waiting */
+};
+DEFINE_VECTOR_TYPE (pending_vector, struct pending);
+
+struct reporter {
+  char *update_url;
+  struct curl_slist *headers;
+  CURL *curl;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;      /* work arrived, or stop */
+  pthread_cond_t idle;      /* everything sent */
+  pending_vector pending;
+  unsigned unsent;          /* bodies waiting */
+  bool sending;             /* a POST is under way */
+  bool stop;
+  double give_up_at;        /* when stopping: deadline for delivery */
+  double retry_after;       /* backoff after a failure */
+  double backoff;
+};
+
+/* Computes an absolute CLOCK_MONOTONIC time SECONDS from now. */
+static struct timespec
+reporter_deadline (double seconds)
+{
+  struct timespec ts;
+  double t;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  t = ts.tv_sec + ts.tv_nsec / 1e9 + seconds;
+  ts.tv_sec = (time_t) t;
+  ts.tv_nsec = (long) ((t - (double) ts.tv_sec) * 1e9);
+  return ts;
+}
+
+static size_t
+reporter_discard (char *ptr, size_t size, size_t nmemb, void *opaque)
+{
+  return size * nmemb;
+}
+
+/* POSTs BODY.  Returns 0 when the VMA answered (any status: a 4xx will
+ * not get better by resending), -1 when it could not be reached.
+ */
+static int
+reporter_post (struct reporter *r, const char *body)
+{
+  CURLcode rc;
+
+  curl_easy_setopt (r->curl, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt (r->curl, CURLOPT_POSTFIELDSIZE, (long) strlen (body));
+  rc = curl_easy_perform (r->curl);
+  return rc == CURLE_OK ? 0 : -1;
+}
+
+/* Takes the first waiting body out of the table.  Caller holds the lock. */
+static char *
+reporter_take (struct reporter *r)
+{
+  size_t i;
+
+  for (i = 0; i < r->pending.len; i++) {
+    char *body = r->pending.ptr[i].body;
+
+    if (body) {
+      r->pending.ptr[i].body = NULL;
+      r->unsent--;
+      return body;
+    }
+  }
+  return NULL;
+}
+
+/* Puts BODY of disk I back after a failed POST, unless a newer one came. */
+static void
+reporter_put_back (struct reporter *r, const char *disk_id, char *body)
+{
+  size_t i;
+
+  for (i = 0; i < r->pending.len; i++) {
+    if (strcmp (r->pending.ptr[i].disk_id, disk_id) != 0)
+      continue;
+    if (r->pending.ptr[i].body == NULL) {
+      r->pending.ptr[i].body = body;
+      r->unsent++;
+      return;
+    }
+    break;
+  }
+  free (body);
+}
+
+/* The disk_id of a body, for putting it back ("" when job-level). */
+static char *
+reporter_disk_of (const char *body)
+{
+  json_t *o = json_loads (body, 0, NULL);
+  const char *id = json_string_value (json_object_get (o, "disk_id"));
+  char *ret = strdup (id ? id : "");
+
+  json_decref (o);
+  return ret;
+}
+
+static void *
+reporter_run (void *arg)
+{
+  struct reporter *r = arg;
+
+  pthread_mutex_lock (&r->lock);
+  for (;;) {
+    double now = cbt_now_mono ();
+    char *body, *disk;
+    int ok;
+
+    if (r->stop && (r->unsent == 0 || now >= r->give_up_at))
+      break;
+    if (r->unsent == 0 || now < r->retry_after) {
+      struct timespec ts = reporter_deadline (
+        r->unsent == 0 ? 3600 : r->retry_after - now);
+
+      if (r->unsent == 0)
+        pthread_cond_broadcast (&r->idle);
+      if (r->stop && r->give_up_at < r->retry_after)
+        ts = reporter_deadline (r->give_up_at - now);
+      pthread_cond_timedwait (&r->cond, &r->lock, &ts);
+      continue;
+    }
+
+    body = reporter_take (r);
+    r->sending = true;
+    pthread_mutex_unlock (&r->lock);
+    ok = reporter_post (r, body) == 0;
+    disk = ok ? NULL : reporter_disk_of (body);
+    pthread_mutex_lock (&r->lock);
+    r->sending = false;
+
+    if (ok) {
+      free (body);
+      r->backoff = 0;
+      r->retry_after = 0;
+    } else {
+      /* Quietly: keep the newest state and try again later. */
+      if (disk)
+        reporter_put_back (r, disk, body);
+      else
+        free (body);
+      free (disk);
+      r->backoff = r->backoff == 0 ? REPORTER_RETRY_MIN : r->backoff * 2;
+      if (r->backoff > REPORTER_RETRY_MAX)
+        r->backoff = REPORTER_RETRY_MAX;
+      r->retry_after = cbt_now_mono () + r->backoff;
+    }
+  }
+  pthread_cond_broadcast (&r->idle);
+  pthread_mutex_unlock (&r->lock);
+  return NULL;
+}
+
+struct reporter *
+reporter_start (const char *url, const char *job_id, const char *token)
+{
+  struct reporter *r = calloc (1, sizeof *r);
+  pthread_condattr_t attr;
+  size_t len;
+  int err;
+
+  if (r == NULL)
+    goto nomem;
+  len = strlen (url);
+  while (len > 0 && url[len - 1] == '/')
+    len--;
+  r->update_url = malloc (len + strlen (job_id) + 64);
+  if (r->update_url == NULL)
+    goto nomem;
+  snprintf (r->update_url, len + strlen (job_id) + 64,
+            "%.*s/api/v1/progress/%s/update", (int) len, url, job_id);
+
+  r->curl = curl_easy_init ();
+  if (r->curl == NULL) {
+    cbt_set_error ("cannot initialise libcurl");
+    goto err;
+  }
+  r->headers = curl_slist_append (NULL, "Content-Type: application/json");
+  if (token) {
+    size_t hlen = strlen (token) + 32;
+    char *h = malloc (hlen);
+
+    if (h == NULL)
+      goto nomem;
+    snprintf (h, hlen, "Authorization: Bearer %s", token);
+    r->headers = curl_slist_append (r->headers, h);
+    free (h);
+  }
+  curl_easy_setopt (r->curl, CURLOPT_URL, r->update_url);
+  curl_easy_setopt (r->curl, CURLOPT_HTTPHEADER, r->headers);
+  curl_easy_setopt (r->curl, CURLOPT_CONNECTTIMEOUT_MS,
+                    REPORTER_CONNECT_TIMEOUT_MS);
+  curl_easy_setopt (r->curl, CURLOPT_TIMEOUT_MS, REPORTER_TIMEOUT_MS);
+  curl_easy_setopt (r->curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (r->curl, CURLOPT_WRITEFUNCTION, reporter_discard);
+  curl_easy_setopt (r->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+
+  pthread_mutex_init (&r->lock, NULL);
+  pthread_condattr_init (&attr);
+  pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+  pthread_cond_init (&r->cond, &attr);
+  pthread_cond_init (&r->idle, &attr);
+  pthread_condattr_destroy (&attr);
+  err = pthread_create (&r->thread, NULL, reporter_run, r);
+  if (err) {
+    cbt_set_error ("cannot start the reporter thread: %s", strerror (err));
+    pthread_cond_destroy (&r->cond);
+    pthread_cond_destroy (&r->idle);
+    pthread_mutex_destroy (&r->lock);
+    goto err;
+  }
+  return r;
+
+ nomem:
+  cbt_set_error ("out of memory");
+ err:
+  if (r) {
+    curl_slist_free_all (r->headers);
+    if (r->curl)
+      curl_easy_cleanup (r->curl);
+    free (r->update_url);
+    free (r);
+  }
+  return NULL;
+}
+
+void
+reporter_offer (void *opaque, const char *json, bool final)
+{
+  struct reporter *r = opaque;
+  char *disk = reporter_disk_of (json), *body = strdup (json);
+  size_t i;
+
+  if (disk == NULL || body == NULL) {
+    free (disk);
+    free (body);
+    return;  /* out of memory: the next update carries the state */
+  }
+  pthread_mutex_lock (&r->lock);
+  for (i = 0; i < r->pending.len; i++)
+    if (strcmp (r->pending.ptr[i].disk_id, disk) == 0)
+      break;
+  if (i == r->pending.len) {
+    if (pending_vector_append (&r->pending, (struct pending) {
+          .disk_id = disk, .body = NULL }) == -1) {
+      pthread_mutex_unlock (&r->lock);
+      free (disk);
+      free (body);
+      return;
+    }
+    disk = NULL;
+  }
+  if (r->pending.ptr[i].body)
+    free (r->pending.ptr[i].body);
+  else
+    r->unsent++;
+  r->pending.ptr[i].body = body;
+  /* A final update goes out at once, whatever the backoff. */
+  if (final)
+    r->retry_after = 0;
+  pthread_cond_signal (&r->cond);
+  pthread_mutex_unlock (&r->lock);
+  free (disk);
+}
+
+bool
+reporter_flush (struct reporter *r, double timeout)
+{
+  struct timespec ts = reporter_deadline (timeout);
+  bool done;
+
+  pthread_mutex_lock (&r->lock);
+  r->retry_after = 0;
+  pthread_cond_signal (&r->cond);
+  while ((r->unsent > 0 || r->sending)
+         && pthread_cond_timedwait (&r->idle, &r->lock, &ts) == 0)
+    ;
+  done = r->unsent == 0 && !r->sending;
+  pthread_mutex_unlock (&r->lock);
+  return done;
+}
+
+void
+reporter_stop (struct reporter *r, double timeout)
+{
+  size_t i;
+
+  if (r == NULL)
+    return;
+  pthread_mutex_lock (&r->lock);
+  r->stop = true;
+  r->give_up_at = cbt_now_mono () + timeout;
+  r->retry_after = 0;
+  pthread_cond_signal (&r->cond);
+  pthread_mutex_unlock (&r->lock);
+  pthread_join (r->thread, NULL);
+
+  for (i = 0; i < r->pending.len; i++) {
+    free (r->pending.ptr[i].disk_id);
+    free (r->pending.ptr[i].body);
+  }
+  pending_vector_reset (&r->pending);
+  curl_slist_free_all (r->headers);
+  curl_easy_cleanup (r->curl);
+  pthread_cond_destroy (&r->cond);
+  pthread_cond_destroy (&r->idle);
+  pthread_mutex_destroy (&r->lock);
+  free (r->update_url);
+  free (r);
+}
+
+char *
+reporter_read_token (const char *file)
+{
+  FILE *fp = fopen (file, "re");
+  char buf[4096], *start, *end;
+
+  if (fp == NULL) {
+    cbt_set_error_errno (errno, "%s", file);
+    return NULL;
+  }
+  if (fgets (buf, sizeof buf, fp) == NULL)
+    buf[0] = '\0';
+  fclose (fp);
+  for (start = buf; isspace ((unsigned char) *start); start++)
+    ;
+  end = start + strlen (start);
+  while (end > start && isspace ((unsigned char) end[-1]))
+    *--end = '\0';
+  if (*start == '\0') {
+    cbt_set_error ("%s: the token file is empty", file);
+    return NULL;
+  }
+  return strdup (start);
+}
