@@ -323,6 +323,7 @@ start_service ()
 {
     local _svc_pidvar=$1 _svc_portvar=$2 _svc_log=$3 _svc_pid _svc_port=
     shift 3
+    : >"$_svc_log"
     "$@" --listen 127.0.0.1:0 2>"$_svc_log" &
     _svc_pid=$!
     cleanup_fn kill_daemon "$_svc_pid"
@@ -336,4 +337,18 @@ start_service ()
     [ -n "$_svc_port" ] || { cat "$_svc_log" >&2; fail "did not start: $*"; }
     printf -v "$_svc_pidvar" '%s' "$_svc_pid"
     printf -v "$_svc_portvar" '%s' "$_svc_port"
+}
+
+# stop_service PID LOG: SIGTERM the daemon PID (started by start_service)
+# and fail, showing LOG, unless it exits by itself with status 0 — under
+# the sanitizers that also proves it freed everything.
+stop_service ()
+{
+    local _svc_status=0
+    kill -TERM "$1" 2>/dev/null || fail "daemon $1 is not running"
+    wait "$1" || _svc_status=$?
+    [ "$_svc_status" = 0 ] || {
+        cat "$2" >&2
+        fail "daemon $1 exited with status $_svc_status after SIGTERM"
+    }
 }

@@ -108,3 +108,5 @@ wait_for 30 sfailed || fail "e2e-2 not failed on sqlite"
 sqlite3 "$tmp/oma.db" "SELECT error_message FROM replication_jobs
     WHERE id='e2e-2'" | grep -q "no progress update reached the VMA" ||
     fail "e2e-2 reason on sqlite"
+stop_service "$omam_pid" "$tmp/oma-mariadb.log"
+stop_service "$omas_pid" "$tmp/oma-sqlite.log"

@@ -121,7 +121,7 @@ grep -q "database is back" "$tmp/oma.log" || fail "recovery not logged"
 # The UI's history holds samples of the jobs that moved.
 curl -sf "http://127.0.0.1:$oma/api/v1/replications/db-1" |
     jq -e '.history | length >= 2' >/dev/null || fail "no history"
-kill_daemon "$oma_pid"
+stop_service "$oma_pid" "$tmp/oma.log"
 
 # SQLite held locked by another process for longer than the busy
 # timeout: writes wait and retry, and the row ends right.
@@ -141,3 +141,4 @@ wait "$locker"
 wait_for 20 srow "completed|100.0" || fail "lock-1 after the lock"
 grep -q "database unavailable" "$tmp/oma-sqlite.log" ||
     fail "the lock was not noticed"
+stop_service "$oma_pid" "$tmp/oma-sqlite.log"

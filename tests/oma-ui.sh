@@ -92,3 +92,4 @@ chrome shot --screenshot="$BUILDDIR/oma-ui.png" >/dev/null ||
 [ -s "$BUILDDIR/oma-ui.png" ] || fail "no screenshot"
 head -c 8 "$BUILDDIR/oma-ui.png" | od -An -c | grep -q 'P   N   G' ||
     fail "the screenshot is not a PNG"
+stop_service "$oma_pid" "$tmp/oma.log"
