@@ -160,6 +160,10 @@ api_tests "sqlite:$tmp/api.db"
       replication_jobs WHERE id='job-1'")" = 42.5 ] || fail "sqlite row"
 
 start_mariadb mdb
+# A refused login is fatal at start (a server that is down is not).
+expect_exit 1 "$CBTRACK" oma --listen 127.0.0.1:0 \
+    --db "mysql://nobody:wrong@localhost/cbtrack?socket=$mdb_sock"
+expect_stderr "Access denied"
 api_tests "$mdb_url"
 [ "$(mariadb_query "$mdb" "SELECT setup_progress_percent FROM
       replication_jobs WHERE id='job-1'")" = 42.5 ] || fail "mariadb row"

@@ -65,7 +65,7 @@ oma_usage (FILE *fp)
 "  --vma URL            a VMA progress service (e.g. http://vma:8081) whose\n"
 "                       jobs are discovered; repeatable.  The first is also\n"
 "                       the default vma_url of registered jobs\n"
-"  --poll-interval S    seconds between polls (default 30; 500ms, 1m...)\n"
+"  --poll-interval S    seconds between polls (default 30; 0.5, 10s, 1m...)\n"
 "  --dead-timeout S     a job with no progress for this long becomes\n"
 "                       failed (default 300; 5m...)\n"
 "  --token-file FILE    POST and PATCH then need the header\n"
