@@ -215,6 +215,8 @@ oma_vma_job_vector_free (oma_vma_job_vector *jobs)
 {
   size_t i;
 
+  if (jobs == NULL)
+    return;
   for (i = 0; i < jobs->len; i++)
     oma_vma_job_reset (&jobs->ptr[i]);
   oma_vma_job_vector_reset (jobs);

@@ -78,10 +78,10 @@ int oma_vma_job_parse (const char *body, size_t len,
 int oma_vma_list_parse (const char *body, size_t len,
                         oma_vma_job_vector *ret_jobs);
 
-/* Frees what JOB holds (not JOB). */
+/* Frees what JOB holds (not JOB).  NULL is allowed. */
 void oma_vma_job_reset (struct oma_vma_job *job);
 
-/* Resets every job of *JOBS, then the vector. */
+/* Resets every job of *JOBS, then the vector.  NULL is allowed. */
 void oma_vma_job_vector_free (oma_vma_job_vector *jobs);
 
 /* The replication_jobs.status for the VMA's job STATUS. */

@@ -193,6 +193,8 @@ oma_job_vector_free (oma_job_vector *jobs)
 {
   size_t i;
 
+  if (jobs == NULL)
+    return;
   for (i = 0; i < jobs->len; i++)
     oma_job_reset (&jobs->ptr[i]);
   oma_job_vector_reset (jobs);

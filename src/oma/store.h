@@ -222,10 +222,10 @@ struct oma_store *oma_store_mariadb_open (const struct oma_db_url *url);
 /* Closes STORE; NULL is allowed. */
 void oma_store_close (struct oma_store *store);
 
-/* Frees the vectors held by JOB (not JOB itself). */
+/* Frees the vectors held by JOB (not JOB itself).  NULL is allowed. */
 void oma_job_reset (struct oma_job *job);
 
-/* Resets every job of *JOBS, then the vector itself. */
+/* Resets every job of *JOBS, then the vector itself.  NULL is allowed. */
 void oma_job_vector_free (oma_job_vector *jobs);
 
 /* Copies SRC into DST of SIZE bytes, cutting it on a UTF-8 character
