@@ -5,8 +5,8 @@
 requires nbdkit sparse-random --version
 make_tmpdir
 
-start_nbdkit src sparse-random size=256M seed=4242 percent=20 runlength=64
-start_nbdkit dst memory size=256M
+start_nbdkit src sparse-random size=96M seed=4242 percent=20 runlength=64
+start_nbdkit dst memory size=96M
 
 for args in "" "-C 1 -R 1 --request-size 4K" "-C 4 -R 64 --request-size 256K" \
             "-C 2 -R 8 --request-size 4M"; do

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -17,9 +18,25 @@
 #include "common/error.h"
 #include "copy/rw.h"
 
+/* Written ranges still being written back: once this many newer writes
+ * have been issued, cbtrack waits for the oldest to reach the disk.  This
+ * bounds the dirty data a file target holds (about 64 requests), so the
+ * bytes counted as done are on their way to disk and the final flush is
+ * short, whatever the size of the copy.
+ */
+#define FILE_WRITEBACK_WINDOW 64
+
+struct file_range {
+  uint64_t offset;
+  uint64_t length;
+};
+
 struct file_rw {
   struct rw rw;
   int fd;
+  pthread_mutex_t lock; /* protects the write-back window */
+  struct file_range window[FILE_WRITEBACK_WINDOW];
+  unsigned window_first, window_count;
   bool is_block;
   bool can_punch;        /* FALLOC_FL_PUNCH_HOLE still worth trying */
   bool can_zero_range;   /* FALLOC_FL_ZERO_RANGE still worth trying */
@@ -48,6 +65,7 @@ file_rw_open (const char *name, const struct rw_open_args *args)
   f->rw.ops = &file_ops;
   f->rw.name = name;
   f->fd = -1;
+  pthread_mutex_init (&f->lock, NULL);
   f->can_punch = f->can_zero_range = true;
 
   f->fd = open (name, flags | O_CLOEXEC);
@@ -103,6 +121,7 @@ file_rw_close (struct rw *rw)
 
   if (f->fd >= 0)
     close (f->fd);
+  pthread_mutex_destroy (&f->lock);
   free (f);
 }
 
@@ -188,18 +207,42 @@ file_rw_asynch_read (struct rw *rw, struct command *cmd)
   return 0;
 }
 
+/* Starts writing back the range just written, and waits for the range
+ * that leaves the window to be on disk.  Errors are ignored: the final
+ * flush reports them.
+ */
+static void
+file_rw_writeback (struct file_rw *f, uint64_t offset, uint64_t length)
+{
+  struct file_range oldest = { 0, 0 };
+
+  sync_file_range (f->fd, (off_t) offset, (off_t) length,
+                   SYNC_FILE_RANGE_WRITE);
+  pthread_mutex_lock (&f->lock);
+  if (f->window_count == FILE_WRITEBACK_WINDOW) {
+    oldest = f->window[f->window_first];
+    f->window_first = (f->window_first + 1) % FILE_WRITEBACK_WINDOW;
+    f->window_count--;
+  }
+  f->window[(f->window_first + f->window_count) % FILE_WRITEBACK_WINDOW]
+    = (struct file_range) { .offset = offset, .length = length };
+  f->window_count++;
+  pthread_mutex_unlock (&f->lock);
+
+  if (oldest.length)
+    sync_file_range (f->fd, (off_t) oldest.offset, (off_t) oldest.length,
+                     SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
+                       | SYNC_FILE_RANGE_WAIT_AFTER);
+}
+
 static int
 file_rw_asynch_write (struct rw *rw, struct command *cmd)
 {
   struct file_rw *f = (struct file_rw *) rw;
   int err = file_rw_full_io (f->fd, true, cmd->buf, cmd->length, cmd->offset);
 
-  /* Start writing back at once, so the disk works while we copy and the
-   * final flush (and the Finalize stage) is short.  Only a hint.
-   */
   if (err == 0 && !f->is_block)
-    sync_file_range (f->fd, (off_t) cmd->offset, (off_t) cmd->length,
-                     SYNC_FILE_RANGE_WRITE);
+    file_rw_writeback (f, cmd->offset, cmd->length);
   cmd->cb (cmd, err);
   return 0;
 }
