@@ -121,7 +121,18 @@ grep -q "database is back" "$tmp/oma.log" || fail "recovery not logged"
 # The UI's history holds samples of the jobs that moved.
 curl -sf "http://127.0.0.1:$oma/api/v1/replications/db-1" |
     jq -e '.history | length >= 2' >/dev/null || fail "no history"
+
+# The OMA restarts mid-job: the new one, without --vma (no discovery),
+# polls the active jobs it finds in the database.
+update "$vma1" restart-1 d1 in_progress 30 100
+wait_for 20 row_is restart-1 "replicating|30|30|100" || fail "restart-1"
 stop_service "$oma_pid" "$tmp/oma.log"
+update "$vma1" restart-1 d1 completed 100 100
+start_service oma_pid oma "$tmp/oma2.log" "$CBTRACK" oma --db "$db_url" \
+    --poll-interval 0.3 --dead-timeout 4
+wait_for 20 row_is restart-1 "completed|100|100|100" ||
+    fail "restart-1 after the OMA restarted: $(row restart-1)"
+stop_service "$oma_pid" "$tmp/oma2.log"
 
 # SQLite held locked by another process for longer than the busy
 # timeout: writes wait and retry, and the row ends right.
