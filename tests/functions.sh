@@ -249,3 +249,106 @@ check_progress_json ()
         and ($u[-1].percent == 100)' "$file" >/dev/null ||
         { cat "$file" >&2; fail "progress stream in $file is wrong"; }
 }
+
+# start_mariadb DIRVAR: start a private MariaDB server (its own data
+# directory and Unix socket under $tmp, no TCP) and store its directory in
+# DIRVAR.  It sets DIRVAR_sock (the socket) and DIRVAR_url (a --db URL
+# for the database "cbtrack", which cbtrack creates).  The server is
+# stopped at exit; stop_mariadb / restart_mariadb DIR stop and start it
+# again on the same data.
+start_mariadb ()
+{
+    local var=$1 dir
+    requires command -v mariadbd
+    requires command -v mariadb-install-db
+    requires command -v mariadb
+    dir="$tmp/mariadb-$RANDOM"
+    mkdir -p "$dir"
+    mariadb-install-db --no-defaults --user="$(id -un)" \
+        --datadir="$dir/data" --auth-root-authentication-method=normal \
+        --skip-test-db >"$dir/install.log" 2>&1 || {
+        cat "$dir/install.log" >&2
+        fail "mariadb-install-db failed"
+    }
+    restart_mariadb "$dir"
+    cleanup_fn stop_mariadb "$dir"
+    printf -v "$var" '%s' "$dir"
+    printf -v "${var}_sock" '%s' "$dir/sock"
+    printf -v "${var}_url" '%s' \
+        "mysql://root@localhost/cbtrack?socket=$dir/sock"
+}
+
+# restart_mariadb DIR: start the server of DIR (after stop_mariadb).
+restart_mariadb ()
+{
+    local dir=$1
+    mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/data" \
+        --socket="$dir/sock" --skip-networking --pid-file="$dir/pid" \
+        --log-error="$dir/error.log" --innodb-buffer-pool-size=32M \
+        --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2 \
+        --skip-name-resolve </dev/null >/dev/null 2>&1 &
+    wait_for 60 mariadb --no-defaults -S "$dir/sock" -u root -e 'SELECT 1' ||
+        { cat "$dir/error.log" >&2; fail "mariadbd did not start"; }
+}
+
+# stop_mariadb DIR: stop the server of DIR and wait until it is gone.
+stop_mariadb ()
+{
+    local dir=$1 pid
+    [ -s "$dir/pid" ] || return 0
+    pid=$(cat "$dir/pid")
+    kill "$pid" 2>/dev/null || return 0
+    for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || { rm -f "$dir/pid"; return 0; }
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null
+    rm -f "$dir/pid"
+    return 0
+}
+
+# mariadb_query DIR SQL: run SQL on database "cbtrack" of the server of
+# DIR; prints tab-separated rows without headers.
+mariadb_query ()
+{
+    mariadb --no-defaults -S "$1/sock" -u root -N -B cbtrack -e "$2"
+}
+
+# start_service PIDVAR PORTVAR LOG CMD [ARGS...]: start a cbtrack daemon
+# (vma, oma) on a port the kernel picks (--listen 127.0.0.1:0 is added),
+# its stderr written to LOG (truncated first); stores its pid in PIDVAR and its port, read
+# from its "listening on ... (port N)" line, in PORTVAR.  Stopped at exit.
+# No port can be taken by someone else between choosing and binding it.
+start_service ()
+{
+    local _svc_pidvar=$1 _svc_portvar=$2 _svc_log=$3 _svc_pid _svc_port=
+    shift 3
+    : >"$_svc_log"
+    "$@" --listen 127.0.0.1:0 2>"$_svc_log" &
+    _svc_pid=$!
+    cleanup_fn kill_daemon "$_svc_pid"
+    for _ in $(seq 300); do
+        _svc_port=$(sed -n 's/.*listening on .*(port \([0-9]*\)).*/\1/p' \
+                        "$_svc_log" | head -n1)
+        [ -n "$_svc_port" ] && break
+        kill -0 "$_svc_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -n "$_svc_port" ] || { cat "$_svc_log" >&2; fail "did not start: $*"; }
+    printf -v "$_svc_pidvar" '%s' "$_svc_pid"
+    printf -v "$_svc_portvar" '%s' "$_svc_port"
+}
+
+# stop_service PID LOG: SIGTERM the daemon PID (started by start_service)
+# and fail, showing LOG, unless it exits by itself with status 0 — under
+# the sanitizers that also proves it freed everything.
+stop_service ()
+{
+    local _svc_status=0
+    kill -TERM "$1" 2>/dev/null || fail "daemon $1 is not running"
+    wait "$1" || _svc_status=$?
+    [ "$_svc_status" = 0 ] || {
+        cat "$2" >&2
+        fail "daemon $1 exited with status $_svc_status after SIGTERM"
+    }
+}

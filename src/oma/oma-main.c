@@ -1,11 +1,312 @@
-/* cbtrack oma - not implemented yet. */
+/* cbtrack oma - the destination side: poller, database, web UI (DESIGN §4).
+ *
+ * Options and wiring only: the store keeps rows, the poller fills them
+ * from the VMAs, the resources answer HTTP.  The main thread waits for
+ * SIGTERM/SIGINT and then stops everything in order.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/httpd.h"
+#include "common/human.h"
+#include "oma/api-logic.h"
+#include "oma/oma.h"
+#include "oma/poller.h"
+#include "oma/store.h"
+
+#define OMA_DEFAULT_LISTEN "127.0.0.1:8080"
+#define OMA_DEFAULT_DB "sqlite:cbtrack.db"
+#define OMA_DEFAULT_POLL_INTERVAL 30.0
+#define OMA_DEFAULT_DEAD_TIMEOUT 300.0
+#define OMA_TOKEN_MAX 4096
+#define OMA_MAX_VMAS 64
+
+static const struct cbt_httpd_route oma_routes[] = {
+  { "GET", "/api/v1/replications", oma_replications_list },
+  { "POST", "/api/v1/replications", oma_replications_create },
+  { "GET", "/api/v1/replications/{id}", oma_replications_get },
+  { "PATCH", "/api/v1/replications/{id}", oma_replications_patch },
+  { "GET", "/", oma_ui_index },
+  { "GET", "/ui/app.js", oma_ui_script },
+  { "GET", "/ui/style.css", oma_ui_style },
+  { "GET", "/healthz", oma_health_get },
+  { NULL },
+};
+
+static void
+oma_usage (FILE *fp)
+{
+  /* clang-format off */
+  fprintf (fp,
+"Usage: cbtrack oma [--listen ADDR:PORT] [--db URL] [--vma URL]...\n"
+"                   [--poll-interval S] [--dead-timeout S]\n"
+"                   [--token-file FILE] [--verbose]\n"
+"\n"
+"Run the destination side: poll the VMAs' progress services, keep every\n"
+"job in a database (replication_jobs, vm_disks) and serve a live web UI\n"
+"and a JSON API.\n"
+"\n"
+"Options:\n"
+"  --listen ADDR:PORT   where to serve the UI and API (default\n"
+"                       " OMA_DEFAULT_LISTEN "); 0.0.0.0:PORT serves the network\n"
+"  --db URL             sqlite:PATH (default " OMA_DEFAULT_DB "), or\n"
+"                       mysql://USER[:PASS]@HOST[:PORT]/DB or\n"
+"                       mysql://USER@localhost/DB?socket=PATH (MariaDB or\n"
+"                       MySQL; the database is created if missing)\n"
+"  --vma URL            a VMA progress service (e.g. http://vma:8081) whose\n"
+"                       jobs are discovered; repeatable.  The first is also\n"
+"                       the default vma_url of registered jobs\n"
+"  --poll-interval S    seconds between polls (default 30; 0.5, 10s, 1m...)\n"
+"  --dead-timeout S     a job with no progress for this long becomes\n"
+"                       failed (default 300; 5m...)\n"
+"  --token-file FILE    POST and PATCH then need the header\n"
+"                       \"Authorization: Bearer TOKEN\", TOKEN being the\n"
+"                       file's first line; GET stays open\n"
+"  --threads N          HTTP worker threads (default: one per CPU)\n"
+"  -v, --verbose        log every poll cycle (counts and duration)\n"
+"  -h, --help           show this help\n"
+"\n"
+"Endpoints:\n"
+"  GET   /                              the web UI\n"
+"  GET   /api/v1/replications           every job with its disks\n"
+"  POST  /api/v1/replications           register a job (JSON body)\n"
+"  GET   /api/v1/replications/JOB       one job, disks and history\n"
+"  PATCH /api/v1/replications/JOB       setup_progress_percent,\n"
+"                                       current_operation\n"
+"  GET   /healthz                       liveness\n"
+"\n"
+"SIGTERM or SIGINT stops the OMA cleanly.  See docs/oma.md.\n");
+  /* clang-format on */
+}
+
+static pthread_mutex_t oma_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The daemon's log: one line on stderr per message. */
+static void oma_log (const char *fmt, ...)
+    __attribute__ ((format (printf, 1, 2)));
+
+static void
+oma_log (const char *fmt, ...)
+{
+  va_list ap;
+
+  pthread_mutex_lock (&oma_log_lock);
+  fputs ("cbtrack oma: ", stderr);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+  pthread_mutex_unlock (&oma_log_lock);
+}
+
+/* Reads the token: the first line of PATH, without surrounding blanks.
+ * Returns a new string, or NULL with a message recorded.
+ */
+static char *
+oma_read_token (const char *path)
+{
+  char buf[OMA_TOKEN_MAX + 2], *start, *end;
+  FILE *fp;
+  size_t n;
+
+  fp = fopen (path, "r");
+  if (fp == NULL) {
+    cbt_set_error_errno (errno, "%s", path);
+    return NULL;
+  }
+  n = fread (buf, 1, sizeof buf - 1, fp);
+  fclose (fp);
+  buf[n] = '\0';
+  end = strchr (buf, '\n');
+  if (end != NULL)
+    *end = '\0';
+  else if (n > OMA_TOKEN_MAX) {
+    cbt_set_error ("%s: the token is longer than %d bytes", path,
+                   OMA_TOKEN_MAX);
+    return NULL;
+  }
+  for (start = buf; *start == ' ' || *start == '\t'; start++)
+    ;
+  end = start + strlen (start);
+  while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+    *--end = '\0';
+  if (*start == '\0') {
+    cbt_set_error ("%s: the token file is empty", path);
+    return NULL;
+  }
+  for (end = start; *end; end++)
+    if ((unsigned char)*end < 0x21 || *end == 0x7f) {
+      cbt_set_error ("%s: the token must be one word of printable "
+                     "characters",
+                     path);
+      return NULL;
+    }
+  return strdup (start);
+}
 
 int
 oma_main (int argc, char **argv)
 {
-  fprintf (stderr, "cbtrack oma: not implemented yet\n");
-  return 1;
+  enum {
+    OPT_LISTEN = 256,
+    OPT_DB,
+    OPT_VMA,
+    OPT_POLL_INTERVAL,
+    OPT_DEAD_TIMEOUT,
+    OPT_TOKEN_FILE,
+    OPT_THREADS,
+  };
+  static const struct option long_options[] = {
+    { "listen", required_argument, NULL, OPT_LISTEN },
+    { "db", required_argument, NULL, OPT_DB },
+    { "vma", required_argument, NULL, OPT_VMA },
+    { "poll-interval", required_argument, NULL, OPT_POLL_INTERVAL },
+    { "dead-timeout", required_argument, NULL, OPT_DEAD_TIMEOUT },
+    { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+    { "threads", required_argument, NULL, OPT_THREADS },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL },
+  };
+  struct cbt_httpd_config config = { .listen = OMA_DEFAULT_LISTEN,
+                                     .routes = oma_routes };
+  struct oma_poller_config pcfg = {
+    .interval = OMA_DEFAULT_POLL_INTERVAL,
+    .dead_timeout = OMA_DEFAULT_DEAD_TIMEOUT,
+    .log = oma_log,
+  };
+  const char *vmas[OMA_MAX_VMAS];
+  size_t n_vmas = 0;
+  const char *db_url = OMA_DEFAULT_DB, *token_file = NULL;
+  CLEANUP_FREE char *token = NULL;
+  struct oma_server server = { 0 };
+  struct oma_poller *poller = NULL;
+  struct cbt_httpd *httpd = NULL;
+  sigset_t sigs, old_sigs;
+  int c, sig, ret = 1, verbose = 0;
+  long long n;
+
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "hv", long_options, NULL)) != -1) {
+    switch (c) {
+    case OPT_LISTEN: config.listen = optarg; break;
+    case OPT_DB: db_url = optarg; break;
+    case OPT_VMA:
+      if (n_vmas == OMA_MAX_VMAS) {
+        cbt_set_error ("at most %d --vma", OMA_MAX_VMAS);
+        goto usage_error;
+      }
+      if (!oma_vma_url_is_valid (optarg)) {
+        cbt_set_error ("--vma '%s': expected an http:// or https:// URL",
+                       optarg);
+        goto usage_error;
+      }
+      vmas[n_vmas++] = optarg;
+      break;
+    case OPT_POLL_INTERVAL:
+      if (cbt_parse_duration (optarg, &pcfg.interval) == -1)
+        goto usage_error;
+      break;
+    case OPT_DEAD_TIMEOUT:
+      if (cbt_parse_duration (optarg, &pcfg.dead_timeout) == -1)
+        goto usage_error;
+      break;
+    case OPT_TOKEN_FILE: token_file = optarg; break;
+    case OPT_THREADS:
+      if (cbt_parse_int ("--threads", optarg, 1, 256, &n) == -1)
+        goto usage_error;
+      config.threads = (unsigned)n;
+      break;
+    case 'v': verbose = 1; break;
+    case 'h': oma_usage (stdout); return 0;
+    default: oma_usage (stderr); return 2;
+    }
+  }
+  if (optind != argc) {
+    fprintf (stderr, "cbtrack oma: unexpected argument '%s'\n", argv[optind]);
+    oma_usage (stderr);
+    return 2;
+  }
+  {
+    struct oma_db_url parsed;
+
+    if (oma_db_url_parse (db_url, &parsed) == -1)
+      goto usage_error;
+    memset (parsed.password, 0, sizeof parsed.password);
+  }
+  if (token_file != NULL) {
+    token = oma_read_token (token_file);
+    if (token == NULL) {
+      fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+      return 1;
+    }
+    config.token = token;
+  }
+
+  server.store = oma_store_open (db_url);
+  if (server.store == NULL) {
+    fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+    return 1;
+  }
+  server.default_vma_url = n_vmas > 0 ? vmas[0] : NULL;
+  config.app = &server;
+  pcfg.store = server.store;
+  pcfg.vma_urls = vmas;
+  pcfg.n_vma_urls = n_vmas;
+  pcfg.verbose = verbose;
+
+  /* Block the stop signals before any thread exists, so that every
+   * thread inherits the mask and only this one receives them.
+   */
+  signal (SIGPIPE, SIG_IGN);
+  sigemptyset (&sigs);
+  sigaddset (&sigs, SIGTERM);
+  sigaddset (&sigs, SIGINT);
+  pthread_sigmask (SIG_BLOCK, &sigs, &old_sigs);
+
+  poller = oma_poller_create (&pcfg);
+  if (poller == NULL) {
+    fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+    goto out;
+  }
+  httpd = cbt_httpd_start (&config);
+  if (httpd == NULL) {
+    fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+    goto out;
+  }
+  if (oma_poller_start (poller) == -1) {
+    fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+    goto out;
+  }
+  oma_log ("listening on %s (port %u), database %s, polling every %g s, "
+           "dead after %g s%s",
+           config.listen, (unsigned)cbt_httpd_port (httpd),
+           server.store->ops->name, pcfg.interval, pcfg.dead_timeout,
+           token ? ", token required for POST and PATCH" : "");
+
+  do
+    sig = sigwaitinfo (&sigs, NULL);
+  while (sig != SIGTERM && sig != SIGINT);
+  oma_log ("stopping");
+  ret = 0;
+
+out:
+  cbt_httpd_stop (httpd);
+  oma_poller_free (poller);
+  oma_store_close (server.store);
+  pthread_sigmask (SIG_SETMASK, &old_sigs, NULL);
+  return ret;
+
+usage_error:
+  fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+  return 2;
 }

@@ -1,0 +1,46 @@
+/* cbtrack oma - the OMA's HTTP resources.
+ *
+ * oma-main.c wires the route table to these handlers; each resource file
+ * holds the handlers of one resource.  Handlers find the OMA's state in
+ * req->app, a struct oma_server.
+ */
+#ifndef CBTRACK_OMA_OMA_H
+#define CBTRACK_OMA_OMA_H
+
+#include <stddef.h>
+
+#include "common/httpd.h"
+#include "oma/store.h"
+
+struct oma_server {
+  struct oma_store *store;
+  const char *default_vma_url; /* the first --vma, or NULL */
+};
+
+/* replications.c: GET and POST /api/v1/replications, GET and PATCH
+ * /api/v1/replications/{id}.
+ */
+void oma_replications_list (struct cbt_httpd_request *req);
+void oma_replications_create (struct cbt_httpd_request *req);
+void oma_replications_get (struct cbt_httpd_request *req);
+void oma_replications_patch (struct cbt_httpd_request *req);
+
+/* ui.c: the web UI built into the binary: GET /, /ui/app.js,
+ * /ui/style.css; and GET /healthz.
+ */
+void oma_ui_index (struct cbt_httpd_request *req);
+void oma_ui_script (struct cbt_httpd_request *req);
+void oma_ui_style (struct cbt_httpd_request *req);
+void oma_health_get (struct cbt_httpd_request *req);
+
+/* ui-assets.c, generated at build time from src/oma/ui/ by ui/embed.c:
+ * each file's bytes, NUL-terminated, and its length without the NUL.
+ */
+extern const unsigned char oma_ui_index_html[];
+extern const size_t oma_ui_index_html_len;
+extern const unsigned char oma_ui_app_js[];
+extern const size_t oma_ui_app_js_len;
+extern const unsigned char oma_ui_style_css[];
+extern const size_t oma_ui_style_css_len;
+
+#endif /* CBTRACK_OMA_OMA_H */

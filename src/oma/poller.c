@@ -1,0 +1,627 @@
+/* cbtrack oma - the poller: VMAs → database, libcurl multi. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/timeutil.h"
+#include "common/vector.h"
+#include "oma/poll-logic.h"
+#include "oma/poller.h"
+
+/* Largest answer accepted for one job, and for a VMA's list of jobs. */
+#define POLLER_MAX_JOB_BODY (4 * 1024 * 1024)
+#define POLLER_MAX_LIST_BODY (256 * 1024 * 1024)
+/* Parallel connections per VMA, and in all. */
+#define POLLER_HOST_CONNECTIONS 8
+#define POLLER_TOTAL_CONNECTIONS 64
+/* Poll results written per transaction. */
+#define POLLER_BATCH 500
+/* The discovery set is forgotten (and rebuilt) beyond this size. */
+#define POLLER_MAX_KNOWN_IDS 200000
+
+DEFINE_VECTOR_TYPE (char_vector, char);
+DEFINE_VECTOR_TYPE (string_vector, char *);
+DEFINE_VECTOR_TYPE (update_vector, struct oma_update);
+
+/* One HTTP GET in flight. */
+struct fetch {
+  CURL *easy;
+  char *url;
+  char_vector body;
+  size_t limit;
+  long http_status;
+  CURLcode code;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+struct oma_poller {
+  struct oma_poller_config cfg;
+  CURLM *multi;
+  oma_job_vector cache;    /* active jobs, sorted by id */
+  string_vector known_ids; /* ids known to exist in the store, sorted */
+  bool db_down;            /* the last store call failed (for logging) */
+  uint64_t cycles;         /* cycles run so far */
+  pthread_t thread;
+  bool thread_started;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  atomic_bool stop;
+};
+
+static void poller_log (struct oma_poller *p, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+poller_log (struct oma_poller *p, const char *fmt, ...)
+{
+  char msg[1024];
+  va_list ap;
+
+  if (p->cfg.log == NULL)
+    return;
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  p->cfg.log ("%s", msg);
+}
+
+/* Records that the store failed or worked, logging only the changes. */
+static void
+poller_db_state (struct oma_poller *p, bool ok, const char *what)
+{
+  if (!ok && !p->db_down)
+    poller_log (p, "database unavailable (%s: %s); retrying every cycle", what,
+                cbt_get_error ());
+  else if (ok && p->db_down)
+    poller_log (p, "database is back");
+  p->db_down = !ok;
+}
+
+static size_t
+poller_write_cb (char *data, size_t size, size_t nmemb, void *opaque)
+{
+  struct fetch *f = opaque;
+  size_t n = size * nmemb;
+
+  if (n > f->limit - f->body.len ||
+      char_vector_reserve (&f->body, n + 1) == -1)
+    return 0; /* too big: curl fails the transfer */
+  memcpy (f->body.ptr + f->body.len, data, n);
+  f->body.len += n;
+  f->body.ptr[f->body.len] = '\0';
+  return n;
+}
+
+static void
+fetch_reset (struct fetch *f)
+{
+  if (f->easy)
+    curl_easy_cleanup (f->easy);
+  free (f->url);
+  char_vector_reset (&f->body);
+  memset (f, 0, sizeof *f);
+}
+
+/* Prepares F to GET BASE + PATH + ID. */
+static int
+fetch_init (struct oma_poller *p, struct fetch *f, const char *base,
+            const char *path, const char *id, size_t limit)
+{
+  size_t blen = strlen (base);
+  long timeout_ms;
+
+  memset (f, 0, sizeof *f);
+  while (blen > 0 && base[blen - 1] == '/')
+    blen--;
+  if (asprintf (&f->url, "%.*s%s%s", (int)blen, base, path, id) == -1) {
+    f->url = NULL;
+    return -1;
+  }
+  f->easy = curl_easy_init ();
+  if (f->easy == NULL)
+    return -1;
+  f->limit = limit;
+  timeout_ms = (long)(p->cfg.http_timeout * 1000);
+  curl_easy_setopt (f->easy, CURLOPT_URL, f->url);
+  curl_easy_setopt (f->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (f->easy, CURLOPT_WRITEFUNCTION, poller_write_cb);
+  curl_easy_setopt (f->easy, CURLOPT_WRITEDATA, f);
+  curl_easy_setopt (f->easy, CURLOPT_PRIVATE, f);
+  curl_easy_setopt (f->easy, CURLOPT_ERRORBUFFER, f->errbuf);
+  curl_easy_setopt (f->easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (f->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt (f->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                    timeout_ms < 5000 ? timeout_ms : 5000L);
+  curl_easy_setopt (f->easy, CURLOPT_USERAGENT,
+                    "cbtrack-oma/" CBTRACK_VERSION);
+  return 0;
+}
+
+/* Runs the N prepared fetches concurrently until all ended (or a stop was
+ * asked for: the rest then end as aborted).
+ */
+static void
+poller_fetch_all (struct oma_poller *p, struct fetch *f, size_t n)
+{
+  CURLMsg *msg;
+  int running = 0, left;
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    f[i].code = CURLE_ABORTED_BY_CALLBACK;
+    if (f[i].easy && curl_multi_add_handle (p->multi, f[i].easy) != CURLM_OK)
+      f[i].code = CURLE_OUT_OF_MEMORY;
+  }
+  do {
+    if (curl_multi_perform (p->multi, &running) != CURLM_OK)
+      break;
+    while ((msg = curl_multi_info_read (p->multi, &left)) != NULL)
+      if (msg->msg == CURLMSG_DONE) {
+        struct fetch *done = NULL;
+
+        curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, &done);
+        done->code = msg->data.result;
+        curl_easy_getinfo (msg->easy_handle, CURLINFO_RESPONSE_CODE,
+                           &done->http_status);
+      }
+    if (running == 0 || atomic_load (&p->stop))
+      break;
+    curl_multi_poll (p->multi, NULL, 0, 500, NULL);
+  } while (!atomic_load (&p->stop));
+
+  for (i = 0; i < n; i++)
+    if (f[i].easy)
+      curl_multi_remove_handle (p->multi, f[i].easy);
+}
+
+/* A short description of how fetch F failed. */
+static const char *
+fetch_error (const struct fetch *f, char *buf, size_t len)
+{
+  if (f->code != CURLE_OK)
+    snprintf (buf, len, "%s",
+              f->errbuf[0] ? f->errbuf : curl_easy_strerror (f->code));
+  else
+    snprintf (buf, len, "HTTP %ld", f->http_status);
+  return buf;
+}
+
+/* FNV-1a of ID: spreads the jobs' history trims over the cycles. */
+static uint64_t
+poller_hash (const char *id)
+{
+  uint64_t h = UINT64_C (14695981039346656037);
+
+  for (; *id; id++)
+    h = (h ^ (unsigned char)*id) * UINT64_C (1099511628211);
+  return h;
+}
+
+static int
+poller_cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+static int
+poller_cmp_job (const void *a, const void *b)
+{
+  return strcmp (((const struct oma_job *)a)->id,
+                 ((const struct oma_job *)b)->id);
+}
+
+static bool
+poller_known (struct oma_poller *p, const char *id)
+{
+  return p->known_ids.len > 0 &&
+         bsearch (&id, p->known_ids.ptr, p->known_ids.len, sizeof (char *),
+                  poller_cmp_str) != NULL;
+}
+
+static void
+poller_forget_ids (struct oma_poller *p)
+{
+  size_t i;
+
+  for (i = 0; i < p->known_ids.len; i++)
+    free (p->known_ids.ptr[i]);
+  string_vector_reset (&p->known_ids);
+}
+
+/* Adds ID to the sorted set of ids known to the store. */
+static void
+poller_remember (struct oma_poller *p, const char *id)
+{
+  size_t lo = 0, hi = p->known_ids.len;
+  char *copy;
+
+  if (p->known_ids.len >= POLLER_MAX_KNOWN_IDS)
+    poller_forget_ids (p);
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp (p->known_ids.ptr[mid], id);
+
+    if (c == 0)
+      return;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  copy = strdup (id);
+  if (copy == NULL || string_vector_reserve (&p->known_ids, 1) == -1) {
+    free (copy);
+    return; /* asked again next cycle */
+  }
+  memmove (&p->known_ids.ptr[lo + 1], &p->known_ids.ptr[lo],
+           (p->known_ids.len - lo) * sizeof (char *));
+  p->known_ids.ptr[lo] = copy;
+  p->known_ids.len++;
+}
+
+/* Registers the jobs listed by the configured VMAs that the store does
+ * not have yet.  Returns how many were added.
+ */
+static size_t
+poller_discover (struct oma_poller *p, int64_t now)
+{
+  struct oma_store *store = p->cfg.store;
+  size_t n = p->cfg.n_vma_urls, i, j, added = 0;
+  struct fetch *f;
+  char err[CURL_ERROR_SIZE + 32];
+
+  if (n == 0)
+    return 0;
+  f = calloc (n, sizeof *f);
+  if (f == NULL)
+    return 0;
+  for (i = 0; i < n; i++)
+    if (fetch_init (p, &f[i], p->cfg.vma_urls[i], "/api/v1/progress", "",
+                    POLLER_MAX_LIST_BODY) == -1)
+      fetch_reset (&f[i]);
+  poller_fetch_all (p, f, n);
+
+  for (i = 0; i < n && !atomic_load (&p->stop); i++) {
+    oma_vma_job_vector jobs = empty_vector;
+
+    if (f[i].easy == NULL)
+      continue;
+    if (f[i].code != CURLE_OK || f[i].http_status != 200) {
+      if (p->cfg.verbose)
+        poller_log (p, "discovery on %s: %s", p->cfg.vma_urls[i],
+                    fetch_error (&f[i], err, sizeof err));
+      continue;
+    }
+    if (oma_vma_list_parse (f[i].body.ptr, f[i].body.len, &jobs) == -1) {
+      poller_log (p, "discovery on %s: %s", p->cfg.vma_urls[i],
+                  cbt_get_error ());
+      continue;
+    }
+    for (j = 0; j < jobs.len; j++) {
+      struct oma_job job;
+      int r;
+
+      if (poller_known (p, jobs.ptr[j].job_id))
+        continue;
+      oma_job_from_discovery (&jobs.ptr[j], p->cfg.vma_urls[i], now, &job);
+      r = store->ops->job_insert (store, &job);
+      if (r == -EIO) {
+        poller_db_state (p, false, "register discovered job");
+        break;
+      }
+      poller_db_state (p, true, NULL);
+      if (r == 0) {
+        added++;
+        if (p->cfg.verbose)
+          poller_log (p, "discovered job %s on %s", job.id,
+                      p->cfg.vma_urls[i]);
+      }
+      poller_remember (p, job.id);
+    }
+    oma_vma_job_vector_free (&jobs);
+  }
+  for (i = 0; i < n; i++)
+    fetch_reset (&f[i]);
+  free (f);
+  return added;
+}
+
+/* Replaces the cache of active jobs with the store's list, keeping the
+ * newer last_progress_at seen in memory.  On a store failure the cache
+ * stays as it was.
+ */
+static void
+poller_load_active (struct oma_poller *p)
+{
+  struct oma_store *store = p->cfg.store;
+  oma_job_vector fresh = empty_vector;
+  size_t i;
+
+  if (store->ops->job_list_active (store, &fresh) < 0) {
+    poller_db_state (p, false, "read active jobs");
+    oma_job_vector_free (&fresh);
+    return;
+  }
+  poller_db_state (p, true, NULL);
+  if (fresh.len > 1)
+    qsort (fresh.ptr, fresh.len, sizeof *fresh.ptr, poller_cmp_job);
+  for (i = 0; i < fresh.len; i++) {
+    struct oma_job *old =
+        p->cache.len ? bsearch (&fresh.ptr[i], p->cache.ptr, p->cache.len,
+                                sizeof *p->cache.ptr, poller_cmp_job)
+                     : NULL;
+
+    if (old && old->last_progress_at > fresh.ptr[i].last_progress_at)
+      fresh.ptr[i].last_progress_at = old->last_progress_at;
+    poller_remember (p, fresh.ptr[i].id);
+  }
+  oma_job_vector_free (&p->cache);
+  p->cache = fresh;
+}
+
+/* Writes UPDATES in batches; returns how many were committed. */
+static size_t
+poller_write (struct oma_poller *p, const struct oma_update *updates, size_t n)
+{
+  struct oma_store *store = p->cfg.store;
+  size_t done = 0, chunk;
+
+  while (done < n) {
+    chunk = n - done < POLLER_BATCH ? n - done : POLLER_BATCH;
+    if (store->ops->apply_updates (store, updates + done, chunk) < 0) {
+      poller_db_state (p, false, "write poll results");
+      break;
+    }
+    poller_db_state (p, true, NULL);
+    done += chunk;
+  }
+  return done;
+}
+
+int
+oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
+{
+  struct oma_poll_stats stats = { .db_ok = 1 };
+  update_vector updates = empty_vector;
+  double start = cbt_now_mono (), t;
+  int64_t now = (int64_t)cbt_now_wall ();
+  struct fetch *f = NULL;
+  size_t i, n, kept;
+  char err[CURL_ERROR_SIZE + 32];
+  int r = 0;
+
+  stats.discovered = poller_discover (p, now);
+  t = cbt_now_mono ();
+  stats.discover_seconds = t - start;
+  poller_load_active (p);
+  stats.load_seconds = cbt_now_mono () - t;
+
+  n = stats.active = p->cache.len;
+  if (n > 0) {
+    f = calloc (n, sizeof *f);
+    if (f == NULL || update_vector_reserve (&updates, n) == -1) {
+      cbt_set_error_errno (errno, "poll");
+      r = -1;
+      goto out;
+    }
+  }
+  for (i = 0; i < n; i++) {
+    const struct oma_job *job = &p->cache.ptr[i];
+
+    if (job->vma_url[0] == '\0' ||
+        fetch_init (p, &f[i], job->vma_url, "/api/v1/progress/", job->id,
+                    POLLER_MAX_JOB_BODY) == -1)
+      fetch_reset (&f[i]);
+  }
+  t = cbt_now_mono ();
+  poller_fetch_all (p, f, n);
+  stats.fetch_seconds = cbt_now_mono () - t;
+  if (atomic_load (&p->stop))
+    goto out;
+
+  now = (int64_t)cbt_now_wall ();
+  for (i = 0; i < n; i++) {
+    struct oma_job *job = &p->cache.ptr[i];
+    enum oma_fetch_result result = OMA_FETCH_UNREACHABLE;
+    struct oma_vma_job vma;
+    const char *detail = "no VMA URL for the job";
+    struct oma_update u;
+
+    memset (&vma, 0, sizeof vma);
+    if (f[i].easy) {
+      if (f[i].code == CURLE_OK && f[i].http_status == 404)
+        result = OMA_FETCH_NOT_FOUND;
+      else if (f[i].code == CURLE_OK && f[i].http_status == 200) {
+        if (oma_vma_job_parse (f[i].body.ptr ? f[i].body.ptr : "",
+                               f[i].body.len, &vma) == -1)
+          snprintf (err, sizeof err, "bad answer: %s", cbt_get_error ());
+        else if (strcmp (vma.job_id, job->id) != 0)
+          snprintf (err, sizeof err, "bad answer: another job's");
+        else {
+          result = OMA_FETCH_OK;
+          stats.answered++;
+        }
+        detail = err;
+      } else
+        detail = fetch_error (&f[i], err, sizeof err);
+    }
+    if (oma_poll_decide (job, result, &vma, detail, now, p->cfg.dead_timeout,
+                         &u)) {
+      u.trim_history =
+          u.add_sample &&
+          (p->cycles + poller_hash (job->id)) % OMA_HISTORY_TRIM_EVERY == 0;
+      updates.ptr[updates.len++] = u;
+      if (u.job.last_progress_at > job->last_progress_at)
+        job->last_progress_at = u.job.last_progress_at;
+    }
+    oma_vma_job_reset (&vma);
+  }
+
+  t = cbt_now_mono ();
+  p->cycles++;
+  stats.written = poller_write (p, updates.ptr, updates.len);
+  stats.write_seconds = cbt_now_mono () - t;
+  /* Jobs whose final row is committed leave the cache now, so they are
+   * not polled again should the next read of the store fail.
+   */
+  for (i = 0, kept = 0; i < p->cache.len; i++) {
+    struct oma_job *job = &p->cache.ptr[i];
+    bool gone = false;
+    size_t k;
+
+    for (k = 0; k < stats.written; k++)
+      if (oma_status_is_final (updates.ptr[k].job.status) &&
+          strcmp (updates.ptr[k].job.id, job->id) == 0) {
+        gone = true;
+        break;
+      }
+    if (gone)
+      oma_job_reset (job);
+    else
+      p->cache.ptr[kept++] = *job;
+  }
+  p->cache.len = kept;
+
+out:
+  stats.db_ok = !p->db_down;
+  stats.seconds = cbt_now_mono () - start;
+  for (i = 0; i < updates.len; i++)
+    oma_job_reset (&updates.ptr[i].job);
+  update_vector_reset (&updates);
+  if (f)
+    for (i = 0; i < n; i++)
+      fetch_reset (&f[i]);
+  free (f);
+  if (r == 0 && ret_stats)
+    *ret_stats = stats;
+  return r;
+}
+
+static void *
+poller_thread (void *arg)
+{
+  struct oma_poller *p = arg;
+  struct oma_poll_stats stats;
+
+  while (!atomic_load (&p->stop)) {
+    double next = cbt_now_mono () + p->cfg.interval;
+    struct timespec ts;
+
+    if (oma_poller_cycle (p, &stats) == -1)
+      poller_log (p, "poll cycle: %s", cbt_get_error ());
+    else if (p->cfg.verbose)
+      poller_log (p,
+                  "poll cycle: %zu discovered, %zu active, %zu answered, "
+                  "%zu written (discover %.3f s, read %.3f s, fetch %.3f s, "
+                  "write %.3f s), %.3f s",
+                  stats.discovered, stats.active, stats.answered,
+                  stats.written, stats.discover_seconds, stats.load_seconds,
+                  stats.fetch_seconds, stats.write_seconds, stats.seconds);
+
+    /* Sleep until the next cycle, or a stop. */
+    pthread_mutex_lock (&p->lock);
+    while (!atomic_load (&p->stop) && cbt_now_mono () < next) {
+      double left = next - cbt_now_mono ();
+
+      clock_gettime (CLOCK_MONOTONIC, &ts);
+      ts.tv_sec += (time_t)left;
+      ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait (&p->cond, &p->lock, &ts);
+    }
+    pthread_mutex_unlock (&p->lock);
+  }
+  return NULL;
+}
+
+struct oma_poller *
+oma_poller_create (const struct oma_poller_config *config)
+{
+  struct oma_poller *p;
+  pthread_condattr_t attr;
+
+  if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    cbt_set_error ("curl_global_init failed");
+    return NULL;
+  }
+  p = calloc (1, sizeof *p);
+  if (p == NULL) {
+    cbt_set_error_errno (errno, "calloc");
+    curl_global_cleanup ();
+    return NULL;
+  }
+  p->cfg = *config;
+  if (p->cfg.http_timeout <= 0)
+    p->cfg.http_timeout = p->cfg.interval < 10 ? p->cfg.interval : 10;
+  if (p->cfg.http_timeout < 1)
+    p->cfg.http_timeout = 1;
+  p->multi = curl_multi_init ();
+  if (p->multi == NULL) {
+    cbt_set_error ("curl_multi_init failed");
+    free (p);
+    curl_global_cleanup ();
+    return NULL;
+  }
+  curl_multi_setopt (p->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                     (long)POLLER_HOST_CONNECTIONS);
+  curl_multi_setopt (p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                     (long)POLLER_TOTAL_CONNECTIONS);
+  curl_multi_setopt (p->multi, CURLMOPT_MAXCONNECTS,
+                     (long)POLLER_TOTAL_CONNECTIONS);
+  pthread_mutex_init (&p->lock, NULL);
+  pthread_condattr_init (&attr);
+  pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+  pthread_cond_init (&p->cond, &attr);
+  pthread_condattr_destroy (&attr);
+  atomic_init (&p->stop, false);
+  return p;
+}
+
+int
+oma_poller_start (struct oma_poller *p)
+{
+  int err = pthread_create (&p->thread, NULL, poller_thread, p);
+
+  if (err != 0) {
+    cbt_set_error_errno (err, "pthread_create");
+    return -1;
+  }
+  p->thread_started = true;
+  return 0;
+}
+
+void
+oma_poller_free (struct oma_poller *p)
+{
+  if (p == NULL)
+    return;
+  if (p->thread_started) {
+    pthread_mutex_lock (&p->lock);
+    atomic_store (&p->stop, true);
+    pthread_cond_broadcast (&p->cond);
+    pthread_mutex_unlock (&p->lock);
+    curl_multi_wakeup (p->multi);
+    pthread_join (p->thread, NULL);
+  }
+  curl_multi_cleanup (p->multi);
+  oma_job_vector_free (&p->cache);
+  poller_forget_ids (p);
+  pthread_cond_destroy (&p->cond);
+  pthread_mutex_destroy (&p->lock);
+  free (p);
+  curl_global_cleanup ();
+}

@@ -1,0 +1,246 @@
+/* cbtrack oma - durable job storage (DESIGN §4).
+ *
+ * One small interface, two backends: SQLite (store-sqlite.c, the embedded
+ * default) and MariaDB/MySQL through MariaDB Connector/C
+ * (store-mariadb.c).  Both create and migrate the same schema at start:
+ *
+ *   replication_jobs        one row per job, columns fixed by DESIGN §4
+ *   vm_disks                one row per (job_id, disk_id)
+ *   replication_progress_history
+ *                           throughput samples for the UI's chart, about
+ *                           OMA_HISTORY_MAX rows per job (see below)
+ *   cbtrack_schema          the schema version
+ *
+ * Every statement is prepared; no value is ever pasted into SQL text.
+ * A store is safe to call from several threads (each backend serialises
+ * its single connection).  A database that is down or locked makes an
+ * operation fail with -EIO and a message (cbt_get_error); the next call
+ * tries again (the MariaDB backend reconnects), so callers simply retry.
+ */
+#ifndef CBTRACK_OMA_STORE_H
+#define CBTRACK_OMA_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ids.h"
+#include "common/vector.h"
+
+#define OMA_SCHEMA_VERSION 1
+
+/* Bounds of the text columns (bytes, without the terminating NUL).  The
+ * MariaDB schema declares the same widths; longer text is cut on a UTF-8
+ * character boundary before it is stored.
+ */
+#define OMA_NAME_MAX 255   /* source_vm_name, current_operation */
+#define OMA_URL_MAX 1024   /* vma_url */
+#define OMA_ERROR_MAX 1024 /* error_message */
+#define OMA_WORD_MAX 15    /* status, sync_status, replication_type */
+
+/* Samples of progress history kept per job: a trim (oma_update's
+ * trim_history) drops the oldest beyond OMA_HISTORY_MAX.  The poller trims
+ * each job every OMA_HISTORY_TRIM_EVERY samples, so a job holds at most
+ * OMA_HISTORY_MAX + OMA_HISTORY_TRIM_EVERY samples; trimming on every
+ * write would double the statements a poll cycle sends.
+ */
+#define OMA_HISTORY_MAX 240
+#define OMA_HISTORY_TRIM_EVERY 16
+
+/* One row of vm_disks.  Timestamps here and below are seconds since the
+ * epoch (UTC); 0 stands for SQL NULL.
+ */
+struct oma_disk {
+  char disk_id[CBT_ID_MAX + 1];
+  int64_t capacity_bytes;
+  int64_t total_bytes;
+  int64_t bytes_synced;
+  double sync_progress_percent;
+  char sync_status[OMA_WORD_MAX + 1]; /* pending syncing completed failed */
+  int64_t updated_at;
+};
+DEFINE_VECTOR_TYPE (oma_disk_vector, struct oma_disk);
+
+/* One row of replication_progress_history. */
+struct oma_sample {
+  int64_t sampled_at;
+  int64_t bytes_transferred;
+  int64_t transfer_speed_bps;
+  double progress_percent;
+};
+DEFINE_VECTOR_TYPE (oma_sample_vector, struct oma_sample);
+
+/* One row of replication_jobs, with its disks and (when asked for) its
+ * history.  An empty error_message is stored as NULL, eta_seconds < 0 as
+ * NULL.  Release the vectors with oma_job_reset().
+ */
+struct oma_job {
+  char id[CBT_ID_MAX + 1];
+  char source_vm_name[OMA_NAME_MAX + 1];
+  char replication_type[OMA_WORD_MAX + 1]; /* full, incremental */
+  char status[OMA_WORD_MAX + 1]; /* pending replicating completed failed */
+  char current_operation[OMA_NAME_MAX + 1];
+  double progress_percent;
+  double setup_progress_percent;
+  int64_t bytes_transferred;
+  int64_t total_bytes;
+  int64_t transfer_speed_bps;
+  int64_t eta_seconds;
+  char vma_url[OMA_URL_MAX + 1];
+  char error_message[OMA_ERROR_MAX + 1];
+  int64_t created_at;
+  int64_t updated_at;
+  int64_t started_at;
+  int64_t completed_at;
+  int64_t last_progress_at;
+  oma_disk_vector disks;
+  oma_sample_vector history;
+};
+DEFINE_VECTOR_TYPE (oma_job_vector, struct oma_job);
+
+/* What one poll decided to write for one job (see poll-logic.h). */
+enum oma_update_kind {
+  /* Progress (or the final completed/failed state) from the VMA: every
+   * progress column of the job, its disks (upserted), one history sample
+   * when ADD_SAMPLE, and then, when TRIM_HISTORY, the job's oldest
+   * samples beyond OMA_HISTORY_MAX dropped.
+   */
+  OMA_UPDATE_PROGRESS,
+  /* The job is dead: status failed, error_message, completed_at; its
+   * unfinished disks become failed.  Other columns keep their values.
+   */
+  OMA_UPDATE_FAIL,
+};
+
+struct oma_update {
+  enum oma_update_kind kind;
+  bool add_sample;
+  bool trim_history;
+  struct oma_job job; /* the new values; job.history is not used */
+};
+
+/* A PATCH of a job's setup phase.  Only the fields flagged are changed. */
+struct oma_patch {
+  bool has_setup_progress;
+  double setup_progress_percent;
+  bool has_current_operation;
+  char current_operation[OMA_NAME_MAX + 1];
+};
+
+struct oma_store;
+
+/* The backend's operations.  Every member is mandatory.  Integer returns:
+ * 0 on success, -EIO when the database failed (message in cbt_get_error;
+ * nothing was changed, the caller may retry later), or the specific
+ * negative errno documented per member.  ret_… outputs are untouched on
+ * failure.
+ */
+struct oma_store_ops {
+  /* "sqlite" or "mariadb". */
+  const char *name;
+
+  /* Closes the connection and frees the store. */
+  void (*close) (struct oma_store *store);
+
+  /* Inserts JOB (its created_at/updated_at must be set) and its disks in
+   * one transaction.  -EEXIST if a job with this id exists (nothing is
+   * changed).
+   */
+  int (*job_insert) (struct oma_store *store, const struct oma_job *job);
+
+  /* Reads the job ID with its disks (by disk_id) and its history (oldest
+   * first) into *RET_JOB, which the caller releases with oma_job_reset().
+   * -ENOENT if there is no such job.
+   */
+  int (*job_get) (struct oma_store *store, const char *id,
+                  struct oma_job *ret_job);
+
+  /* Appends every job, newest created first, with its disks (no history),
+   * to *RET_JOBS.  Release with oma_job_vector_free().
+   */
+  int (*job_list) (struct oma_store *store, oma_job_vector *ret_jobs);
+
+  /* Appends the jobs still to be polled (status pending or replicating),
+   * without disks, to *RET_JOBS.
+   */
+  int (*job_list_active) (struct oma_store *store, oma_job_vector *ret_jobs);
+
+  /* Applies PATCH to job ID at time NOW (also its updated_at and, as a
+   * sign of life, last_progress_at).  -ENOENT if there is no such job.
+   */
+  int (*job_patch) (struct oma_store *store, const char *id,
+                    const struct oma_patch *patch, int64_t now);
+
+  /* Writes N poll results in one transaction: all or nothing.  Updates of
+   * jobs that are no longer pending/replicating are ignored, so a final
+   * row is never overwritten.
+   */
+  int (*apply_updates) (struct oma_store *store,
+                        const struct oma_update *updates, size_t n);
+};
+
+/* The common base of every backend's handle. */
+struct oma_store {
+  const struct oma_store_ops *ops;
+};
+
+/* A parsed --db URL. */
+enum oma_db_kind { OMA_DB_SQLITE, OMA_DB_MARIADB };
+
+struct oma_db_url {
+  enum oma_db_kind kind;
+  char path[4096]; /* sqlite: the file */
+  char user[128];  /* mysql: */
+  char password[256];
+  char host[256]; /* "" = localhost through the default socket */
+  unsigned port;  /* 0 = default */
+  char database[65];
+  char socket[4096]; /* "" = none given */
+};
+
+/* Parses URL: "sqlite:PATH" (also "sqlite://PATH") or
+ * "mysql://USER[:PASS]@HOST[:PORT]/DB[?socket=PATH]" ("mariadb://" is
+ * accepted too; user and password may be %-encoded).  Returns 0 and fills
+ * *RET_URL, or -1 with an error recorded.  I/O free.
+ */
+int oma_db_url_parse (const char *url, struct oma_db_url *ret_url);
+
+/* Opens the store named by URL, creating or migrating its schema.  For
+ * SQLite the file must open; a MariaDB server that cannot be reached yet
+ * is not an error (the store connects on first use), but a refused login
+ * or an unusable database is.  Returns the store, or NULL with an error
+ * recorded.
+ */
+struct oma_store *oma_store_open (const char *url);
+
+/* Opens an SQLite store on PATH (store-sqlite.c). */
+struct oma_store *oma_store_sqlite_open (const char *path);
+
+/* Opens a MariaDB store (store-mariadb.c). */
+struct oma_store *oma_store_mariadb_open (const struct oma_db_url *url);
+
+/* Closes STORE; NULL is allowed. */
+void oma_store_close (struct oma_store *store);
+
+/* Frees the vectors held by JOB (not JOB itself).  NULL is allowed. */
+void oma_job_reset (struct oma_job *job);
+
+/* Resets every job of *JOBS, then the vector itself.  NULL is allowed. */
+void oma_job_vector_free (oma_job_vector *jobs);
+
+/* Copies SRC into DST of SIZE bytes, cutting it on a UTF-8 character
+ * boundary if it is too long.  NULL SRC gives "".
+ */
+void oma_copy_text (char *dst, size_t size, const char *src);
+
+/* Formats epoch seconds T as "YYYY-MM-DD HH:MM:SS" (UTC) into BUF of at
+ * least 20 bytes, or "" when T is 0.  Returns BUF.
+ */
+char *oma_format_sql_time (int64_t t, char *buf, size_t len);
+
+/* Parses "YYYY-MM-DD HH:MM:SS" (UTC, as written by oma_format_sql_time)
+ * to epoch seconds; NULL or unparsable text gives 0.
+ */
+int64_t oma_parse_sql_time (const char *text);
+
+#endif /* CBTRACK_OMA_STORE_H */

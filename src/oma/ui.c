@@ -1,0 +1,56 @@
+/* cbtrack oma - the web UI and /healthz.
+ *
+ * The page, its script and its styles are compiled into the binary
+ * (ui-assets.c is generated from src/oma/ui/ at build time), so the OMA
+ * serves its UI with no files and no network.  The script builds the page
+ * with textContent only, and the Content-Security-Policy below allows no
+ * inline script and no other origin, so a hostile job name stays text.
+ */
+#include "oma/oma.h"
+
+static void
+ui_respond (struct cbt_httpd_request *req, const char *content_type,
+            const unsigned char *data, size_t len)
+{
+  cbt_httpd_add_header (req, "Content-Security-Policy",
+                        "default-src 'none'; script-src 'self'; "
+                        "style-src 'self'; connect-src 'self'; "
+                        "img-src 'self'; base-uri 'none'; "
+                        "form-action 'none'; frame-ancestors 'none'");
+  cbt_httpd_add_header (req, "X-Content-Type-Options", "nosniff");
+  cbt_httpd_add_header (req, "Cache-Control", "no-cache");
+  cbt_httpd_add_header (req, "Referrer-Policy", "no-referrer");
+  cbt_httpd_respond_data (req, 200, content_type, data, len,
+                          CBT_HTTPD_MEM_STATIC);
+}
+
+void
+oma_ui_index (struct cbt_httpd_request *req)
+{
+  ui_respond (req, "text/html; charset=utf-8", oma_ui_index_html,
+              oma_ui_index_html_len);
+}
+
+void
+oma_ui_script (struct cbt_httpd_request *req)
+{
+  ui_respond (req, "text/javascript; charset=utf-8", oma_ui_app_js,
+              oma_ui_app_js_len);
+}
+
+void
+oma_ui_style (struct cbt_httpd_request *req)
+{
+  ui_respond (req, "text/css; charset=utf-8", oma_ui_style_css,
+              oma_ui_style_css_len);
+}
+
+void
+oma_health_get (struct cbt_httpd_request *req)
+{
+  struct oma_server *server = req->app;
+
+  cbt_httpd_respond_json (req, 200,
+                          json_pack ("{s:s,s:s}", "status", "ok", "database",
+                                     server->store->ops->name));
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# cbtrack oma: the JSON API and its error conventions, on SQLite and on
+# MariaDB; options; a database that goes away gives 503, not a crash.
+. "$SRCDIR/tests/functions.sh"
+make_tmpdir
+requires command -v curl
+requires command -v jq
+
+# Options.
+"$CBTRACK" oma --help | grep -q '^Usage: cbtrack oma' || fail "--help"
+expect_exit 2 "$CBTRACK" oma --frobnicate
+expect_exit 2 "$CBTRACK" oma --db postgres://x/y
+expect_stderr "expected sqlite:PATH or mysql://"
+expect_exit 2 "$CBTRACK" oma --vma ftp://x
+expect_exit 2 "$CBTRACK" oma --poll-interval 0
+expect_exit 2 "$CBTRACK" oma --dead-timeout never
+expect_exit 2 "$CBTRACK" oma extra-argument
+expect_exit 1 "$CBTRACK" oma --token-file "$tmp/missing-token"
+expect_exit 1 "$CBTRACK" oma --db "sqlite:$tmp/no/such/dir/x.db" \
+    --listen 127.0.0.1:0
+
+echo "s3cret-token" >"$tmp/token"
+auth=(-H "Authorization: Bearer s3cret-token")
+
+# http METHOD PATH [CURL ARGS...]: the status code on stdout, the body in
+# $tmp/body, the headers in $tmp/headers.
+http ()
+{
+    local method=$1 path=$2
+    shift 2
+    # curl's own status does not matter: a server that answers 413 and
+    # closes while the body is still being sent makes curl exit 55, and a
+    # missing answer shows as status 000.
+    curl -s -o "$tmp/body" -D "$tmp/headers" -w '%{http_code}' \
+        -X "$method" "$@" "http://127.0.0.1:$port$path" || true
+}
+
+# expect CODE METHOD PATH [CURL ARGS...]: the answer has status CODE and,
+# for errors, a JSON {"error": "..."} body.
+expect ()
+{
+    local want=$1 got
+    shift
+    got=$(http "$@")
+    [ "$got" = "$want" ] || {
+        cat "$tmp/body" >&2
+        fail "$* answered $got, expected $want"
+    }
+    if [ "$want" -ge 400 ]; then
+        jq -e '.error | type == "string" and length > 0' "$tmp/body" \
+            >/dev/null || fail "$*: no JSON error in: $(cat "$tmp/body")"
+    fi
+}
+
+api_tests ()
+{
+    local db=$1 oma_pid before
+    start_service oma_pid port "$tmp/oma.log" "$CBTRACK" oma --db "$db" \
+        --token-file "$tmp/token" --vma http://127.0.0.1:9 \
+        --poll-interval 1h
+
+    expect 200 GET /api/v1/replications
+    jq -e '.count == 0 and .replications == []' "$tmp/body" >/dev/null ||
+        fail "fresh database is not empty"
+
+    local job='{"id":"job-1","source_vm_name":"web01 \"quoted\" <b>",
+        "vma_url":"http://127.0.0.1:9","replication_type":"full",
+        "disks":["disk-2000",{"disk_id":"disk-2001","capacity_bytes":4096}]}'
+    expect 401 POST /api/v1/replications -d "$job"
+    expect 401 POST /api/v1/replications -d "$job" \
+        -H "Authorization: Bearer wrong"
+    expect 201 POST /api/v1/replications -d "$job" "${auth[@]}"
+    jq -e '.status == "success" and .id == "job-1"' "$tmp/body" >/dev/null ||
+        fail "POST reply: $(cat "$tmp/body")"
+    expect 409 POST /api/v1/replications -d "$job" "${auth[@]}"
+    # Default vma_url: the first --vma.
+    expect 201 POST /api/v1/replications -d '{"id":"job-2"}' "${auth[@]}"
+
+    http GET /api/v1/replications >/dev/null
+    before=$(cat "$tmp/body")
+
+    # Bad requests change nothing.
+    expect 400 POST /api/v1/replications -d '{"id":' "${auth[@]}"
+    expect 400 POST /api/v1/replications -d '[1]' "${auth[@]}"
+    expect 400 POST /api/v1/replications -d '{"id":7}' "${auth[@]}"
+    expect 400 POST /api/v1/replications -d '{"id":"../x"}' "${auth[@]}"
+    expect 400 POST /api/v1/replications -d '{"id":"a b"}' "${auth[@]}"
+    expect 400 POST /api/v1/replications -d '{"id":"caf\u00e9"}' "${auth[@]}"
+    expect 400 POST /api/v1/replications \
+        -d "{\"id\":\"$(printf 'a%.0s' $(seq 200))\"}" "${auth[@]}"
+    expect 400 POST /api/v1/replications \
+        -d '{"id":"job-3","disks":["d","d"]}' "${auth[@]}"
+    expect 400 POST /api/v1/replications \
+        -d '{"id":"job-3","vma_url":"javascript:alert(1)"}' "${auth[@]}"
+    expect 400 POST /api/v1/replications \
+        -d '{"id":"job-3","disks":[{"disk_id":"d","capacity_bytes":-1}]}' \
+        "${auth[@]}"
+    head -c $((1024 * 1024)) /dev/zero | tr '\0' 'x' >"$tmp/huge"
+    expect 413 POST /api/v1/replications --data-binary "@$tmp/huge" \
+        -H 'Expect: 100-continue' "${auth[@]}"
+    expect 413 POST /api/v1/replications --data-binary "@$tmp/huge" \
+        -H 'Expect:' "${auth[@]}"
+    expect 400 PATCH /api/v1/replications/job-1 -d '{}' "${auth[@]}"
+    expect 400 PATCH /api/v1/replications/job-1 \
+        -d '{"setup_progress_percent":150}' "${auth[@]}"
+    expect 400 PATCH /api/v1/replications/job-1 \
+        -d '{"setup_progress_percent":"50"}' "${auth[@]}"
+    expect 401 PATCH /api/v1/replications/job-1 \
+        -d '{"setup_progress_percent":50}'
+    expect 404 PATCH /api/v1/replications/nope \
+        -d '{"setup_progress_percent":50}' "${auth[@]}"
+    expect 405 DELETE /api/v1/replications/job-1 "${auth[@]}"
+    grep -qi '^Allow:.*GET' "$tmp/headers" || fail "405 without Allow"
+    expect 405 PUT /api/v1/replications "${auth[@]}"
+    expect 404 GET /api/v1/replications/nope
+    expect 400 GET '/api/v1/replications/..%2Fetc'
+    expect 404 GET /api/v1/nothing
+    http GET /api/v1/replications >/dev/null
+    [ "$(cat "$tmp/body")" = "$before" ] ||
+        fail "a bad request changed the jobs"
+
+    # One job with its disks.
+    expect 200 GET /api/v1/replications/job-1
+    jq -e '.id == "job-1" and .source_vm_name == "web01 \"quoted\" <b>"
+           and .status == "pending" and .replication_type == "full"
+           and .progress_percent == 0 and .eta_seconds == null
+           and (.disks | map(.disk_id)) == ["disk-2000", "disk-2001"]
+           and .disks[1].capacity_bytes == 4096
+           and .disks[0].sync_status == "pending" and .history == []' \
+        "$tmp/body" >/dev/null || fail "GET job-1: $(cat "$tmp/body")"
+    expect 200 GET /api/v1/replications/job-2
+    jq -e '.vma_url == "http://127.0.0.1:9" and .source_vm_name == "job-2"' \
+        "$tmp/body" >/dev/null || fail "GET job-2: $(cat "$tmp/body")"
+
+    # PATCH the setup phase.
+    expect 200 PATCH /api/v1/replications/job-1 \
+        -d '{"setup_progress_percent":42.5}' "${auth[@]}"
+    expect 200 PATCH /api/v1/replications/job-1 \
+        -d '{"current_operation":"Creating volumes"}' "${auth[@]}"
+    expect 200 GET /api/v1/replications/job-1
+    jq -e '.setup_progress_percent == 42.5
+           and .current_operation == "Creating volumes"' "$tmp/body" \
+        >/dev/null || fail "PATCH: $(cat "$tmp/body")"
+
+    # The page and its parts.
+    expect 200 GET /
+    grep -qi '^Content-Type: text/html' "$tmp/headers" || fail "/ type"
+    grep -qi "^Content-Security-Policy: default-src 'none'" "$tmp/headers" ||
+        fail "/ has no CSP"
+    expect 200 GET /ui/app.js
+    grep -q textContent "$tmp/body" || fail "app.js"
+    grep -q 'innerHTML' "$tmp/body" && fail "app.js uses innerHTML"
+    expect 200 GET /ui/style.css
+
+    stop_service "$oma_pid" "$tmp/oma.log"
+}
+
+api_tests "sqlite:$tmp/api.db"
+[ "$(sqlite3 "$tmp/api.db" "SELECT setup_progress_percent FROM
+      replication_jobs WHERE id='job-1'")" = 42.5 ] || fail "sqlite row"
+
+start_mariadb mdb
+# A refused login is fatal at start (a server that is down is not).
+expect_exit 1 "$CBTRACK" oma --listen 127.0.0.1:0 \
+    --db "mysql://nobody:wrong@localhost/cbtrack?socket=$mdb_sock"
+expect_stderr "Access denied"
+api_tests "$mdb_url"
+[ "$(mariadb_query "$mdb" "SELECT setup_progress_percent FROM
+      replication_jobs WHERE id='job-1'")" = 42.5 ] || fail "mariadb row"
+
+# MariaDB down: the API answers 503 and the OMA lives on; back: 200.
+start_service oma_pid port "$tmp/oma.log" "$CBTRACK" oma --db "$mdb_url" \
+    --poll-interval 1h
+stop_mariadb "$mdb"
+expect 503 GET /api/v1/replications
+expect 503 POST /api/v1/replications -d '{"id":"job-9","vma_url":"http://x"}'
+restart_mariadb "$mdb"
+expect 200 GET /api/v1/replications/job-1
+expect 201 POST /api/v1/replications -d '{"id":"job-9","vma_url":"http://x"}'
+stop_service "$oma_pid" "$tmp/oma.log"
