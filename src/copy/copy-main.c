@@ -17,6 +17,7 @@
 #include "copy/manifest.h"
 #include "copy/reporter.h"
 #include "common/ids.h"
+#include "common/token.h"
 
 #include <curl/curl.h>
 
@@ -285,7 +286,7 @@ copy_main (int argc, char **argv)
     goto usage_error;
   }
   if (token_file) {
-    token = reporter_read_token (token_file);
+    token = cbt_read_token (token_file);
     if (token == NULL)
       goto usage_error;
   }

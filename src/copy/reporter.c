@@ -339,28 +339,3 @@ reporter_stop (struct reporter *r, double timeout)
   free (r->update_url);
   free (r);
 }
-
-char *
-reporter_read_token (const char *file)
-{
-  FILE *fp = fopen (file, "re");
-  char buf[4096], *start, *end;
-
-  if (fp == NULL) {
-    cbt_set_error_errno (errno, "%s", file);
-    return NULL;
-  }
-  if (fgets (buf, sizeof buf, fp) == NULL)
-    buf[0] = '\0';
-  fclose (fp);
-  for (start = buf; isspace ((unsigned char) *start); start++)
-    ;
-  end = start + strlen (start);
-  while (end > start && isspace ((unsigned char) end[-1]))
-    *--end = '\0';
-  if (*start == '\0') {
-    cbt_set_error ("%s: the token file is empty", file);
-    return NULL;
-  }
-  return strdup (start);
-}

@@ -37,9 +37,5 @@ bool reporter_flush (struct reporter *r, double timeout);
  */
 void reporter_stop (struct reporter *r, double timeout);
 
-/* Reads a bearer token from FILE (first line, surrounding whitespace
- * removed).  Returns a malloc'd string, or NULL with an error recorded.
- */
-char *reporter_read_token (const char *file);
 
 #endif /* CBTRACK_COPY_REPORTER_H */

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/token.h"
 #include "common/httpd.h"
 #include "common/human.h"
 #include "oma/api-logic.h"
@@ -27,7 +28,6 @@
 #define OMA_DEFAULT_DB "sqlite:cbtrack.db"
 #define OMA_DEFAULT_POLL_INTERVAL 30.0
 #define OMA_DEFAULT_DEAD_TIMEOUT 300.0
-#define OMA_TOKEN_MAX 4096
 #define OMA_MAX_VMAS 64
 
 static const struct cbt_httpd_route oma_routes[] = {
@@ -108,50 +108,6 @@ oma_log (const char *fmt, ...)
   pthread_mutex_unlock (&oma_log_lock);
 }
 
-/* Reads the token: the first line of PATH, without surrounding blanks.
- * Returns a new string, or NULL with a message recorded.
- */
-static char *
-oma_read_token (const char *path)
-{
-  char buf[OMA_TOKEN_MAX + 2], *start, *end;
-  FILE *fp;
-  size_t n;
-
-  fp = fopen (path, "r");
-  if (fp == NULL) {
-    cbt_set_error_errno (errno, "%s", path);
-    return NULL;
-  }
-  n = fread (buf, 1, sizeof buf - 1, fp);
-  fclose (fp);
-  buf[n] = '\0';
-  end = strchr (buf, '\n');
-  if (end != NULL)
-    *end = '\0';
-  else if (n > OMA_TOKEN_MAX) {
-    cbt_set_error ("%s: the token is longer than %d bytes", path,
-                   OMA_TOKEN_MAX);
-    return NULL;
-  }
-  for (start = buf; *start == ' ' || *start == '\t'; start++)
-    ;
-  end = start + strlen (start);
-  while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-    *--end = '\0';
-  if (*start == '\0') {
-    cbt_set_error ("%s: the token file is empty", path);
-    return NULL;
-  }
-  for (end = start; *end; end++)
-    if ((unsigned char)*end < 0x21 || *end == 0x7f) {
-      cbt_set_error ("%s: the token must be one word of printable "
-                     "characters",
-                     path);
-      return NULL;
-    }
-  return strdup (start);
-}
 
 int
 oma_main (int argc, char **argv)
@@ -244,7 +200,7 @@ oma_main (int argc, char **argv)
     memset (parsed.password, 0, sizeof parsed.password);
   }
   if (token_file != NULL) {
-    token = oma_read_token (token_file);
+    token = cbt_read_token (token_file);
     if (token == NULL) {
       fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
       return 1;

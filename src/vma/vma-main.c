@@ -19,10 +19,10 @@
 #include "common/httpd.h"
 #include "common/human.h"
 #include "common/timeutil.h"
+#include "common/token.h"
 #include "vma/vma.h"
 
 #define VMA_DEFAULT_LISTEN "127.0.0.1:8081"
-#define VMA_TOKEN_MAX 4096
 
 static const struct cbt_httpd_route vma_routes[] = {
   { "POST", "/api/v1/progress/{id}/update", vma_progress_update },
@@ -67,51 +67,6 @@ vma_usage (FILE *fp)
 "\n"
 "SIGTERM or SIGINT stops the service cleanly.  See docs/vma.md.\n");
   /* clang-format on */
-}
-
-/* Reads the token: the first line of PATH, without surrounding blanks.
- * Returns a new string, or NULL with a message recorded.
- */
-static char *
-vma_read_token (const char *path)
-{
-  char buf[VMA_TOKEN_MAX + 2], *start, *end;
-  FILE *fp;
-  size_t n;
-
-  fp = fopen (path, "r");
-  if (fp == NULL) {
-    cbt_set_error_errno (errno, "%s", path);
-    return NULL;
-  }
-  n = fread (buf, 1, sizeof buf - 1, fp);
-  fclose (fp);
-  buf[n] = '\0';
-  end = strchr (buf, '\n');
-  if (end != NULL)
-    *end = '\0';
-  else if (n > VMA_TOKEN_MAX) {
-    cbt_set_error ("%s: the token is longer than %d bytes", path,
-                   VMA_TOKEN_MAX);
-    return NULL;
-  }
-  for (start = buf; *start == ' ' || *start == '\t'; start++)
-    ;
-  end = start + strlen (start);
-  while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-    *--end = '\0';
-  if (*start == '\0') {
-    cbt_set_error ("%s: the token file is empty", path);
-    return NULL;
-  }
-  for (end = start; *end; end++)
-    if ((unsigned char)*end < 0x21 || *end == 0x7f) {
-      cbt_set_error ("%s: the token must be one word of printable "
-                     "characters",
-                     path);
-      return NULL;
-    }
-  return strdup (start);
 }
 
 int
@@ -174,7 +129,7 @@ vma_main (int argc, char **argv)
     return 2;
   }
   if (token_file != NULL) {
-    token = vma_read_token (token_file);
+    token = cbt_read_token (token_file);
     if (token == NULL) {
       fprintf (stderr, "cbtrack vma: %s\n", cbt_get_error ());
       return 1;
