@@ -17,11 +17,11 @@ analyse_collect_map (struct rw *src, enum rw_map which,
     if (r == -1)
       return -1;
     if (r == 0) {
-      cbt_set_error ("%s: map made no progress at offset %" PRIu64,
-                     src->name, off);
+      cbt_set_error ("%s: map made no progress at offset %" PRIu64, src->name,
+                     off);
       return -1;
     }
-    off += (uint64_t) r;
+    off += (uint64_t)r;
   }
   return 0;
 }
@@ -35,12 +35,12 @@ analyse_source (struct rw *src, const struct analyse_args *args,
   const map_extent_vector *dirty_in = NULL;
   int ret = -1;
 
-  if (src->have_allocation
-      && analyse_collect_map (src, RW_MAP_ALLOCATION, &alloc) == -1)
+  if (src->have_allocation &&
+      analyse_collect_map (src, RW_MAP_ALLOCATION, &alloc) == -1)
     goto out;
   if (args->use_bitmap) {
-    if (analyse_collect_map (src, RW_MAP_DIRTY, &bitmap) == -1
-        || plan_dirty_from_bitmap (&bitmap, &dirty) == -1)
+    if (analyse_collect_map (src, RW_MAP_DIRTY, &bitmap) == -1 ||
+        plan_dirty_from_bitmap (&bitmap, &dirty) == -1)
       goto out;
     dirty_in = &dirty;
   } else if (args->changed) {
@@ -48,7 +48,7 @@ analyse_source (struct rw *src, const struct analyse_args *args,
   }
   ret = plan_build (src->size, src->have_allocation ? &alloc : NULL, dirty_in,
                     args->target_is_zero, ret_plan);
- out:
+out:
   map_extent_vector_reset (&alloc);
   map_extent_vector_reset (&bitmap);
   map_extent_vector_reset (&dirty);

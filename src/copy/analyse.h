@@ -13,7 +13,7 @@
 #include "copy/rw.h"
 
 struct analyse_args {
-  bool use_bitmap;                 /* incremental from the source's bitmap */
+  bool use_bitmap;                  /* incremental from the source's bitmap */
   const map_extent_vector *changed; /* or from these changed ranges */
   bool target_is_zero;
 };

@@ -28,7 +28,7 @@ changed_areas_get_u64 (json_t *obj, const char *where, const char *key,
     cbt_set_error ("%s: \"%s\" must be a non-negative integer", where, key);
     return -1;
   }
-  *ret = (uint64_t) json_integer_value (v);
+  *ret = (uint64_t)json_integer_value (v);
   return 0;
 }
 
@@ -47,8 +47,8 @@ changed_areas_add_page (json_t *page, size_t page_no,
     cbt_set_error ("%s: expected a DiskChangeInfo object", where);
     return -1;
   }
-  if (changed_areas_get_u64 (page, where, "startOffset", &start) == -1
-      || changed_areas_get_u64 (page, where, "length", &length) == -1)
+  if (changed_areas_get_u64 (page, where, "startOffset", &start) == -1 ||
+      changed_areas_get_u64 (page, where, "length", &length) == -1)
     return -1;
   if (length > UINT64_MAX - start) {
     cbt_set_error ("%s: startOffset + length overflows", where);
@@ -57,12 +57,13 @@ changed_areas_add_page (json_t *page, size_t page_no,
   page_end = start + length;
   areas = json_object_get (page, "changedArea");
   if (areas == NULL || json_is_null (areas))
-    return 0;  /* vSphere leaves it out when nothing changed */
+    return 0; /* vSphere leaves it out when nothing changed */
   if (!json_is_array (areas)) {
     cbt_set_error ("%s: \"changedArea\" must be an array", where);
     return -1;
   }
-  json_array_foreach (areas, i, area) {
+  json_array_foreach (areas, i, area)
+  {
     struct map_extent e;
 
     snprintf (where, sizeof where, "page %zu, changedArea %zu", page_no, i);
@@ -70,14 +71,14 @@ changed_areas_add_page (json_t *page, size_t page_no,
       cbt_set_error ("%s: expected an object {start, length}", where);
       return -1;
     }
-    if (changed_areas_get_u64 (area, where, "start", &e.offset) == -1
-        || changed_areas_get_u64 (area, where, "length", &e.length) == -1)
+    if (changed_areas_get_u64 (area, where, "start", &e.offset) == -1 ||
+        changed_areas_get_u64 (area, where, "length", &e.length) == -1)
       return -1;
-    if (e.length > UINT64_MAX - e.offset || e.offset < start
-        || e.offset + e.length > page_end) {
+    if (e.length > UINT64_MAX - e.offset || e.offset < start ||
+        e.offset + e.length > page_end) {
       cbt_set_error ("%s: [%" PRIu64 ", +%" PRIu64 ") lies outside its page"
-                     " [%" PRIu64 ", %" PRIu64 ")", where, e.offset,
-                     e.length, start, page_end);
+                     " [%" PRIu64 ", %" PRIu64 ")",
+                     where, e.offset, e.length, start, page_end);
       return -1;
     }
     e.flags = 0;
@@ -106,18 +107,18 @@ changed_areas_parse (const char *text, size_t len, uint64_t capacity,
     return -1;
   }
   if (json_is_array (root)) {
-    json_array_foreach (root, i, page)
-      if (changed_areas_add_page (page, i, &ranges) == -1)
-        goto out;
+    json_array_foreach (root, i,
+                        page) if (changed_areas_add_page (page, i, &ranges) ==
+                                  -1) goto out;
   } else if (changed_areas_add_page (root, 0, &ranges) == -1) {
     goto out;
   }
   if (plan_normalise_ranges (&ranges, capacity) == -1)
     goto out;
   *ret_ranges = ranges;
-  ranges = (map_extent_vector) empty_vector;
+  ranges = (map_extent_vector)empty_vector;
   ret = 0;
- out:
+out:
   map_extent_vector_reset (&ranges);
   json_decref (root);
   return ret;
@@ -143,13 +144,13 @@ changed_areas_read_file (const char *file, char **ret_text, size_t *ret_len)
     cbt_set_error ("%s: too large for a changed-area list", file);
     return -1;
   }
-  text = malloc ((size_t) st.st_size + 1);
+  text = malloc ((size_t)st.st_size + 1);
   if (text == NULL) {
     cbt_set_error ("out of memory");
     return -1;
   }
-  while (got < (size_t) st.st_size) {
-    ssize_t r = read (fd, text + got, (size_t) st.st_size - got);
+  while (got < (size_t)st.st_size) {
+    ssize_t r = read (fd, text + got, (size_t)st.st_size - got);
 
     if (r == -1 && errno == EINTR)
       continue;
@@ -158,7 +159,7 @@ changed_areas_read_file (const char *file, char **ret_text, size_t *ret_len)
       free (text);
       return -1;
     }
-    got += (size_t) r;
+    got += (size_t)r;
   }
   text[got] = '\0';
   *ret_text = text;

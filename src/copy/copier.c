@@ -31,8 +31,8 @@ struct slot {
   struct command cmd; /* the read; first: callbacks cast back */
   struct worker *w;
   bool in_use;
-  bool is_copy;       /* PLAN_COPY piece (else PLAN_MAKE_ZERO) */
-  unsigned pending;   /* references: issuing + requests outstanding */
+  bool is_copy;     /* PLAN_COPY piece (else PLAN_MAKE_ZERO) */
+  unsigned pending; /* references: issuing + requests outstanding */
   uint64_t written;
   uint64_t zero_skipped;
   struct sub_request *subs; /* as many as the buffer can have runs */
@@ -66,9 +66,8 @@ struct copier {
 };
 
 /* Records the first failure; later ones are consequences. */
-static void
-copier_fail (struct copier *c, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
+static void copier_fail (struct copier *c, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 static void
 copier_fail (struct copier *c, const char *fmt, ...)
@@ -102,8 +101,8 @@ copier_next_piece (struct copier *c, uint64_t *ret_offset, size_t *ret_len,
     uint64_t end = e->offset + e->length, len;
 
     /* On a target known to be zero, zero ranges need nothing. */
-    if (e->action == PLAN_SKIP || c->pos >= end
-        || (e->action == PLAN_MAKE_ZERO && c->skip_zero_blocks)) {
+    if (e->action == PLAN_SKIP || c->pos >= end ||
+        (e->action == PLAN_MAKE_ZERO && c->skip_zero_blocks)) {
       c->entry++;
       if (c->entry < v->len)
         c->pos = v->ptr[c->entry].offset;
@@ -119,7 +118,7 @@ copier_next_piece (struct copier *c, uint64_t *ret_offset, size_t *ret_len,
     if (len > end - c->pos)
       len = end - c->pos;
     *ret_offset = c->pos;
-    *ret_len = (size_t) len;
+    *ret_len = (size_t)len;
     c->pos += len;
     found = true;
     break;
@@ -147,18 +146,20 @@ slot_put (struct slot *s)
       progress_account_zeroed (c->progress, s->cmd.length);
   }
   s->in_use = false;
-  w->free_slots[w->nr_free++] = (unsigned) (s - w->slots);
+  w->free_slots[w->nr_free++] = (unsigned)(s - w->slots);
   w->in_flight--;
 }
 
 static void
 slot_write_done (struct command *cmd, int err)
 {
-  struct sub_request *sub = (struct sub_request *) cmd;
+  struct sub_request *sub = (struct sub_request *)cmd;
 
   if (err)
-    copier_fail (sub->slot->w->c, "%s: %s at offset %" PRIu64 " (%zu bytes)"
-                 " failed: %s", sub->slot->w->c->dst->name,
+    copier_fail (sub->slot->w->c,
+                 "%s: %s at offset %" PRIu64 " (%zu bytes)"
+                 " failed: %s",
+                 sub->slot->w->c->dst->name,
                  sub->slot->is_copy && sub->cmd.buf ? "write" : "zeroing",
                  cmd->offset, cmd->length, strerror (err));
   slot_put (sub->slot);
@@ -173,8 +174,11 @@ slot_issue (struct slot *s, uint64_t offset, size_t len, char *buf)
   int r;
 
   sub->slot = s;
-  sub->cmd = (struct command) {
-    .offset = offset, .length = len, .buf = buf, .worker = s->w->index,
+  sub->cmd = (struct command){
+    .offset = offset,
+    .length = len,
+    .buf = buf,
+    .worker = s->w->index,
     .cb = slot_write_done,
   };
   s->pending++;
@@ -193,7 +197,7 @@ slot_issue (struct slot *s, uint64_t offset, size_t len, char *buf)
 static void
 slot_read_done (struct command *cmd, int err)
 {
-  struct slot *s = (struct slot *) cmd;
+  struct slot *s = (struct slot *)cmd;
   struct copier *c = s->w->c;
   size_t pos = 0;
 
@@ -205,8 +209,8 @@ slot_read_done (struct command *cmd, int err)
   }
   while (pos < cmd->length && !atomic_load (&c->failed)) {
     bool zero;
-    size_t end = zero_run_end (cmd->buf, cmd->length, pos, ZERO_BLOCK_SIZE,
-                               &zero);
+    size_t end =
+        zero_run_end (cmd->buf, cmd->length, pos, ZERO_BLOCK_SIZE, &zero);
 
     if (!zero) {
       s->written += end - pos;
@@ -283,7 +287,7 @@ worker_poll (struct worker *w)
     if (ends[i]->ops->get_poll (ends[i], w->index, &fd, &events) == -1)
       return -1;
     if (fd >= 0 && events) {
-      fds[n] = (struct pollfd) { .fd = fd, .events = events };
+      fds[n] = (struct pollfd){ .fd = fd, .events = events };
       who[n++] = ends[i];
     }
   }
@@ -299,8 +303,8 @@ worker_poll (struct worker *w)
     return -1;
   }
   for (i = 0; i < n; i++)
-    if (fds[i].revents
-        && who[i]->ops->notify (who[i], w->index, fds[i].revents) == -1)
+    if (fds[i].revents &&
+        who[i]->ops->notify (who[i], w->index, fds[i].revents) == -1)
       return -1;
   return 0;
 }
@@ -322,8 +326,8 @@ worker_run (void *arg)
     size_t len;
     bool is_copy;
 
-    while (!atomic_load (&c->failed) && w->nr_free > 0
-           && copier_next_piece (c, &offset, &len, &is_copy))
+    while (!atomic_load (&c->failed) && w->nr_free > 0 &&
+           copier_next_piece (c, &offset, &len, &is_copy))
       worker_start_piece (w, offset, len, is_copy);
     if (w->in_flight == 0)
       break;
@@ -378,7 +382,7 @@ worker_init (struct worker *w, struct copier *c, unsigned index)
   w->nr_free = c->requests;
   return 0;
 
- nomem:
+nomem:
   cbt_set_error ("out of memory");
   return -1;
 }
@@ -389,16 +393,20 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
             unsigned *ret_workers)
 {
   struct copier c = {
-    .src = src, .dst = dst, .plan = plan, .progress = progress,
-    .request_size = opts->request_size, .requests = opts->requests,
+    .src = src,
+    .dst = dst,
+    .plan = plan,
+    .progress = progress,
+    .request_size = opts->request_size,
+    .requests = opts->requests,
     .skip_zero_blocks = opts->target_is_zero,
   };
   struct worker *workers = NULL;
   unsigned nr_workers, started = 0, i;
   int n, ret = -1;
 
-  if (plan->transfer_bytes == 0
-      && (plan->zeroing_bytes == 0 || opts->target_is_zero)) {
+  if (plan->transfer_bytes == 0 &&
+      (plan->zeroing_bytes == 0 || opts->target_is_zero)) {
     if (ret_workers)
       *ret_workers = 0;
     return 0;
@@ -412,10 +420,10 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
   n = src->ops->connect_workers (src, opts->connections);
   if (n == -1)
     goto out;
-  n = dst->ops->connect_workers (dst, (unsigned) n);
+  n = dst->ops->connect_workers (dst, (unsigned)n);
   if (n == -1)
     goto out;
-  nr_workers = (unsigned) n;
+  nr_workers = (unsigned)n;
   /* The bytes in flight are a budget: when a server allows fewer
    * connections than asked for, each gets more requests (a single
    * connection to qemu-nbd keeps up only with many requests queued).
@@ -436,8 +444,8 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
       goto out_workers;
 
   for (i = 0; i < nr_workers; i++) {
-    int err = pthread_create (&workers[i].thread, NULL, worker_run,
-                              &workers[i]);
+    int err =
+        pthread_create (&workers[i].thread, NULL, worker_run, &workers[i]);
     if (err) {
       copier_fail (&c, "cannot start a worker thread: %s", strerror (err));
       break;
@@ -454,11 +462,11 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
   if (ret_workers)
     *ret_workers = nr_workers;
 
- out_workers:
+out_workers:
   for (i = 0; i < nr_workers; i++)
     worker_free (&workers[i]);
   free (workers);
- out:
+out:
   pthread_mutex_destroy (&c.lock);
   return ret;
 }

@@ -18,12 +18,12 @@
 #include "copy/rw.h"
 
 struct copier_options {
-  unsigned connections;   /* workers wanted (fewer if an endpoint can't) */
-  unsigned requests;      /* requests in flight per worker; scaled up when
-                             fewer workers than connections can be used,
-                             so the bytes in flight stay the same */
-  size_t request_size;    /* bytes per read request (multiple of 4096) */
-  bool target_is_zero;    /* zero ranges and zero blocks need no write */
+  unsigned connections; /* workers wanted (fewer if an endpoint can't) */
+  unsigned requests;    /* requests in flight per worker; scaled up when
+                           fewer workers than connections can be used,
+                           so the bytes in flight stay the same */
+  size_t request_size;  /* bytes per read request (multiple of 4096) */
+  bool target_is_zero;  /* zero ranges and zero blocks need no write */
 };
 
 #define COPIER_DEFAULT_CONNECTIONS 4

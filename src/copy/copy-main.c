@@ -54,24 +54,26 @@ copy_usage (FILE *fp)
       "zeroing\n"
       "\n"
       "Jobs of several disks:\n"
-"      --manifest FILE      copy the disks listed in FILE as one job (all\n"
-"                           are analysed before any data moves)\n"
-"      --parallel N         disks transferred at once (default %d)\n"
-"\n"
-"Reporting to a VMA progress service (cbtrack vma):\n"
-"      --vma-url URL        e.g. http://127.0.0.1:8081\n"
-"      --job ID             the job id (required with --vma-url)\n"
-"      --disk ID            this disk's id (single-disk copies)\n"
-"      --vma-token-file F   send the bearer token in F\n"
-"\n"
-"Progress:\n"
+      "      --manifest FILE      copy the disks listed in FILE as one job "
+      "(all\n"
+      "                           are analysed before any data moves)\n"
+      "      --parallel N         disks transferred at once (default %d)\n"
+      "\n"
+      "Reporting to a VMA progress service (cbtrack vma):\n"
+      "      --vma-url URL        e.g. http://127.0.0.1:8081\n"
+      "      --job ID             the job id (required with --vma-url)\n"
+      "      --disk ID            this disk's id (single-disk copies)\n"
+      "      --vma-token-file F   send the bearer token in F\n"
+      "\n"
+      "Progress:\n"
       "  -p, --progress[=FD]      without FD: show the bar on stderr even "
       "when it\n"
       "                           is not a terminal; with FD: write "
       "nbdcopy-style\n"
       "                           \"N/100\" lines to file descriptor FD\n"
       "      --progress-json=FD   write one JSON object per update to FD\n"
-      "      --report-interval S  seconds between JSON/VMA updates (default 2)\n"
+      "      --report-interval S  seconds between JSON/VMA updates (default "
+      "2)\n"
       "  -q, --quiet              no bar, no summary\n"
       "\n"
       "  -h, --help               show this help\n"
@@ -186,13 +188,13 @@ copy_main (int argc, char **argv)
       if (cbt_parse_int ("--connections", optarg, 1, COPIER_MAX_CONNECTIONS,
                          &n) == -1)
         goto usage_error;
-      jopts.copier.connections = (unsigned) n;
+      jopts.copier.connections = (unsigned)n;
       break;
     case 'R':
-      if (cbt_parse_int ("--requests", optarg, 1, COPIER_MAX_REQUESTS, &n)
-          == -1)
+      if (cbt_parse_int ("--requests", optarg, 1, COPIER_MAX_REQUESTS, &n) ==
+          -1)
         goto usage_error;
-      jopts.copier.requests = (unsigned) n;
+      jopts.copier.requests = (unsigned)n;
       break;
     case OPT_REQUEST_SIZE:
       if (cbt_parse_size (optarg, &size) == -1)
@@ -202,11 +204,9 @@ copy_main (int argc, char **argv)
                        " to 32M");
         goto usage_error;
       }
-      jopts.copier.request_size = (size_t) size;
+      jopts.copier.request_size = (size_t)size;
       break;
-    case OPT_TARGET_IS_ZERO:
-      spec.target_is_zero = true;
-      break;
+    case OPT_TARGET_IS_ZERO: spec.target_is_zero = true; break;
     case 'p':
       if (optarg == NULL)
         force_bar = true;
@@ -223,10 +223,10 @@ copy_main (int argc, char **argv)
       break;
     case OPT_MANIFEST: manifest_file = optarg; break;
     case OPT_PARALLEL:
-      if (cbt_parse_int ("--parallel", optarg, 1, MANIFEST_MAX_DISKS, &n)
-          == -1)
+      if (cbt_parse_int ("--parallel", optarg, 1, MANIFEST_MAX_DISKS, &n) ==
+          -1)
         goto usage_error;
-      jopts.parallel = (unsigned) n;
+      jopts.parallel = (unsigned)n;
       break;
     case OPT_VMA_URL: vma_url = optarg; break;
     case OPT_JOB: job_id = optarg; break;
@@ -268,20 +268,22 @@ copy_main (int argc, char **argv)
   }
   if (job_id && !cbt_id_is_valid (job_id)) {
     cbt_set_error ("--job: '%s' is not a valid id (1-128 characters of"
-                   " [A-Za-z0-9._:-])", job_id);
+                   " [A-Za-z0-9._:-])",
+                   job_id);
     goto usage_error;
   }
   if (spec.id && !cbt_id_is_valid (spec.id)) {
     cbt_set_error ("--disk: '%s' is not a valid id (1-128 characters of"
-                   " [A-Za-z0-9._:-])", spec.id);
+                   " [A-Za-z0-9._:-])",
+                   spec.id);
     goto usage_error;
   }
   if (vma_url && job_id == NULL) {
     cbt_set_error ("--vma-url needs --job ID (or a job_id in the manifest)");
     goto usage_error;
   }
-  if (vma_url && strncmp (vma_url, "http://", 7) != 0
-      && strncmp (vma_url, "https://", 8) != 0) {
+  if (vma_url && strncmp (vma_url, "http://", 7) != 0 &&
+      strncmp (vma_url, "https://", 8) != 0) {
     cbt_set_error ("--vma-url must be an http:// or https:// URL");
     goto usage_error;
   }
@@ -306,7 +308,7 @@ copy_main (int argc, char **argv)
   else
     ret = job_run (&spec, 1, &jopts) == 0 ? 0 : 1;
 
- out:
+out:
   if (vma_url) {
     reporter_stop (jopts.reporter, 3.0);
     curl_global_cleanup ();
@@ -315,8 +317,9 @@ copy_main (int argc, char **argv)
   free (token);
   return ret;
 
- usage_error:
-  fprintf (stderr, "cbtrack copy: %s\n"
+usage_error:
+  fprintf (stderr,
+           "cbtrack copy: %s\n"
            "Try 'cbtrack copy --help' for more information.\n",
            cbt_get_error ());
   manifest_free (&manifest);

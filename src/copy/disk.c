@@ -39,8 +39,8 @@ disk_analyse_source_only (struct disk *d)
   int ret = -1;
 
   /* A malformed list is refused before anything is opened. */
-  if (spec->changed_areas
-      && changed_areas_read_file (spec->changed_areas, &text, &len) == -1)
+  if (spec->changed_areas &&
+      changed_areas_read_file (spec->changed_areas, &text, &len) == -1)
     goto out;
 
   d->src = rw_open (spec->source, &src_args);
@@ -61,7 +61,7 @@ disk_analyse_source_only (struct disk *d)
   if (analyse_source (d->src, &an, &d->plan) == -1)
     goto out;
   ret = 0;
- out:
+out:
   free (text);
   map_extent_vector_reset (&changed);
   return ret == 0 ? 0 : disk_fail (d);
@@ -81,8 +81,8 @@ disk_analyse (struct disk *d)
     return disk_fail (d);
   if (d->dst->size < d->src->size) {
     cbt_set_error ("%s: the target is smaller (%" PRIu64 " bytes) than the"
-                   " source (%" PRIu64 " bytes)", spec->target,
-                   d->dst->size, d->src->size);
+                   " source (%" PRIu64 " bytes)",
+                   spec->target, d->dst->size, d->src->size);
     return disk_fail (d);
   }
   progress_set_plan (&d->progress, d->plan.transfer_bytes, d->plan.capacity,
@@ -95,11 +95,11 @@ disk_transfer (struct disk *d, const struct copier_options *opts)
 {
   struct copier_options o = *opts;
 
-  o.target_is_zero = opts->target_is_zero || d->spec.target_is_zero
-                     || d->dst->is_zero;
+  o.target_is_zero =
+      opts->target_is_zero || d->spec.target_is_zero || d->dst->is_zero;
   progress_start_transfer (&d->progress, cbt_now_mono ());
-  if (copier_run (d->src, d->dst, &d->plan, &o, &d->progress, &d->workers)
-      == -1)
+  if (copier_run (d->src, d->dst, &d->plan, &o, &d->progress, &d->workers) ==
+      -1)
     return disk_fail (d);
   progress_set_stage (&d->progress, STAGE_FINALIZE);
   if (d->dst->ops->flush (d->dst) == -1)
@@ -121,8 +121,9 @@ disk_print_summary (struct disk *d, const char *prefix, FILE *fp)
   cbt_human_size (s.bytes_written, written, sizeof written);
   cbt_human_size (s.bytes_zero_skipped, zskip, sizeof zskip);
   cbt_human_size (s.elapsed_seconds > 0
-                    ? (uint64_t) (s.bytes_transferred / s.elapsed_seconds)
-                    : 0, rate, sizeof rate);
+                      ? (uint64_t)(s.bytes_transferred / s.elapsed_seconds)
+                      : 0,
+                  rate, sizeof rate);
   if (d->plan.incremental) {
     cbt_human_size (d->plan.capacity - d->plan.dirty_bytes, holes,
                     sizeof holes);
@@ -137,12 +138,12 @@ disk_print_summary (struct disk *d, const char *prefix, FILE *fp)
            " blocks skipped, %s %s%s\n",
            prefix, s.status == STATUS_COMPLETED ? "done" : "failed",
            d->plan.incremental ? "incremental" : "full", copied,
-           d->plan.incremental ? "changed data" : "data",
-           s.elapsed_seconds, rate, written, zskip, holes, holes_verb,
+           d->plan.incremental ? "changed data" : "data", s.elapsed_seconds,
+           rate, written, zskip, holes, holes_verb,
            d->plan.have_allocation
-             ? ""
-             : " (the source has no allocation map: the whole disk counted"
-               " as data)");
+               ? ""
+               : " (the source has no allocation map: the whole disk counted"
+                 " as data)");
 }
 
 void

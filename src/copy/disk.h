@@ -18,7 +18,7 @@
 
 /* What the user asked for one disk. */
 struct disk_spec {
-  const char *id;            /* disk id for reports, or NULL */
+  const char *id; /* disk id for reports, or NULL */
   const char *source;
   const char *target;
   const char *bitmap;        /* --bitmap NAME, or NULL */

@@ -38,8 +38,8 @@ struct file_rw {
   struct file_range window[FILE_WRITEBACK_WINDOW];
   unsigned window_first, window_count;
   bool is_block;
-  bool can_punch;        /* FALLOC_FL_PUNCH_HOLE still worth trying */
-  bool can_zero_range;   /* FALLOC_FL_ZERO_RANGE still worth trying */
+  bool can_punch;      /* FALLOC_FL_PUNCH_HOLE still worth trying */
+  bool can_zero_range; /* FALLOC_FL_ZERO_RANGE still worth trying */
 };
 
 static const struct rw_ops file_ops;
@@ -54,7 +54,8 @@ file_rw_open (const char *name, const struct rw_open_args *args)
 
   if (args->bitmap) {
     cbt_set_error ("%s: a dirty bitmap needs an NBD source (qemu-nbd"
-                   " --bitmap), not a local file", name);
+                   " --bitmap), not a local file",
+                   name);
     return NULL;
   }
   f = calloc (1, sizeof *f);
@@ -91,11 +92,11 @@ file_rw_open (const char *name, const struct rw_open_args *args)
     f->is_block = true;
     f->rw.size = size;
   } else if (S_ISREG (st.st_mode)) {
-    f->rw.size = (uint64_t) st.st_size;
+    f->rw.size = (uint64_t)st.st_size;
     f->rw.have_allocation = true;
     /* A new or empty target is sized to the source and known zero. */
     if (args->writable && (created || st.st_size == 0)) {
-      if (ftruncate (f->fd, (off_t) args->create_size) == -1) {
+      if (ftruncate (f->fd, (off_t)args->create_size) == -1) {
         cbt_set_error_errno (errno, "%s: truncate", name);
         goto err;
       }
@@ -106,10 +107,10 @@ file_rw_open (const char *name, const struct rw_open_args *args)
     cbt_set_error ("%s: not a regular file or block device", name);
     goto err;
   }
-  f->rw.preferred_block = (uint32_t) (st.st_blksize > 0 ? st.st_blksize : 0);
+  f->rw.preferred_block = (uint32_t)(st.st_blksize > 0 ? st.st_blksize : 0);
   return &f->rw;
 
- err:
+err:
   f->rw.ops->close (&f->rw);
   return NULL;
 }
@@ -117,7 +118,7 @@ file_rw_open (const char *name, const struct rw_open_args *args)
 static void
 file_rw_close (struct rw *rw)
 {
-  struct file_rw *f = (struct file_rw *) rw;
+  struct file_rw *f = (struct file_rw *)rw;
 
   if (f->fd >= 0)
     close (f->fd);
@@ -128,14 +129,14 @@ file_rw_close (struct rw *rw)
 static int
 file_rw_connect_workers (struct rw *rw, unsigned n)
 {
-  return (int) n;
+  return (int)n;
 }
 
 static int64_t
 file_rw_get_map (struct rw *rw, enum rw_map which, uint64_t offset,
                  uint64_t count, map_extent_vector *ret_map)
 {
-  struct file_rw *f = (struct file_rw *) rw;
+  struct file_rw *f = (struct file_rw *)rw;
   uint64_t end = offset + count;
   struct map_extent ext = { .offset = offset };
   off_t data, hole;
@@ -147,27 +148,27 @@ file_rw_get_map (struct rw *rw, enum rw_map which, uint64_t offset,
   if (f->is_block)
     goto all_data;
 
-  data = lseek (f->fd, (off_t) offset, SEEK_DATA);
+  data = lseek (f->fd, (off_t)offset, SEEK_DATA);
   if (data == -1 && errno == ENXIO) {
-    ext.length = end - offset;  /* a hole to the end */
+    ext.length = end - offset; /* a hole to the end */
     ext.flags = PLAN_FLAG_HOLE | PLAN_FLAG_ZERO;
     return plan_map_append (ret_map, offset, end, &ext);
   }
   if (data == -1)
-    goto all_data;  /* no SEEK_DATA here: everything is data */
-  if ((uint64_t) data > offset) {
-    ext.length = (uint64_t) data - offset;
+    goto all_data; /* no SEEK_DATA here: everything is data */
+  if ((uint64_t)data > offset) {
+    ext.length = (uint64_t)data - offset;
     ext.flags = PLAN_FLAG_HOLE | PLAN_FLAG_ZERO;
     return plan_map_append (ret_map, offset, end, &ext);
   }
-  hole = lseek (f->fd, (off_t) offset, SEEK_HOLE);
-  if (hole == -1 || (uint64_t) hole <= offset)
+  hole = lseek (f->fd, (off_t)offset, SEEK_HOLE);
+  if (hole == -1 || (uint64_t)hole <= offset)
     goto all_data;
-  ext.length = (uint64_t) hole - offset;
+  ext.length = (uint64_t)hole - offset;
   ext.flags = 0;
   return plan_map_append (ret_map, offset, end, &ext);
 
- all_data:
+all_data:
   ext.length = end - offset;
   ext.flags = 0;
   return plan_map_append (ret_map, offset, end, &ext);
@@ -180,8 +181,8 @@ static int
 file_rw_full_io (int fd, bool write, char *buf, size_t len, uint64_t off)
 {
   while (len > 0) {
-    ssize_t r = write ? pwrite (fd, buf, len, (off_t) off)
-                      : pread (fd, buf, len, (off_t) off);
+    ssize_t r = write ? pwrite (fd, buf, len, (off_t)off)
+                      : pread (fd, buf, len, (off_t)off);
 
     if (r == -1) {
       if (errno == EINTR)
@@ -189,10 +190,10 @@ file_rw_full_io (int fd, bool write, char *buf, size_t len, uint64_t off)
       return errno;
     }
     if (r == 0)
-      return write ? EIO : ENODATA;  /* unexpected end of file */
+      return write ? EIO : ENODATA; /* unexpected end of file */
     buf += r;
-    len -= (size_t) r;
-    off += (uint64_t) r;
+    len -= (size_t)r;
+    off += (uint64_t)r;
   }
   return 0;
 }
@@ -200,10 +201,10 @@ file_rw_full_io (int fd, bool write, char *buf, size_t len, uint64_t off)
 static int
 file_rw_asynch_read (struct rw *rw, struct command *cmd)
 {
-  struct file_rw *f = (struct file_rw *) rw;
+  struct file_rw *f = (struct file_rw *)rw;
 
-  cmd->cb (cmd, file_rw_full_io (f->fd, false, cmd->buf, cmd->length,
-                                 cmd->offset));
+  cmd->cb (cmd,
+           file_rw_full_io (f->fd, false, cmd->buf, cmd->length, cmd->offset));
   return 0;
 }
 
@@ -216,29 +217,28 @@ file_rw_writeback (struct file_rw *f, uint64_t offset, uint64_t length)
 {
   struct file_range oldest = { 0, 0 };
 
-  sync_file_range (f->fd, (off_t) offset, (off_t) length,
-                   SYNC_FILE_RANGE_WRITE);
+  sync_file_range (f->fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
   pthread_mutex_lock (&f->lock);
   if (f->window_count == FILE_WRITEBACK_WINDOW) {
     oldest = f->window[f->window_first];
     f->window_first = (f->window_first + 1) % FILE_WRITEBACK_WINDOW;
     f->window_count--;
   }
-  f->window[(f->window_first + f->window_count) % FILE_WRITEBACK_WINDOW]
-    = (struct file_range) { .offset = offset, .length = length };
+  f->window[(f->window_first + f->window_count) % FILE_WRITEBACK_WINDOW] =
+      (struct file_range){ .offset = offset, .length = length };
   f->window_count++;
   pthread_mutex_unlock (&f->lock);
 
   if (oldest.length)
-    sync_file_range (f->fd, (off_t) oldest.offset, (off_t) oldest.length,
-                     SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
-                       | SYNC_FILE_RANGE_WAIT_AFTER);
+    sync_file_range (f->fd, (off_t)oldest.offset, (off_t)oldest.length,
+                     SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                         SYNC_FILE_RANGE_WAIT_AFTER);
 }
 
 static int
 file_rw_asynch_write (struct rw *rw, struct command *cmd)
 {
-  struct file_rw *f = (struct file_rw *) rw;
+  struct file_rw *f = (struct file_rw *)rw;
   int err = file_rw_full_io (f->fd, true, cmd->buf, cmd->length, cmd->offset);
 
   if (err == 0 && !f->is_block)
@@ -255,7 +255,7 @@ file_rw_zero_range (struct file_rw *f, uint64_t off, uint64_t len)
 {
   if (!f->is_block && f->can_punch) {
     if (fallocate (f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                   (off_t) off, (off_t) len) == 0)
+                   (off_t)off, (off_t)len) == 0)
       return 0;
     if (errno != EOPNOTSUPP && errno != ENOSYS)
       return errno;
@@ -263,7 +263,7 @@ file_rw_zero_range (struct file_rw *f, uint64_t off, uint64_t len)
   }
   if (f->can_zero_range) {
     if (fallocate (f->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-                   (off_t) off, (off_t) len) == 0)
+                   (off_t)off, (off_t)len) == 0)
       return 0;
     if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
       return errno;
@@ -276,8 +276,8 @@ file_rw_zero_range (struct file_rw *f, uint64_t off, uint64_t len)
       return 0;
   }
   while (len > 0) {
-    size_t n = len < RW_ZERO_BUFFER_SIZE ? (size_t) len : RW_ZERO_BUFFER_SIZE;
-    int err = file_rw_full_io (f->fd, true, (char *) rw_zero_buffer, n, off);
+    size_t n = len < RW_ZERO_BUFFER_SIZE ? (size_t)len : RW_ZERO_BUFFER_SIZE;
+    int err = file_rw_full_io (f->fd, true, (char *)rw_zero_buffer, n, off);
 
     if (err)
       return err;
@@ -290,7 +290,7 @@ file_rw_zero_range (struct file_rw *f, uint64_t off, uint64_t len)
 static int
 file_rw_asynch_zero (struct rw *rw, struct command *cmd)
 {
-  cmd->cb (cmd, file_rw_zero_range ((struct file_rw *) rw, cmd->offset,
+  cmd->cb (cmd, file_rw_zero_range ((struct file_rw *)rw, cmd->offset,
                                     cmd->length));
   return 0;
 }
@@ -298,7 +298,7 @@ file_rw_asynch_zero (struct rw *rw, struct command *cmd)
 static int
 file_rw_flush (struct rw *rw)
 {
-  struct file_rw *f = (struct file_rw *) rw;
+  struct file_rw *f = (struct file_rw *)rw;
 
   if ((f->is_block ? fsync (f->fd) : fdatasync (f->fd)) == -1) {
     cbt_set_error_errno (errno, "%s: flush", rw->name);

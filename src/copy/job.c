@@ -20,7 +20,7 @@ struct job {
   struct monitor **monitors;
   size_t n;
   const struct job_options *o;
-  atomic_size_t next;        /* next disk to transfer */
+  atomic_size_t next; /* next disk to transfer */
   atomic_bool failed;
   char failed_disk[160];
   pthread_mutex_t lock;
@@ -107,12 +107,13 @@ job_print (const struct job *job, const struct disk *d, const char *msg)
 }
 
 int
-job_run (const struct disk_spec *specs, size_t n,
-         const struct job_options *o)
+job_run (const struct disk_spec *specs, size_t n, const struct job_options *o)
 {
   struct job job = { .n = n, .o = o };
   struct monitor_options jm = {
-    .bar = o->bar, .percent_fd = o->percent_fd, .json_fd = -1,
+    .bar = o->bar,
+    .percent_fd = o->percent_fd,
+    .json_fd = -1,
     .interval = o->interval,
   };
   struct monitor *job_monitor = NULL;
@@ -135,7 +136,9 @@ job_run (const struct disk_spec *specs, size_t n,
   /* Each disk reports its own updates; the job shows the sum. */
   for (i = 0; i < n; i++) {
     struct monitor_options dm = {
-      .percent_fd = -1, .json_fd = o->json_fd, .interval = o->interval,
+      .percent_fd = -1,
+      .json_fd = o->json_fd,
+      .interval = o->interval,
       .disk_id = specs[i].id,
       .sink = o->reporter ? reporter_offer : NULL,
       .sink_opaque = o->reporter,
@@ -143,8 +146,8 @@ job_run (const struct disk_spec *specs, size_t n,
 
     if (dm.json_fd < 0 && dm.sink == NULL)
       continue;
-    job.monitors[i] = monitor_start (monitor_progress_snapshot,
-                                     &job.disks[i].progress, &dm);
+    job.monitors[i] =
+        monitor_start (monitor_progress_snapshot, &job.disks[i].progress, &dm);
     if (job.monitors[i] == NULL)
       goto monitor_error;
   }
@@ -167,8 +170,10 @@ job_run (const struct disk_spec *specs, size_t n,
     if (!d->plan.have_allocation) {
       char msg[512];
 
-      snprintf (msg, sizeof msg, "warning: %s has no base:allocation map:"
-                " the whole disk counts as data", d->spec.source);
+      snprintf (msg, sizeof msg,
+                "warning: %s has no base:allocation map:"
+                " the whole disk counts as data",
+                d->spec.source);
       if (o->bar)
         fputc ('\n', stderr);
       job_print (&job, d, msg);
@@ -201,7 +206,7 @@ job_run (const struct disk_spec *specs, size_t n,
   for (i = 0; i < started; i++)
     pthread_join (threads[i], NULL);
 
- stop:
+stop:
   for (i = 0; i < n; i++) {
     monitor_stop (job.monitors[i]);
     job.monitors[i] = NULL;
@@ -230,9 +235,9 @@ job_run (const struct disk_spec *specs, size_t n,
   }
   goto out;
 
- monitor_error:
+monitor_error:
   fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
- out:
+out:
   if (job.monitors)
     for (i = 0; i < n; i++)
       monitor_stop (job.monitors[i]);

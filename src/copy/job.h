@@ -18,13 +18,13 @@
 
 struct job_options {
   struct copier_options copier;
-  unsigned parallel;          /* disks transferred at once (>= 1) */
-  bool bar;                   /* live job bar on stderr */
-  bool quiet;                 /* no summary lines */
-  int percent_fd;             /* -1 or FD for the job's "N/100" lines */
-  int json_fd;                /* -1 or FD for every disk's JSON lines */
-  double interval;            /* seconds between JSON/VMA updates */
-  struct reporter *reporter;  /* NULL, or where disk updates go */
+  unsigned parallel;         /* disks transferred at once (>= 1) */
+  bool bar;                  /* live job bar on stderr */
+  bool quiet;                /* no summary lines */
+  int percent_fd;            /* -1 or FD for the job's "N/100" lines */
+  int json_fd;               /* -1 or FD for every disk's JSON lines */
+  double interval;           /* seconds between JSON/VMA updates */
+  struct reporter *reporter; /* NULL, or where disk updates go */
 };
 
 #define JOB_DEFAULT_PARALLEL 2

@@ -37,16 +37,17 @@ manifest_parse_disk (json_t *d, size_t i, struct disk_spec *ret)
     cbt_set_error ("%s: expected an object", where);
     return -1;
   }
-  if (manifest_get_string (d, where, "disk_id", &ret->id) == -1
-      || manifest_get_string (d, where, "source", &ret->source) == -1
-      || manifest_get_string (d, where, "target", &ret->target) == -1
-      || manifest_get_string (d, where, "bitmap", &ret->bitmap) == -1
-      || manifest_get_string (d, where, "changed_areas",
-                              &ret->changed_areas) == -1)
+  if (manifest_get_string (d, where, "disk_id", &ret->id) == -1 ||
+      manifest_get_string (d, where, "source", &ret->source) == -1 ||
+      manifest_get_string (d, where, "target", &ret->target) == -1 ||
+      manifest_get_string (d, where, "bitmap", &ret->bitmap) == -1 ||
+      manifest_get_string (d, where, "changed_areas", &ret->changed_areas) ==
+          -1)
     return -1;
   if (ret->id == NULL || !cbt_id_is_valid (ret->id)) {
     cbt_set_error ("%s: \"disk_id\" must be 1-128 characters of"
-                   " [A-Za-z0-9._:-]", where);
+                   " [A-Za-z0-9._:-]",
+                   where);
     return -1;
   }
   if (ret->source == NULL || ret->target == NULL) {
@@ -56,7 +57,8 @@ manifest_parse_disk (json_t *d, size_t i, struct disk_spec *ret)
   }
   if (ret->bitmap && ret->changed_areas) {
     cbt_set_error ("%s (%s): \"bitmap\" and \"changed_areas\" are"
-                   " alternatives", where, ret->id);
+                   " alternatives",
+                   where, ret->id);
     return -1;
   }
   tz = json_object_get (d, "target_is_zero");
@@ -88,9 +90,8 @@ manifest_parse (const char *text, size_t len, struct manifest *ret)
     cbt_set_error ("expected a JSON object with \"disks\"");
     goto err;
   }
-  if (manifest_get_string (m.root, "manifest", "job_id", &m.job_id) == -1
-      || manifest_get_string (m.root, "manifest", "vma_url", &m.vma_url)
-           == -1)
+  if (manifest_get_string (m.root, "manifest", "job_id", &m.job_id) == -1 ||
+      manifest_get_string (m.root, "manifest", "vma_url", &m.vma_url) == -1)
     goto err;
   if (m.job_id && !cbt_id_is_valid (m.job_id)) {
     cbt_set_error ("\"job_id\" must be 1-128 characters of [A-Za-z0-9._:-]");
@@ -124,7 +125,7 @@ manifest_parse (const char *text, size_t len, struct manifest *ret)
   *ret = m;
   return 0;
 
- err:
+err:
   manifest_free (&m);
   return -1;
 }

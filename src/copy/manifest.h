@@ -25,11 +25,11 @@
 #define MANIFEST_MAX_DISKS 256
 
 struct manifest {
-  const char *job_id;        /* NULL if not given */
-  const char *vma_url;       /* NULL if not given */
+  const char *job_id;  /* NULL if not given */
+  const char *vma_url; /* NULL if not given */
   struct disk_spec *disks;
   size_t nr_disks;
-  json_t *root;              /* owns the strings above */
+  json_t *root; /* owns the strings above */
 };
 
 /* Parses the LEN bytes of TEXT.  Checks types, that disk ids (and the job

@@ -14,7 +14,7 @@
 #include "copy/monitor.h"
 #include "copy/progress-json.h"
 
-#define MONITOR_TICK 0.1     /* seconds between looks at the progress */
+#define MONITOR_TICK 0.1 /* seconds between looks at the progress */
 #define MONITOR_BAR_EVERY 0.25
 
 struct monitor {
@@ -28,8 +28,8 @@ struct monitor {
   bool kicked;
 
   /* Owned by the monitor thread. */
-  int last_percent;        /* last "N/100" written, -1 before any */
-  double last_json;        /* when the last JSON update went out */
+  int last_percent; /* last "N/100" written, -1 before any */
+  double last_json; /* when the last JSON update went out */
   double last_bar;
   enum progress_stage last_stage;
   bool bar_drawn;
@@ -47,7 +47,7 @@ monitor_write_all (int fd, const char *buf, size_t len)
     if (r <= 0)
       return;
     buf += r;
-    len -= (size_t) r;
+    len -= (size_t)r;
   }
 }
 
@@ -62,25 +62,25 @@ monitor_draw_bar (struct monitor *m, const struct progress_snapshot *s,
     snprintf (line, sizeof line, "%s%sanalysing the source's maps...",
               m->o.label ? m->o.label : "", m->o.label ? ": " : "");
   } else {
-    filled = (int) (s->percent / 5);
+    filled = (int)(s->percent / 5);
     for (i = 0; i < 20; i++)
       bar[i] = i < filled ? '#' : '.';
     bar[20] = '\0';
     cbt_human_size (s->bytes_transferred, done, sizeof done);
     cbt_human_size (s->total_bytes, total, sizeof total);
     if (s->throughput_bps > 0) {
-      cbt_human_size ((uint64_t) s->throughput_bps, rate, sizeof rate);
+      cbt_human_size ((uint64_t)s->throughput_bps, rate, sizeof rate);
       strncat (rate, "/s", sizeof rate - strlen (rate) - 1);
     } else {
       snprintf (rate, sizeof rate, "--");
     }
     cbt_human_duration (s->eta_seconds, eta, sizeof eta);
     snprintf (line, sizeof line, "%s%s[%s] %s of %s (%.0f %%) %s ETA %s %s",
-              m->o.label ? m->o.label : "", m->o.label ? ": " : "", bar,
-              done, total, floor (s->percent), rate, eta,
+              m->o.label ? m->o.label : "", m->o.label ? ": " : "", bar, done,
+              total, floor (s->percent), rate, eta,
               s->status == STATUS_IN_PROGRESS
-                ? progress_stage_name (s->stage)
-                : progress_status_name (s->status));
+                  ? progress_stage_name (s->stage)
+                  : progress_status_name (s->status));
   }
   fprintf (stderr, "\r%s\033[K%s", line, final ? "\n" : "");
   fflush (stderr);
@@ -101,13 +101,13 @@ monitor_update (struct monitor *m, double now, bool force, bool final)
   }
 
   if (m->o.percent_fd >= 0) {
-    int pct = (int) floor (s.percent);
+    int pct = (int)floor (s.percent);
 
     if (pct != m->last_percent && (s.stage != STAGE_ANALYSIS || final)) {
       char line[16];
       int n = snprintf (line, sizeof line, "%d/100\n", pct);
 
-      monitor_write_all (m->o.percent_fd, line, (size_t) n);
+      monitor_write_all (m->o.percent_fd, line, (size_t)n);
       m->last_percent = pct;
     }
   }
@@ -160,8 +160,8 @@ monitor_run (void *arg)
       continue;
     clock_gettime (CLOCK_MONOTONIC, &ts);
     wake = ts.tv_sec + ts.tv_nsec / 1e9 + MONITOR_TICK;
-    ts.tv_sec = (time_t) wake;
-    ts.tv_nsec = (long) ((wake - (double) ts.tv_sec) * 1e9);
+    ts.tv_sec = (time_t)wake;
+    ts.tv_nsec = (long)((wake - (double)ts.tv_sec) * 1e9);
     pthread_cond_timedwait (&m->cond, &m->lock, &ts);
   }
   pthread_mutex_unlock (&m->lock);
@@ -195,7 +195,7 @@ monitor_start (monitor_snapshot_fn snapshot, void *opaque,
     m->o.interval = 2;
   m->last_percent = -1;
   m->last_json = -1e9;
-  m->last_stage = (enum progress_stage) -1;
+  m->last_stage = (enum progress_stage) - 1;
   pthread_mutex_init (&m->lock, NULL);
   pthread_condattr_init (&attr);
   pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);

@@ -25,13 +25,13 @@
 typedef void (*monitor_sink) (void *opaque, const char *json, bool final);
 
 struct monitor_options {
-  bool bar;                /* live bar on stderr */
-  int percent_fd;          /* -1, or where "N/100" lines go */
-  int json_fd;             /* -1, or where JSON lines go */
-  double interval;         /* seconds between JSON updates */
-  const char *disk_id;     /* for the sink's JSON; NULL to leave out */
-  const char *label;       /* prefix of the bar (e.g. the disk id) or NULL */
-  monitor_sink sink;       /* NULL, or the VMA reporter */
+  bool bar;            /* live bar on stderr */
+  int percent_fd;      /* -1, or where "N/100" lines go */
+  int json_fd;         /* -1, or where JSON lines go */
+  double interval;     /* seconds between JSON updates */
+  const char *disk_id; /* for the sink's JSON; NULL to leave out */
+  const char *label;   /* prefix of the bar (e.g. the disk id) or NULL */
+  monitor_sink sink;   /* NULL, or the VMA reporter */
   void *sink_opaque;
 };
 

@@ -52,7 +52,7 @@ nbd_rw_collect_context (void *user_data, const char *name)
   r = snprintf (list->text + list->used, sizeof list->text - list->used,
                 "%s%s", list->used ? ", " : "", name);
   if (r > 0)
-    list->used += (size_t) r;
+    list->used += (size_t)r;
   return 0;
 }
 
@@ -71,9 +71,9 @@ nbd_rw_list_contexts (const char *uri, struct context_list *list)
     return;
   /* With no queries added, the server lists every context it has. */
   if (nbd_set_opt_mode (h, true) != -1 && nbd_connect_uri (h, uri) != -1)
-    nbd_opt_list_meta_context (h, (nbd_context_callback) {
-                                    .callback = nbd_rw_collect_context,
-                                    .user_data = list });
+    nbd_opt_list_meta_context (
+        h, (nbd_context_callback){ .callback = nbd_rw_collect_context,
+                                   .user_data = list });
   nbd_close (h);
 }
 
@@ -96,9 +96,9 @@ nbd_rw_connect_one (struct nbd_rw *n, double timeout)
     nbd_rw_set_error (n, "nbd_create");
     return NULL;
   }
-  if (nbd_add_meta_context (h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1
-      || (n->bitmap_context
-          && nbd_add_meta_context (h, n->bitmap_context) == -1)) {
+  if (nbd_add_meta_context (h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
+      (n->bitmap_context &&
+       nbd_add_meta_context (h, n->bitmap_context) == -1)) {
     nbd_rw_set_error (n, "nbd_add_meta_context");
     goto err;
   }
@@ -130,17 +130,17 @@ nbd_rw_connect_one (struct nbd_rw *n, double timeout)
     }
     dir = nbd_aio_get_direction (h);
     pfd.fd = nbd_aio_get_fd (h);
-    pfd.events = ((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0)
-                 | ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0);
+    pfd.events = ((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) |
+                 ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0);
     pfd.revents = 0;
-    if (pfd.fd == -1 || poll (&pfd, 1, (int) (left * 1000) + 1) == -1) {
+    if (pfd.fd == -1 || poll (&pfd, 1, (int)(left * 1000) + 1) == -1) {
       if (pfd.fd != -1 && errno == EINTR)
         continue;
       nbd_rw_set_error (n, "cannot connect");
       goto err;
     }
-    if ((pfd.revents & (POLLIN | POLLHUP | POLLERR))
-        && nbd_aio_notify_read (h) == -1)
+    if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) &&
+        nbd_aio_notify_read (h) == -1)
       goto connect_err;
     if ((pfd.revents & POLLOUT) && nbd_aio_notify_write (h) == -1)
       goto connect_err;
@@ -149,9 +149,9 @@ nbd_rw_connect_one (struct nbd_rw *n, double timeout)
     goto connect_err;
   return h;
 
- connect_err:
+connect_err:
   nbd_rw_set_error (n, "cannot connect");
- err:
+err:
   nbd_close (h);
   return NULL;
 }
@@ -192,7 +192,7 @@ nbd_rw_open (const char *name, const struct rw_open_args *args)
     nbd_rw_set_error (n, "cannot get the export size");
     goto err;
   }
-  n->rw.size = (uint64_t) size;
+  n->rw.size = (uint64_t)size;
 
   if (args->writable && nbd_is_read_only (h) == 1) {
     cbt_set_error ("%s: the export is read-only", name);
@@ -200,11 +200,11 @@ nbd_rw_open (const char *name, const struct rw_open_args *args)
   }
   n->can_zero = nbd_can_zero (h) == 1;
   n->can_flush = nbd_can_flush (h) == 1;
-  n->rw.have_allocation
-    = nbd_can_meta_context (h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
+  n->rw.have_allocation =
+      nbd_can_meta_context (h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
   block = nbd_get_block_size (h, LIBNBD_SIZE_PREFERRED);
   if (block > 0 && block <= 32 * 1024 * 1024)
-    n->rw.preferred_block = (uint32_t) block;
+    n->rw.preferred_block = (uint32_t)block;
 
   if (n->bitmap_context && nbd_can_meta_context (h, n->bitmap_context) != 1) {
     struct context_list list;
@@ -215,16 +215,16 @@ nbd_rw_open (const char *name, const struct rw_open_args *args)
     n->nr_handles = 0;
     nbd_rw_list_contexts (n->uri, &list);
     cbt_set_error ("%s: the server does not export the dirty bitmap '%s'"
-                   " (meta context %s); it offers: %s", name, args->bitmap,
-                   n->bitmap_context,
+                   " (meta context %s); it offers: %s",
+                   name, args->bitmap, n->bitmap_context,
                    list.used ? list.text : "no meta contexts");
     goto err;
   }
   return &n->rw;
 
- nomem:
+nomem:
   cbt_set_error ("out of memory");
- err:
+err:
   n->rw.ops->close (&n->rw);
   return NULL;
 }
@@ -232,7 +232,7 @@ nbd_rw_open (const char *name, const struct rw_open_args *args)
 static void
 nbd_rw_close (struct rw *rw)
 {
-  struct nbd_rw *n = (struct nbd_rw *) rw;
+  struct nbd_rw *n = (struct nbd_rw *)rw;
   unsigned i;
 
   for (i = 0; i < n->nr_handles; i++) {
@@ -248,7 +248,7 @@ nbd_rw_close (struct rw *rw)
 static int
 nbd_rw_connect_workers (struct rw *rw, unsigned want)
 {
-  struct nbd_rw *n = (struct nbd_rw *) rw;
+  struct nbd_rw *n = (struct nbd_rw *)rw;
 
   if (want > NBD_MAX_CONNECTIONS)
     want = NBD_MAX_CONNECTIONS;
@@ -263,7 +263,7 @@ nbd_rw_connect_workers (struct rw *rw, unsigned want)
       break;
     n->handles[n->nr_handles++] = h;
   }
-  return (int) n->nr_handles;
+  return (int)n->nr_handles;
 }
 
 struct map_request {
@@ -291,7 +291,8 @@ nbd_rw_map_cb (void *user_data, const char *metacontext, uint64_t offset,
     return 0;
   }
   for (i = 0; i + 1 < nr_entries; i += 2) {
-    struct map_extent ext = { .offset = offset, .length = entries[i],
+    struct map_extent ext = { .offset = offset,
+                              .length = entries[i],
                               .flags = entries[i + 1] };
     int64_t r;
 
@@ -312,11 +313,12 @@ static int64_t
 nbd_rw_get_map (struct rw *rw, enum rw_map which, uint64_t offset,
                 uint64_t count, map_extent_vector *ret_map)
 {
-  struct nbd_rw *n = (struct nbd_rw *) rw;
+  struct nbd_rw *n = (struct nbd_rw *)rw;
   struct map_request req = {
     .context = which == RW_MAP_DIRTY ? n->bitmap_context
                                      : LIBNBD_CONTEXT_BASE_ALLOCATION,
-    .start = offset, .map = ret_map,
+    .start = offset,
+    .map = ret_map,
   };
 
   if (req.context == NULL) {
@@ -328,8 +330,8 @@ nbd_rw_get_map (struct rw *rw, enum rw_map which, uint64_t offset,
   req.end = offset + count;
 
   if (nbd_block_status (n->handles[0], count, offset,
-                        (nbd_extent_callback) { .callback = nbd_rw_map_cb,
-                                                .user_data = &req },
+                        (nbd_extent_callback){ .callback = nbd_rw_map_cb,
+                                               .user_data = &req },
                         0) == -1) {
     nbd_rw_set_error (n, "block status");
     return -1;
@@ -344,8 +346,10 @@ nbd_rw_get_map (struct rw *rw, enum rw_map which, uint64_t offset,
     return -1;
   }
   if (req.covered == 0) {
-    cbt_set_error ("%s: the server's block status reply for %s at offset %"
-                   PRIu64 " made no progress", rw->name, req.context, offset);
+    cbt_set_error (
+        "%s: the server's block status reply for %s at offset %" PRIu64
+        " made no progress",
+        rw->name, req.context, offset);
     return -1;
   }
   return req.covered;
@@ -363,14 +367,14 @@ nbd_rw_complete (void *user_data, int *error)
   return 1;
 }
 
-#define NBD_CALLBACK(cmd)                                                    \
-  ((nbd_completion_callback) { .callback = nbd_rw_complete,                  \
-                               .user_data = (cmd) })
+#define NBD_CALLBACK(cmd)                                                     \
+  ((nbd_completion_callback){ .callback = nbd_rw_complete,                    \
+                              .user_data = (cmd) })
 
 static int
 nbd_rw_asynch_read (struct rw *rw, struct command *cmd)
 {
-  struct nbd_rw *n = (struct nbd_rw *) rw;
+  struct nbd_rw *n = (struct nbd_rw *)rw;
 
   if (nbd_aio_pread (n->handles[cmd->worker], cmd->buf, cmd->length,
                      cmd->offset, NBD_CALLBACK (cmd), 0) == -1) {
@@ -383,7 +387,7 @@ nbd_rw_asynch_read (struct rw *rw, struct command *cmd)
 static int
 nbd_rw_asynch_write (struct rw *rw, struct command *cmd)
 {
-  struct nbd_rw *n = (struct nbd_rw *) rw;
+  struct nbd_rw *n = (struct nbd_rw *)rw;
 
   if (nbd_aio_pwrite (n->handles[cmd->worker], cmd->buf, cmd->length,
                       cmd->offset, NBD_CALLBACK (cmd), 0) == -1) {
@@ -419,15 +423,15 @@ nbd_rw_zero_part_done (void *user_data, int *error)
 static int
 nbd_rw_asynch_zero (struct rw *rw, struct command *cmd)
 {
-  struct nbd_rw *n = (struct nbd_rw *) rw;
+  struct nbd_rw *n = (struct nbd_rw *)rw;
   struct nbd_handle *h = n->handles[cmd->worker];
   uint64_t chunk = n->can_zero ? NBD_ZERO_CHUNK : RW_ZERO_BUFFER_SIZE;
   uint64_t off = cmd->offset, end = cmd->offset + cmd->length;
   struct zero_split *z;
 
   if (n->can_zero && cmd->length <= chunk) {
-    if (nbd_aio_zero (h, cmd->length, cmd->offset, NBD_CALLBACK (cmd), 0)
-        == -1) {
+    if (nbd_aio_zero (h, cmd->length, cmd->offset, NBD_CALLBACK (cmd), 0) ==
+        -1) {
       nbd_rw_set_error (n, "write zeroes");
       return -1;
     }
@@ -447,8 +451,8 @@ nbd_rw_asynch_zero (struct rw *rw, struct command *cmd)
     nbd_completion_callback cb = { .callback = nbd_rw_zero_part_done,
                                    .user_data = z };
     int64_t r = n->can_zero
-                  ? nbd_aio_zero (h, len, off, cb, 0)
-                  : nbd_aio_pwrite (h, rw_zero_buffer, len, off, cb, 0);
+                    ? nbd_aio_zero (h, len, off, cb, 0)
+                    : nbd_aio_pwrite (h, rw_zero_buffer, len, off, cb, 0);
 
     if (r == -1) {
       nbd_rw_set_error (n, "write zeroes");
@@ -469,7 +473,7 @@ nbd_rw_asynch_zero (struct rw *rw, struct command *cmd)
 static int
 nbd_rw_flush (struct rw *rw)
 {
-  struct nbd_rw *n = (struct nbd_rw *) rw;
+  struct nbd_rw *n = (struct nbd_rw *)rw;
   unsigned i;
 
   if (!n->can_flush)
@@ -485,7 +489,7 @@ nbd_rw_flush (struct rw *rw)
 static int
 nbd_rw_get_poll (struct rw *rw, unsigned w, int *ret_fd, short *ret_events)
 {
-  struct nbd_rw *n = (struct nbd_rw *) rw;
+  struct nbd_rw *n = (struct nbd_rw *)rw;
   struct nbd_handle *h = n->handles[w];
   unsigned dir;
   short events = 0;
@@ -514,16 +518,17 @@ nbd_rw_get_poll (struct rw *rw, unsigned w, int *ret_fd, short *ret_events)
 static int
 nbd_rw_notify (struct rw *rw, unsigned w, short revents)
 {
-  struct nbd_rw *n = (struct nbd_rw *) rw;
+  struct nbd_rw *n = (struct nbd_rw *)rw;
   struct nbd_handle *h = n->handles[w];
 
-  if ((revents & (POLLIN | POLLHUP | POLLERR)) && nbd_aio_notify_read (h) == -1)
+  if ((revents & (POLLIN | POLLHUP | POLLERR)) &&
+      nbd_aio_notify_read (h) == -1)
     goto err;
   if ((revents & POLLOUT) && nbd_aio_notify_write (h) == -1)
     goto err;
   return 0;
 
- err:
+err:
   nbd_rw_set_error (n, "connection");
   return -1;
 }

@@ -10,8 +10,8 @@ plan_map_append (map_extent_vector *map, uint64_t start, uint64_t end,
                  const struct map_extent *ext)
 {
   uint64_t map_end = map->len == 0 ? start
-                                   : map->ptr[map->len - 1].offset
-                                       + map->ptr[map->len - 1].length;
+                                   : map->ptr[map->len - 1].offset +
+                                         map->ptr[map->len - 1].length;
   uint64_t off = ext->offset, ext_end, len;
 
   if (ext->length > UINT64_MAX - ext->offset) {
@@ -21,7 +21,8 @@ plan_map_append (map_extent_vector *map, uint64_t start, uint64_t end,
   ext_end = ext->offset + ext->length;
   if (off != map_end) {
     cbt_set_error ("extent at %" PRIu64 " does not start where the map ends"
-                   " (%" PRIu64 ")", off, map_end);
+                   " (%" PRIu64 ")",
+                   off, map_end);
     return -1;
   }
   if (ext_end > end)
@@ -32,14 +33,16 @@ plan_map_append (map_extent_vector *map, uint64_t start, uint64_t end,
 
   if (map->len > 0 && map->ptr[map->len - 1].flags == ext->flags) {
     map->ptr[map->len - 1].length += len;
-    return (int64_t) len;
+    return (int64_t)len;
   }
-  if (map_extent_vector_append (map, (struct map_extent) {
-        .offset = off, .length = len, .flags = ext->flags }) == -1) {
+  if (map_extent_vector_append (
+          map, (struct map_extent){ .offset = off,
+                                    .length = len,
+                                    .flags = ext->flags }) == -1) {
     cbt_set_error ("out of memory");
     return -1;
   }
-  return (int64_t) len;
+  return (int64_t)len;
 }
 
 int
@@ -55,13 +58,14 @@ plan_dirty_from_bitmap (const map_extent_vector *bitmap,
     if (!(e->flags & 1) || e->length == 0)
       continue;
     if (dirty.len > 0 &&
-        dirty.ptr[dirty.len - 1].offset + dirty.ptr[dirty.len - 1].length
-          == e->offset) {
+        dirty.ptr[dirty.len - 1].offset + dirty.ptr[dirty.len - 1].length ==
+            e->offset) {
       dirty.ptr[dirty.len - 1].length += e->length;
       continue;
     }
-    if (map_extent_vector_append (&dirty, (struct map_extent) {
-          .offset = e->offset, .length = e->length }) == -1) {
+    if (map_extent_vector_append (
+            &dirty, (struct map_extent){ .offset = e->offset,
+                                         .length = e->length }) == -1) {
       map_extent_vector_reset (&dirty);
       cbt_set_error ("out of memory");
       return -1;
@@ -80,8 +84,8 @@ plan_normalise_ranges (map_extent_vector *ranges, uint64_t capacity)
     struct map_extent r = ranges->ptr[i];
 
     if (r.length == 0) {
-      cbt_set_error ("changed area %zu (start %" PRIu64 ") has length 0",
-                     i, r.offset);
+      cbt_set_error ("changed area %zu (start %" PRIu64 ") has length 0", i,
+                     r.offset);
       return -1;
     }
     if (r.offset >= capacity || r.length > capacity - r.offset) {
@@ -160,15 +164,18 @@ plan_add_piece (struct plan *plan, uint64_t offset, uint64_t length,
   if (v->len > 0) {
     struct plan_entry *last = &v->ptr[v->len - 1];
 
-    if (last->kind == kind && last->action == action && last->dirty == dirty
-        && last->offset + last->length == offset) {
+    if (last->kind == kind && last->action == action && last->dirty == dirty &&
+        last->offset + last->length == offset) {
       last->length += length;
       return 0;
     }
   }
-  if (plan_entry_vector_append (v, (struct plan_entry) {
-        .offset = offset, .length = length, .kind = kind,
-        .action = action, .dirty = dirty }) == -1) {
+  if (plan_entry_vector_append (v, (struct plan_entry){ .offset = offset,
+                                                        .length = length,
+                                                        .kind = kind,
+                                                        .action = action,
+                                                        .dirty = dirty }) ==
+      -1) {
     cbt_set_error ("out of memory");
     return -1;
   }
@@ -213,8 +220,8 @@ plan_build (uint64_t capacity, const map_extent_vector *alloc,
       bool is_dirty = false;
 
       if (dirty) {
-        while (d < dirty->len
-               && dirty->ptr[d].offset + dirty->ptr[d].length <= off)
+        while (d < dirty->len &&
+               dirty->ptr[d].offset + dirty->ptr[d].length <= off)
           d++;
         if (d < dirty->len && dirty->ptr[d].offset <= off) {
           is_dirty = true;
@@ -239,7 +246,7 @@ plan_build (uint64_t capacity, const map_extent_vector *alloc,
   *ret_plan = plan;
   return 0;
 
- err:
+err:
   plan_free (&plan);
   return -1;
 }

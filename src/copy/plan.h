@@ -31,16 +31,16 @@ DEFINE_VECTOR_TYPE (map_extent_vector, struct map_extent);
 
 /* What the source holds in a range. */
 enum plan_kind {
-  PLAN_DATA,  /* allocated data (must be read) */
-  PLAN_ZERO,  /* reads as zero, allocated */
-  PLAN_HOLE,  /* reads as zero, unallocated */
+  PLAN_DATA, /* allocated data (must be read) */
+  PLAN_ZERO, /* reads as zero, allocated */
+  PLAN_HOLE, /* reads as zero, unallocated */
 };
 
 /* What the copy does with a range. */
 enum plan_action {
-  PLAN_COPY, /* read from the source, write to the target: counted */
+  PLAN_COPY,      /* read from the source, write to the target: counted */
   PLAN_MAKE_ZERO, /* make zero on the target: not counted */
-  PLAN_SKIP, /* leave the target alone */
+  PLAN_SKIP,      /* leave the target alone */
 };
 
 struct plan_entry {

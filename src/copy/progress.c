@@ -47,8 +47,8 @@ progress_set_stage (struct progress *p, enum progress_stage stage)
 
   int queued = STATUS_QUEUED;
 
-  while (cur < (int) stage
-         && !atomic_compare_exchange_weak (&p->stage, &cur, (int) stage))
+  while (cur < (int)stage &&
+         !atomic_compare_exchange_weak (&p->stage, &cur, (int)stage))
     ;
   if (stage >= STAGE_TRANSFER)
     atomic_compare_exchange_strong (&p->status, &queued, STATUS_IN_PROGRESS);
@@ -149,11 +149,11 @@ progress_add_sample (struct progress *p, double now, uint64_t bytes)
     p->first = (p->first + 1) % PROGRESS_SAMPLES;
     p->count--;
   }
-  p->samples[(p->first + p->count) % PROGRESS_SAMPLES]
-    = (struct progress_sample) { .t = now, .bytes = bytes };
+  p->samples[(p->first + p->count) % PROGRESS_SAMPLES] =
+      (struct progress_sample){ .t = now, .bytes = bytes };
   p->count++;
 
- trim:
+trim:
   while (p->count > 2) {
     unsigned second = (p->first + 1) % PROGRESS_SAMPLES;
 
@@ -193,8 +193,8 @@ progress_snapshot (struct progress *p, double now,
   if (done > s.total_bytes)
     done = s.total_bytes;
   /* The last byte is not safe until the target is flushed. */
-  if (s.status != STATUS_COMPLETED && s.total_bytes > 0
-      && done == s.total_bytes)
+  if (s.status != STATUS_COMPLETED && s.total_bytes > 0 &&
+      done == s.total_bytes)
     done = s.total_bytes - 1;
   if (s.status == STATUS_COMPLETED)
     done = s.total_bytes;
@@ -203,26 +203,26 @@ progress_snapshot (struct progress *p, double now,
   if (s.status == STATUS_COMPLETED)
     s.percent = 100.0;
   else if (s.total_bytes > 0)
-    s.percent = 100.0 * (double) done / (double) s.total_bytes;
+    s.percent = 100.0 * (double)done / (double)s.total_bytes;
 
-  if (s.status == STATUS_IN_PROGRESS && p->have_total
-      && s.stage >= STAGE_TRANSFER)
+  if (s.status == STATUS_IN_PROGRESS && p->have_total &&
+      s.stage >= STAGE_TRANSFER)
     progress_add_sample (p, now, done);
 
   s.eta_seconds = -1;
   if (s.status == STATUS_COMPLETED) {
     s.eta_seconds = 0;
     if (s.elapsed_seconds > 0)
-      s.throughput_bps = (double) s.total_bytes / s.elapsed_seconds;
+      s.throughput_bps = (double)s.total_bytes / s.elapsed_seconds;
   } else if (p->count >= 2) {
     const struct progress_sample *a = &p->samples[p->first];
-    const struct progress_sample *b
-      = &p->samples[(p->first + p->count - 1) % PROGRESS_SAMPLES];
+    const struct progress_sample *b =
+        &p->samples[(p->first + p->count - 1) % PROGRESS_SAMPLES];
     double dt = b->t - a->t;
 
     if (dt >= 0.5 && b->bytes > a->bytes) {
-      s.throughput_bps = (double) (b->bytes - a->bytes) / dt;
-      s.eta_seconds = (double) (s.total_bytes - done) / s.throughput_bps;
+      s.throughput_bps = (double)(b->bytes - a->bytes) / dt;
+      s.eta_seconds = (double)(s.total_bytes - done) / s.throughput_bps;
     }
   }
   pthread_mutex_unlock (&p->lock);
@@ -246,8 +246,8 @@ progress_aggregate (const struct progress_snapshot *disks, size_t n,
   }
   for (i = 0; i < n; i++) {
     const struct progress_snapshot *d = &disks[i];
-    bool running = d->status == STATUS_IN_PROGRESS
-                   || d->status == STATUS_QUEUED;
+    bool running =
+        d->status == STATUS_IN_PROGRESS || d->status == STATUS_QUEUED;
 
     s.bytes_transferred += d->bytes_transferred;
     s.total_bytes += d->total_bytes;
@@ -287,7 +287,7 @@ progress_aggregate (const struct progress_snapshot *disks, size_t n,
     s.percent = 100.0;
   else if (s.total_bytes > 0) {
     /* Never 100 before every disk completed. */
-    s.percent = 100.0 * (double) s.bytes_transferred / (double) s.total_bytes;
+    s.percent = 100.0 * (double)s.bytes_transferred / (double)s.total_bytes;
     if (s.percent >= 100.0)
       s.percent = 99.99;
   }
@@ -295,8 +295,8 @@ progress_aggregate (const struct progress_snapshot *disks, size_t n,
   if (s.status == STATUS_COMPLETED)
     s.eta_seconds = 0;
   else if (s.throughput_bps > 0)
-    s.eta_seconds = (double) (s.total_bytes - s.bytes_transferred)
-                    / s.throughput_bps;
+    s.eta_seconds =
+        (double)(s.total_bytes - s.bytes_transferred) / s.throughput_bps;
   *ret = s;
 }
 

@@ -49,13 +49,13 @@ struct progress {
   uint64_t hole_bytes;
   uint64_t zero_bytes;
   double start_time;
-  double queued_since;            /* when it became queued, else 0 */
+  double queued_since; /* when it became queued, else 0 */
 
   /* Updated by the workers. */
-  _Atomic uint64_t done;          /* planned bytes completed */
-  _Atomic uint64_t written;       /* data bytes written to the target */
-  _Atomic uint64_t zero_skipped;  /* zero blocks found inside data */
-  _Atomic uint64_t zeroed;        /* zero/hole ranges made zero */
+  _Atomic uint64_t done;         /* planned bytes completed */
+  _Atomic uint64_t written;      /* data bytes written to the target */
+  _Atomic uint64_t zero_skipped; /* zero blocks found inside data */
+  _Atomic uint64_t zeroed;       /* zero/hole ranges made zero */
   _Atomic int stage;
   _Atomic int status;
 
@@ -63,7 +63,7 @@ struct progress {
   pthread_mutex_t lock;
   struct progress_sample samples[PROGRESS_SAMPLES];
   unsigned first, count;
-  double end_time;                /* when completed/failed, else 0 */
+  double end_time; /* when completed/failed, else 0 */
   char error[512];
 };
 
@@ -74,9 +74,9 @@ struct progress_snapshot {
   bool incremental;
   uint64_t bytes_transferred;
   uint64_t total_bytes;
-  double percent;            /* 0..100; 100 only when completed */
-  double throughput_bps;     /* 0 when not yet known */
-  double eta_seconds;        /* < 0 when not yet known */
+  double percent;        /* 0..100; 100 only when completed */
+  double throughput_bps; /* 0 when not yet known */
+  double eta_seconds;    /* < 0 when not yet known */
   uint64_t bytes_written;
   uint64_t bytes_zero_skipped;
   uint64_t bytes_zeroed;

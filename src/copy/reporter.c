@@ -17,13 +17,13 @@
 
 #define REPORTER_CONNECT_TIMEOUT_MS 1000L
 #define REPORTER_TIMEOUT_MS 2000L
-#define REPORTER_RETRY_MIN 0.5  /* seconds after a failed POST */
+#define REPORTER_RETRY_MIN 0.5 /* seconds after a failed POST */
 #define REPORTER_RETRY_MAX 5.0
 
 /* The newest unsent body of one disk. */
 struct pending {
-  char *disk_id;   /* "" for job-level updates */
-  char *body;      /* NULL when nothing is waiting */
+  char *disk_id; /* "" for job-level updates */
+  char *body;    /* NULL when nothing is waiting */
 };
 DEFINE_VECTOR_TYPE (pending_vector, struct pending);
 
@@ -33,14 +33,14 @@ struct reporter {
   CURL *curl;
   pthread_t thread;
   pthread_mutex_t lock;
-  pthread_cond_t cond;      /* work arrived, or stop */
-  pthread_cond_t idle;      /* everything sent */
+  pthread_cond_t cond; /* work arrived, or stop */
+  pthread_cond_t idle; /* everything sent */
   pending_vector pending;
-  unsigned unsent;          /* bodies waiting */
-  bool sending;             /* a POST is under way */
+  unsigned unsent; /* bodies waiting */
+  bool sending;    /* a POST is under way */
   bool stop;
-  double give_up_at;        /* when stopping: deadline for delivery */
-  double retry_after;       /* backoff after a failure */
+  double give_up_at;  /* when stopping: deadline for delivery */
+  double retry_after; /* backoff after a failure */
   double backoff;
 };
 
@@ -53,8 +53,8 @@ reporter_deadline (double seconds)
 
   clock_gettime (CLOCK_MONOTONIC, &ts);
   t = ts.tv_sec + ts.tv_nsec / 1e9 + seconds;
-  ts.tv_sec = (time_t) t;
-  ts.tv_nsec = (long) ((t - (double) ts.tv_sec) * 1e9);
+  ts.tv_sec = (time_t)t;
+  ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
   return ts;
 }
 
@@ -73,7 +73,7 @@ reporter_post (struct reporter *r, const char *body)
   CURLcode rc;
 
   curl_easy_setopt (r->curl, CURLOPT_POSTFIELDS, body);
-  curl_easy_setopt (r->curl, CURLOPT_POSTFIELDSIZE, (long) strlen (body));
+  curl_easy_setopt (r->curl, CURLOPT_POSTFIELDSIZE, (long)strlen (body));
   rc = curl_easy_perform (r->curl);
   return rc == CURLE_OK ? 0 : -1;
 }
@@ -141,8 +141,8 @@ reporter_run (void *arg)
     if (r->stop && (r->unsent == 0 || now >= r->give_up_at))
       break;
     if (r->unsent == 0 || now < r->retry_after) {
-      struct timespec ts = reporter_deadline (
-        r->unsent == 0 ? 3600 : r->retry_after - now);
+      struct timespec ts =
+          reporter_deadline (r->unsent == 0 ? 3600 : r->retry_after - now);
 
       if (r->unsent == 0)
         pthread_cond_broadcast (&r->idle);
@@ -199,7 +199,7 @@ reporter_start (const char *url, const char *job_id, const char *token)
   if (r->update_url == NULL)
     goto nomem;
   snprintf (r->update_url, len + strlen (job_id) + 64,
-            "%.*s/api/v1/progress/%s/update", (int) len, url, job_id);
+            "%.*s/api/v1/progress/%s/update", (int)len, url, job_id);
 
   r->curl = curl_easy_init ();
   if (r->curl == NULL) {
@@ -242,9 +242,9 @@ reporter_start (const char *url, const char *job_id, const char *token)
   }
   return r;
 
- nomem:
+nomem:
   cbt_set_error ("out of memory");
- err:
+err:
   if (r) {
     curl_slist_free_all (r->headers);
     if (r->curl)
@@ -265,15 +265,16 @@ reporter_offer (void *opaque, const char *json, bool final)
   if (disk == NULL || body == NULL) {
     free (disk);
     free (body);
-    return;  /* out of memory: the next update carries the state */
+    return; /* out of memory: the next update carries the state */
   }
   pthread_mutex_lock (&r->lock);
   for (i = 0; i < r->pending.len; i++)
     if (strcmp (r->pending.ptr[i].disk_id, disk) == 0)
       break;
   if (i == r->pending.len) {
-    if (pending_vector_append (&r->pending, (struct pending) {
-          .disk_id = disk, .body = NULL }) == -1) {
+    if (pending_vector_append (
+            &r->pending, (struct pending){ .disk_id = disk, .body = NULL }) ==
+        -1) {
       pthread_mutex_unlock (&r->lock);
       free (disk);
       free (body);
@@ -303,8 +304,8 @@ reporter_flush (struct reporter *r, double timeout)
   pthread_mutex_lock (&r->lock);
   r->retry_after = 0;
   pthread_cond_signal (&r->cond);
-  while ((r->unsent > 0 || r->sending)
-         && pthread_cond_timedwait (&r->idle, &r->lock, &ts) == 0)
+  while ((r->unsent > 0 || r->sending) &&
+         pthread_cond_timedwait (&r->idle, &r->lock, &ts) == 0)
     ;
   done = r->unsent == 0 && !r->sending;
   pthread_mutex_unlock (&r->lock);

@@ -37,5 +37,4 @@ bool reporter_flush (struct reporter *r, double timeout);
  */
 void reporter_stop (struct reporter *r, double timeout);
 
-
 #endif /* CBTRACK_COPY_REPORTER_H */

@@ -7,14 +7,14 @@
  * zeroes because they cannot punch or zero ranges.
  */
 const char rw_zero_buffer[RW_ZERO_BUFFER_SIZE]
-  __attribute__ ((aligned (4096)));
+    __attribute__ ((aligned (4096)));
 
 bool
 rw_is_nbd_uri (const char *name)
 {
   static const char *const schemes[] = {
-    "nbd://", "nbds://", "nbd+unix://", "nbds+unix://", "nbd+vsock://",
-    "nbds+vsock://",
+    "nbd://",       "nbds://",      "nbd+unix://",
+    "nbds+unix://", "nbd+vsock://", "nbds+vsock://",
   };
   size_t i;
 

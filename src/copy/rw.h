@@ -30,7 +30,7 @@ struct command {
   size_t length;
   char *buf;
   unsigned worker;
-  rw_callback cb;    /* set by the copier before each request */
+  rw_callback cb; /* set by the copier before each request */
 };
 
 /* Which map an endpoint is asked for. */
@@ -100,18 +100,18 @@ struct rw_ops {
 /* The common base of every endpoint. */
 struct rw {
   const struct rw_ops *ops;
-  const char *name;       /* as the user gave it */
+  const char *name; /* as the user gave it */
   uint64_t size;
-  bool is_zero;           /* known to read as zero everywhere (new file) */
-  bool have_allocation;   /* get_map (RW_MAP_ALLOCATION) is meaningful */
+  bool is_zero;             /* known to read as zero everywhere (new file) */
+  bool have_allocation;     /* get_map (RW_MAP_ALLOCATION) is meaningful */
   uint32_t preferred_block; /* 0 or the server's preferred block size */
 };
 
 /* How an endpoint is opened. */
 struct rw_open_args {
   bool writable;
-  const char *bitmap;     /* NULL, or the dirty bitmap to map (NBD only) */
-  uint64_t create_size;   /* writable file that is new or empty: size it */
+  const char *bitmap;   /* NULL, or the dirty bitmap to map (NBD only) */
+  uint64_t create_size; /* writable file that is new or empty: size it */
 };
 
 /* A run of zeroes for endpoints that must write them out. */

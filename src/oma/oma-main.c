@@ -108,7 +108,6 @@ oma_log (const char *fmt, ...)
   pthread_mutex_unlock (&oma_log_lock);
 }
 
-
 int
 oma_main (int argc, char **argv)
 {

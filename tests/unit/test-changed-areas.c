@@ -26,7 +26,9 @@ test_single_object (void **state)
                            "\"changedArea\":[{\"start\":0,\"length\":4096},"
                            "{\"start\":4096,\"length\":4096},"
                            "{\"start\":1048576,\"length\":65536}],"
-                           "\"dynamicType\":null}", &v), 0);
+                           "\"dynamicType\":null}",
+                           &v),
+                    0);
   assert_int_equal (v.len, 2); /* touching areas merged */
   assert_int_equal (v.ptr[0].length, 8192);
   assert_int_equal (v.ptr[1].offset, 1048576);
@@ -43,7 +45,8 @@ test_pages (void **state)
                            "{\"startOffset\":1048576,\"length\":66060288,"
                            "\"changedArea\":[{\"start\":2097152,"
                            "\"length\":1}]},"
-                           "{\"startOffset\":67108864,\"length\":0}]", &v),
+                           "{\"startOffset\":67108864,\"length\":0}]",
+                           &v),
                     0);
   assert_int_equal (v.len, 2);
   assert_int_equal (v.ptr[1].offset, 2097152);
@@ -51,7 +54,9 @@ test_pages (void **state)
 
   /* Nothing changed. */
   assert_int_equal (parse ("{\"startOffset\":0,\"length\":67108864,"
-                           "\"changedArea\":[]}", &v), 0);
+                           "\"changedArea\":[]}",
+                           &v),
+                    0);
   assert_int_equal (v.len, 0);
   map_extent_vector_reset (&v);
 }
@@ -60,7 +65,11 @@ static void
 test_refused (void **state)
 {
   static const char *const bad[] = {
-    "", "not json", "{", "[1,2]", "42",
+    "",
+    "not json",
+    "{",
+    "[1,2]",
+    "42",
     /* unsorted */
     "{\"startOffset\":0,\"length\":67108864,\"changedArea\":"
     "[{\"start\":8192,\"length\":10},{\"start\":0,\"length\":10}]}",
@@ -95,7 +104,7 @@ test_refused (void **state)
   size_t i;
 
   for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    map_extent_vector v = { .ptr = (void *) 1, .len = 77, .cap = 0 };
+    map_extent_vector v = { .ptr = (void *)1, .len = 77, .cap = 0 };
 
     if (parse (bad[i], &v) != -1)
       fail_msg ("accepted: %s", bad[i]);

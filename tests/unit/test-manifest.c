@@ -25,7 +25,8 @@ test_good (void **state)
                            "\"target\":\"b\",\"bitmap\":\"cbt\"},"
                            "{\"disk_id\":\"d2\",\"source\":\"c\","
                            "\"target\":\"d\",\"changed_areas\":\"f.json\","
-                           "\"target_is_zero\":true,\"extra\":1}]}", &m),
+                           "\"target_is_zero\":true,\"extra\":1}]}",
+                           &m),
                     0);
   assert_string_equal (m.job_id, "job-1");
   assert_string_equal (m.vma_url, "http://x");
@@ -40,7 +41,9 @@ test_good (void **state)
   manifest_free (&m); /* twice is harmless */
 
   assert_int_equal (parse ("{\"disks\":[{\"disk_id\":\"d\",\"source\":\"a\","
-                           "\"target\":\"b\"}]}", &m), 0);
+                           "\"target\":\"b\"}]}",
+                           &m),
+                    0);
   assert_null (m.job_id);
   manifest_free (&m);
 }
@@ -49,7 +52,11 @@ static void
 test_bad (void **state)
 {
   static const char *const bad[] = {
-    "", "[]", "{}", "{\"disks\":[]}", "{\"disks\":{}}",
+    "",
+    "[]",
+    "{}",
+    "{\"disks\":[]}",
+    "{\"disks\":{}}",
     "{\"disks\":[{\"source\":\"a\",\"target\":\"b\"}]}",
     "{\"disks\":[{\"disk_id\":\"../x\",\"source\":\"a\",\"target\":\"b\"}]}",
     "{\"disks\":[{\"disk_id\":\"d\",\"target\":\"b\"}]}",

@@ -60,7 +60,7 @@ static void
 test_full_plan (void **state)
 {
   const struct map_extent e[] = {
-    { 0, 4096, 0 }, { 4096, 8192, Z }, { 12288, 4096, 0 },
+    { 0, 4096, 0 },      { 4096, 8192, Z }, { 12288, 4096, 0 },
     { 16384, 16384, H }, { 32768, 100, 0 },
   };
   map_extent_vector alloc = make_map (e, 5);
@@ -131,7 +131,9 @@ test_incremental_plan (void **state)
 {
   /* data [0,64K) hole [64K,128K) data [128K,192K) */
   const struct map_extent e[] = {
-    { 0, 65536, 0 }, { 65536, 65536, H }, { 131072, 65536, 0 },
+    { 0, 65536, 0 },
+    { 65536, 65536, H },
+    { 131072, 65536, 0 },
   };
   /* dirty: [60K,70K) straddles data/hole, [140K,144K) inside data */
   const struct map_extent d[] = { { 61440, 10240, 0 }, { 143360, 4096, 0 } };
@@ -149,12 +151,21 @@ test_incremental_plan (void **state)
     const struct plan_entry *x = &p.entries.ptr[i];
 
     if (i > 0)
-      assert_int_equal (x->offset, p.entries.ptr[i - 1].offset
-                                     + p.entries.ptr[i - 1].length);
+      assert_int_equal (x->offset, p.entries.ptr[i - 1].offset +
+                                       p.entries.ptr[i - 1].length);
     switch (x->action) {
-    case PLAN_COPY: copy += x->length; assert_true (x->dirty); break;
-    case PLAN_MAKE_ZERO: zero += x->length; assert_true (x->dirty); break;
-    case PLAN_SKIP: skip += x->length; assert_false (x->dirty); break;
+    case PLAN_COPY:
+      copy += x->length;
+      assert_true (x->dirty);
+      break;
+    case PLAN_MAKE_ZERO:
+      zero += x->length;
+      assert_true (x->dirty);
+      break;
+    case PLAN_SKIP:
+      skip += x->length;
+      assert_false (x->dirty);
+      break;
     }
   }
   assert_int_equal (copy, 8192);
@@ -176,7 +187,10 @@ static void
 test_dirty_from_bitmap (void **state)
 {
   const struct map_extent b[] = {
-    { 0, 4096, 1 }, { 4096, 4096, 1 }, { 8192, 8192, 0 }, { 16384, 4096, 1 },
+    { 0, 4096, 1 },
+    { 4096, 4096, 1 },
+    { 8192, 8192, 0 },
+    { 16384, 4096, 1 },
   };
   map_extent_vector bitmap = make_map (b, 4), dirty = empty_vector;
 

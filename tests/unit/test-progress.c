@@ -219,14 +219,23 @@ static void
 test_aggregate (void **state)
 {
   struct progress_snapshot d[3] = {
-    { .stage = STAGE_TRANSFER, .status = STATUS_IN_PROGRESS,
-      .bytes_transferred = 100, .total_bytes = 400, .throughput_bps = 10,
+    { .stage = STAGE_TRANSFER,
+      .status = STATUS_IN_PROGRESS,
+      .bytes_transferred = 100,
+      .total_bytes = 400,
+      .throughput_bps = 10,
       .error_message = "" },
-    { .stage = STAGE_FINALIZE, .status = STATUS_COMPLETED,
-      .bytes_transferred = 600, .total_bytes = 600, .throughput_bps = 99,
+    { .stage = STAGE_FINALIZE,
+      .status = STATUS_COMPLETED,
+      .bytes_transferred = 600,
+      .total_bytes = 600,
+      .throughput_bps = 99,
       .error_message = "" },
-    { .stage = STAGE_ANALYSIS, .status = STATUS_QUEUED,
-      .bytes_transferred = 0, .total_bytes = 0, .error_message = "",
+    { .stage = STAGE_ANALYSIS,
+      .status = STATUS_QUEUED,
+      .bytes_transferred = 0,
+      .total_bytes = 0,
+      .error_message = "",
       .incremental = true },
   };
   struct progress_snapshot s;

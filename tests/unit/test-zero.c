@@ -28,7 +28,7 @@ test_every_byte_counts (void **state)
     }
     assert_true (zero_is_zero (buf, len));
   }
-  buf[sizeof buf - 1] = (char) 0x80;
+  buf[sizeof buf - 1] = (char)0x80;
   assert_false (zero_is_zero (buf, sizeof buf));
   buf[sizeof buf - 1] = 0;
 }
