@@ -122,3 +122,10 @@ cbt_json_strndup_utf8 (const char *s, size_t max)
   }
   return strndup (s, len);
 }
+
+void
+cbt_json_set_counted (json_t *obj, const char *key, json_t *value, int *failed)
+{
+  if (value == NULL || json_object_set_new (obj, key, value) == -1)
+    (*failed)++;
+}

@@ -51,4 +51,11 @@ json_t *cbt_json_parse_object (const char *buf, size_t len);
  */
 char *cbt_json_strndup_utf8 (const char *s, size_t max);
 
+/* Adds KEY: VALUE to OBJ (stealing VALUE), counting failures — VALUE NULL
+ * or the insertion failing — in *FAILED, so that a whole object is built
+ * and checked once instead of after every field.
+ */
+void cbt_json_set_counted (json_t *obj, const char *key, json_t *value,
+                           int *failed);
+
 #endif /* CBTRACK_COMMON_JSONUTIL_H */

@@ -22,11 +22,4 @@
 int changed_areas_parse (const char *text, size_t len, uint64_t capacity,
                          map_extent_vector *ret_ranges);
 
-/* Reads FILE (at most 1 GiB) into a malloc'd buffer, for
- * changed_areas_parse.  Returns 0 and sets *RET_TEXT and *RET_LEN, or -1
- * with an error recorded.
- */
-int changed_areas_read_file (const char *file, char **ret_text,
-                             size_t *ret_len);
-
 #endif /* CBTRACK_COPY_CHANGED_AREAS_H */

@@ -11,12 +11,12 @@
 #include "common/error.h"
 #include "common/human.h"
 #include "copy/copier.h"
-#include "copy/changed-areas.h"
 #include "copy/disk.h"
 #include "copy/job.h"
 #include "copy/manifest.h"
 #include "copy/reporter.h"
 #include "common/ids.h"
+#include "common/readfile.h"
 #include "common/token.h"
 
 #include <curl/curl.h>
@@ -144,7 +144,7 @@ copy_load_manifest (const char *file, struct manifest *ret)
   size_t len;
   int r;
 
-  if (changed_areas_read_file (file, &text, &len) == -1)
+  if (cbt_read_file (file, &text, &len) == -1)
     return -1;
   r = manifest_parse (text, len, ret);
   free (text);

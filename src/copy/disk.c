@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/human.h"
+#include "common/readfile.h"
 #include "common/timeutil.h"
 #include "copy/analyse.h"
 #include "copy/changed-areas.h"
@@ -40,7 +41,7 @@ disk_analyse_source_only (struct disk *d)
 
   /* A malformed list is refused before anything is opened. */
   if (spec->changed_areas &&
-      changed_areas_read_file (spec->changed_areas, &text, &len) == -1)
+      cbt_read_file (spec->changed_areas, &text, &len) == -1)
     goto out;
 
   d->src = rw_open (spec->source, &src_args);

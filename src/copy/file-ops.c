@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <linux/fs.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -38,8 +39,9 @@ struct file_rw {
   struct file_range window[FILE_WRITEBACK_WINDOW];
   unsigned window_first, window_count;
   bool is_block;
-  bool can_punch;      /* FALLOC_FL_PUNCH_HOLE still worth trying */
-  bool can_zero_range; /* FALLOC_FL_ZERO_RANGE still worth trying */
+  atomic_bool can_punch;      /* FALLOC_FL_PUNCH_HOLE still worth trying */
+  atomic_bool can_zero_range; /* FALLOC_FL_ZERO_RANGE still worth trying
+                                 (workers share these) */
 };
 
 static const struct rw_ops file_ops;

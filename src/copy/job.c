@@ -18,6 +18,7 @@
 struct job {
   struct disk *disks;
   struct monitor **monitors;
+  struct progress_snapshot *snaps; /* job_snapshot's scratch, one a disk */
   size_t n;
   const struct job_options *o;
   atomic_size_t next; /* next disk to transfer */
@@ -31,22 +32,11 @@ static void
 job_snapshot (void *opaque, double now, struct progress_snapshot *ret)
 {
   struct job *job = opaque;
-  struct progress_snapshot stack[8] = { { 0 } }, *snaps = stack;
   size_t i;
 
-  if (job->n > 8) {
-    snaps = calloc (job->n, sizeof *snaps);
-    if (snaps == NULL) {
-      memset (ret, 0, sizeof *ret);
-      ret->error_message = "";
-      return;
-    }
-  }
   for (i = 0; i < job->n; i++)
-    progress_snapshot (&job->disks[i].progress, now, &snaps[i]);
-  progress_aggregate (snaps, job->n, ret);
-  if (snaps != stack)
-    free (snaps);
+    progress_snapshot (&job->disks[i].progress, now, &job->snaps[i]);
+  progress_aggregate (job->snaps, job->n, ret);
 }
 
 /* Marks disk D failed because another disk failed first. */
@@ -96,14 +86,28 @@ job_transfer_worker (void *arg)
   return NULL;
 }
 
-/* Prints "cbtrack copy: [disk ID: ]MESSAGE" on its own line. */
+/* Formats "cbtrack copy: " and, in a job of several disks, "disk ID: "
+ * into BUF: the prefix of every line about disk D.
+ */
+static const char *
+job_disk_prefix (const struct job *job, const struct disk *d, char *buf,
+                 size_t len)
+{
+  bool named = job->n > 1 && d->spec.id;
+
+  snprintf (buf, len, "cbtrack copy: %s%s%s", named ? "disk " : "",
+            named ? d->spec.id : "", named ? ": " : "");
+  return buf;
+}
+
+/* Prints MESSAGE about disk D on its own line. */
 static void
 job_print (const struct job *job, const struct disk *d, const char *msg)
 {
-  fprintf (stderr, "cbtrack copy: %s%s%s%s\n",
-           job->n > 1 && d->spec.id ? "disk " : "",
-           job->n > 1 && d->spec.id ? d->spec.id : "",
-           job->n > 1 && d->spec.id ? ": " : "", msg);
+  char prefix[192];
+
+  fprintf (stderr, "%s%s\n", job_disk_prefix (job, d, prefix, sizeof prefix),
+           msg);
 }
 
 int
@@ -126,7 +130,8 @@ job_run (const struct disk_spec *specs, size_t n, const struct job_options *o)
   atomic_init (&job.failed, false);
   job.disks = calloc (n, sizeof *job.disks);
   job.monitors = calloc (n, sizeof *job.monitors);
-  if (job.disks == NULL || job.monitors == NULL) {
+  job.snaps = calloc (n, sizeof *job.snaps);
+  if (job.disks == NULL || job.monitors == NULL || job.snaps == NULL) {
     fprintf (stderr, "cbtrack copy: out of memory\n");
     goto out;
   }
@@ -226,11 +231,8 @@ stop:
     } else if (!o->quiet) {
       char prefix[192];
 
-      snprintf (prefix, sizeof prefix, "cbtrack copy: %s%s%s",
-                n > 1 && d->spec.id ? "disk " : "",
-                n > 1 && d->spec.id ? d->spec.id : "",
-                n > 1 && d->spec.id ? ": " : "");
-      disk_print_summary (d, prefix, stderr);
+      disk_print_summary (d, job_disk_prefix (&job, d, prefix, sizeof prefix),
+                          stderr);
     }
   }
   goto out;
@@ -247,6 +249,7 @@ out:
       disk_free (&job.disks[i]);
   free (job.disks);
   free (job.monitors);
+  free (job.snaps);
   free (threads);
   pthread_mutex_destroy (&job.lock);
   return ret;

@@ -133,7 +133,7 @@ monitor_update (struct monitor *m, double now, bool force, bool final)
       char *json = progress_json_format (&s, m->o.disk_id, false);
 
       if (json) {
-        m->o.sink (m->o.sink_opaque, json, final);
+        m->o.sink (m->o.sink_opaque, m->o.disk_id, json, final);
         free (json);
       }
     }

@@ -22,7 +22,8 @@
 /* Receives each JSON update (with disk_id, ETA left out when unknown).
  * Must not block: called from the monitor thread.
  */
-typedef void (*monitor_sink) (void *opaque, const char *json, bool final);
+typedef void (*monitor_sink) (void *opaque, const char *disk_id,
+                              const char *json, bool final);
 
 struct monitor_options {
   bool bar;            /* live bar on stderr */

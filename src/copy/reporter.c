@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <jansson.h>
 
 #include "common/error.h"
 #include "common/timeutil.h"
@@ -78,9 +77,11 @@ reporter_post (struct reporter *r, const char *body)
   return rc == CURLE_OK ? 0 : -1;
 }
 
-/* Takes the first waiting body out of the table.  Caller holds the lock. */
+/* Takes the first waiting body out of the table and sets *RET_SLOT to its
+ * disk's slot.  Caller holds the lock.
+ */
 static char *
-reporter_take (struct reporter *r)
+reporter_take (struct reporter *r, size_t *ret_slot)
 {
   size_t i;
 
@@ -90,41 +91,23 @@ reporter_take (struct reporter *r)
     if (body) {
       r->pending.ptr[i].body = NULL;
       r->unsent--;
+      *ret_slot = i;
       return body;
     }
   }
   return NULL;
 }
 
-/* Puts BODY of disk I back after a failed POST, unless a newer one came. */
+/* Puts BODY back in SLOT after a failed POST, unless a newer one came. */
 static void
-reporter_put_back (struct reporter *r, const char *disk_id, char *body)
+reporter_put_back (struct reporter *r, size_t slot, char *body)
 {
-  size_t i;
-
-  for (i = 0; i < r->pending.len; i++) {
-    if (strcmp (r->pending.ptr[i].disk_id, disk_id) != 0)
-      continue;
-    if (r->pending.ptr[i].body == NULL) {
-      r->pending.ptr[i].body = body;
-      r->unsent++;
-      return;
-    }
-    break;
+  if (r->pending.ptr[slot].body == NULL) {
+    r->pending.ptr[slot].body = body;
+    r->unsent++;
+  } else {
+    free (body);
   }
-  free (body);
-}
-
-/* The disk_id of a body, for putting it back ("" when job-level). */
-static char *
-reporter_disk_of (const char *body)
-{
-  json_t *o = json_loads (body, 0, NULL);
-  const char *id = json_string_value (json_object_get (o, "disk_id"));
-  char *ret = strdup (id ? id : "");
-
-  json_decref (o);
-  return ret;
 }
 
 static void *
@@ -135,7 +118,8 @@ reporter_run (void *arg)
   pthread_mutex_lock (&r->lock);
   for (;;) {
     double now = cbt_now_mono ();
-    char *body, *disk;
+    size_t slot = 0;
+    char *body;
     int ok;
 
     if (r->stop && (r->unsent == 0 || now >= r->give_up_at))
@@ -152,11 +136,10 @@ reporter_run (void *arg)
       continue;
     }
 
-    body = reporter_take (r);
+    body = reporter_take (r, &slot);
     r->sending = true;
     pthread_mutex_unlock (&r->lock);
     ok = reporter_post (r, body) == 0;
-    disk = ok ? NULL : reporter_disk_of (body);
     pthread_mutex_lock (&r->lock);
     r->sending = false;
 
@@ -166,11 +149,7 @@ reporter_run (void *arg)
       r->retry_after = 0;
     } else {
       /* Quietly: keep the newest state and try again later. */
-      if (disk)
-        reporter_put_back (r, disk, body);
-      else
-        free (body);
-      free (disk);
+      reporter_put_back (r, slot, body);
       r->backoff = r->backoff == 0 ? REPORTER_RETRY_MIN : r->backoff * 2;
       if (r->backoff > REPORTER_RETRY_MAX)
         r->backoff = REPORTER_RETRY_MAX;
@@ -256,10 +235,11 @@ err:
 }
 
 void
-reporter_offer (void *opaque, const char *json, bool final)
+reporter_offer (void *opaque, const char *disk_id, const char *json,
+                bool final)
 {
   struct reporter *r = opaque;
-  char *disk = reporter_disk_of (json), *body = strdup (json);
+  char *disk = strdup (disk_id ? disk_id : ""), *body = strdup (json);
   size_t i;
 
   if (disk == NULL || body == NULL) {

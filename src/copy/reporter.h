@@ -21,11 +21,13 @@ struct reporter;
 struct reporter *reporter_start (const char *url, const char *job_id,
                                  const char *token);
 
-/* Queues JSON (a body with its disk_id) for sending, replacing any unsent
- * body of the same disk.  FINAL marks the disk's last update.  A monitor
- * sink: the signature matches monitor_sink.  Never blocks for I/O.
+/* Queues JSON, the body of an update of disk DISK_ID (NULL for job-level
+ * updates), for sending, replacing any unsent body of the same disk.  FINAL
+ * marks the disk's last update.  A monitor sink: the signature matches
+ * monitor_sink.  Never blocks for I/O.
  */
-void reporter_offer (void *reporter, const char *json, bool final);
+void reporter_offer (void *reporter, const char *disk_id, const char *json,
+                     bool final);
 
 /* Waits up to TIMEOUT seconds until everything offered so far was sent
  * (or the VMA refused it).  Returns true if nothing is left unsent.

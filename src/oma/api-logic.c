@@ -9,14 +9,6 @@
 #include "oma/api-logic.h"
 #include "oma/poll-logic.h"
 
-/* Adds KEY: VALUE to OBJ, counting failures in *FAILED. */
-static void
-render_set (json_t *obj, const char *key, json_t *value, int *failed)
-{
-  if (value == NULL || json_object_set_new (obj, key, value) == -1)
-    (*failed)++;
-}
-
 static json_t *
 render_time (int64_t t)
 {
@@ -35,15 +27,19 @@ render_disk (const struct oma_disk *d)
 
   if (obj == NULL)
     return NULL;
-  render_set (obj, "disk_id", json_string (d->disk_id), &failed);
-  render_set (obj, "capacity_bytes", json_integer (d->capacity_bytes),
-              &failed);
-  render_set (obj, "total_bytes", json_integer (d->total_bytes), &failed);
-  render_set (obj, "bytes_synced", json_integer (d->bytes_synced), &failed);
-  render_set (obj, "sync_progress_percent",
-              json_real (d->sync_progress_percent), &failed);
-  render_set (obj, "sync_status", json_string (d->sync_status), &failed);
-  render_set (obj, "updated_at", render_time (d->updated_at), &failed);
+  cbt_json_set_counted (obj, "disk_id", json_string (d->disk_id), &failed);
+  cbt_json_set_counted (obj, "capacity_bytes",
+                        json_integer (d->capacity_bytes), &failed);
+  cbt_json_set_counted (obj, "total_bytes", json_integer (d->total_bytes),
+                        &failed);
+  cbt_json_set_counted (obj, "bytes_synced", json_integer (d->bytes_synced),
+                        &failed);
+  cbt_json_set_counted (obj, "sync_progress_percent",
+                        json_real (d->sync_progress_percent), &failed);
+  cbt_json_set_counted (obj, "sync_status", json_string (d->sync_status),
+                        &failed);
+  cbt_json_set_counted (obj, "updated_at", render_time (d->updated_at),
+                        &failed);
   if (failed) {
     json_decref (obj);
     return NULL;
@@ -69,42 +65,47 @@ oma_render_job (const struct oma_job *job, bool with_history)
 
   if (obj == NULL || disks == NULL)
     goto oom;
-  render_set (obj, "id", json_string (job->id), &failed);
-  render_set (obj, "source_vm_name", json_string (job->source_vm_name),
-              &failed);
-  render_set (obj, "replication_type", json_string (job->replication_type),
-              &failed);
-  render_set (obj, "status", json_string (job->status), &failed);
-  render_set (obj, "current_operation", json_string (job->current_operation),
-              &failed);
-  render_set (obj, "progress_percent", json_real (job->progress_percent),
-              &failed);
-  render_set (obj, "setup_progress_percent",
-              json_real (job->setup_progress_percent), &failed);
-  render_set (obj, "bytes_transferred", json_integer (job->bytes_transferred),
-              &failed);
-  render_set (obj, "total_bytes", json_integer (job->total_bytes), &failed);
-  render_set (obj, "transfer_speed_bps",
-              json_integer (job->transfer_speed_bps), &failed);
-  render_set (obj, "eta_seconds",
-              job->eta_seconds < 0 ? json_null ()
-                                   : json_integer (job->eta_seconds),
-              &failed);
-  render_set (obj, "vma_url", json_string (job->vma_url), &failed);
-  render_set (obj, "error_message",
-              job->error_message[0] ? json_string (job->error_message)
-                                    : json_null (),
-              &failed);
-  render_set (obj, "created_at", render_time (job->created_at), &failed);
-  render_set (obj, "updated_at", render_time (job->updated_at), &failed);
-  render_set (obj, "started_at", render_time (job->started_at), &failed);
-  render_set (obj, "completed_at", render_time (job->completed_at), &failed);
-  render_set (obj, "last_progress_at", render_time (job->last_progress_at),
-              &failed);
+  cbt_json_set_counted (obj, "id", json_string (job->id), &failed);
+  cbt_json_set_counted (obj, "source_vm_name",
+                        json_string (job->source_vm_name), &failed);
+  cbt_json_set_counted (obj, "replication_type",
+                        json_string (job->replication_type), &failed);
+  cbt_json_set_counted (obj, "status", json_string (job->status), &failed);
+  cbt_json_set_counted (obj, "current_operation",
+                        json_string (job->current_operation), &failed);
+  cbt_json_set_counted (obj, "progress_percent",
+                        json_real (job->progress_percent), &failed);
+  cbt_json_set_counted (obj, "setup_progress_percent",
+                        json_real (job->setup_progress_percent), &failed);
+  cbt_json_set_counted (obj, "bytes_transferred",
+                        json_integer (job->bytes_transferred), &failed);
+  cbt_json_set_counted (obj, "total_bytes", json_integer (job->total_bytes),
+                        &failed);
+  cbt_json_set_counted (obj, "transfer_speed_bps",
+                        json_integer (job->transfer_speed_bps), &failed);
+  cbt_json_set_counted (obj, "eta_seconds",
+                        job->eta_seconds < 0 ? json_null ()
+                                             : json_integer (job->eta_seconds),
+                        &failed);
+  cbt_json_set_counted (obj, "vma_url", json_string (job->vma_url), &failed);
+  cbt_json_set_counted (
+      obj, "error_message",
+      job->error_message[0] ? json_string (job->error_message) : json_null (),
+      &failed);
+  cbt_json_set_counted (obj, "created_at", render_time (job->created_at),
+                        &failed);
+  cbt_json_set_counted (obj, "updated_at", render_time (job->updated_at),
+                        &failed);
+  cbt_json_set_counted (obj, "started_at", render_time (job->started_at),
+                        &failed);
+  cbt_json_set_counted (obj, "completed_at", render_time (job->completed_at),
+                        &failed);
+  cbt_json_set_counted (obj, "last_progress_at",
+                        render_time (job->last_progress_at), &failed);
   for (i = 0; i < job->disks.len; i++)
     if (json_array_append_new (disks, render_disk (&job->disks.ptr[i])) == -1)
       failed++;
-  render_set (obj, "disks", disks, &failed);
+  cbt_json_set_counted (obj, "disks", disks, &failed);
   disks = NULL;
   if (with_history) {
     history = json_array ();
@@ -114,7 +115,7 @@ oma_render_job (const struct oma_job *job, bool with_history)
       if (json_array_append_new (history,
                                  render_sample (&job->history.ptr[i])) == -1)
         failed++;
-    render_set (obj, "history", history, &failed);
+    cbt_json_set_counted (obj, "history", history, &failed);
   }
   if (failed)
     goto oom;

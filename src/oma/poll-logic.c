@@ -222,8 +222,11 @@ oma_vma_job_vector_free (oma_vma_job_vector *jobs)
   oma_vma_job_vector_reset (jobs);
 }
 
-const char *
-oma_map_job_status (const char *vma_status)
+/* Maps a VMA status word to a database one; OTHER stands for in_progress
+ * (and anything unknown).
+ */
+static const char *
+oma_map_status (const char *vma_status, const char *other)
 {
   if (strcmp (vma_status, "queued") == 0)
     return "pending";
@@ -231,19 +234,19 @@ oma_map_job_status (const char *vma_status)
     return "completed";
   if (strcmp (vma_status, "failed") == 0)
     return "failed";
-  return "replicating";
+  return other;
+}
+
+const char *
+oma_map_job_status (const char *vma_status)
+{
+  return oma_map_status (vma_status, "replicating");
 }
 
 const char *
 oma_map_disk_status (const char *vma_status)
 {
-  if (strcmp (vma_status, "queued") == 0)
-    return "pending";
-  if (strcmp (vma_status, "completed") == 0)
-    return "completed";
-  if (strcmp (vma_status, "failed") == 0)
-    return "failed";
-  return "syncing";
+  return oma_map_status (vma_status, "syncing");
 }
 
 const char *

@@ -397,7 +397,7 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
   double start = cbt_now_mono (), t;
   int64_t now = (int64_t)cbt_now_wall ();
   struct fetch *f = NULL;
-  size_t i, n, kept;
+  size_t i, n, kept, w;
   char err[CURL_ERROR_SIZE + 32];
   int r = 0;
 
@@ -475,17 +475,17 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
   /* Jobs whose final row is committed leave the cache now, so they are
    * not polled again should the next read of the store fail.
    */
-  for (i = 0, kept = 0; i < p->cache.len; i++) {
+  /* Updates were made in cache order, and the written ones are a prefix
+   * of them: one cursor walks both.
+   */
+  for (i = 0, kept = 0, w = 0; i < p->cache.len; i++) {
     struct oma_job *job = &p->cache.ptr[i];
     bool gone = false;
-    size_t k;
 
-    for (k = 0; k < stats.written; k++)
-      if (oma_status_is_final (updates.ptr[k].job.status) &&
-          strcmp (updates.ptr[k].job.id, job->id) == 0) {
-        gone = true;
-        break;
-      }
+    if (w < stats.written && strcmp (updates.ptr[w].job.id, job->id) == 0) {
+      gone = oma_status_is_final (updates.ptr[w].job.status);
+      w++;
+    }
     if (gone)
       oma_job_reset (job);
     else

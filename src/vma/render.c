@@ -2,18 +2,9 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "vma/render.h"
-
-/* Adds KEY: VALUE to OBJ, counting failures in *FAILED (so a whole object
- * is built and checked once, instead of after every field).
- */
-static void
-vma_render_set (json_t *obj, const char *key, json_t *value, int *failed)
-{
-  if (value == NULL || json_object_set_new (obj, key, value) == -1)
-    (*failed)++;
-}
 
 static json_t *
 vma_render_uint (uint64_t v)
@@ -42,23 +33,24 @@ vma_render_age (double now_mono, double then_mono)
 static void
 vma_render_progress (json_t *obj, const struct vma_progress *p, int *failed)
 {
-  vma_render_set (obj, "stage", json_string (p->stage), failed);
-  vma_render_set (obj, "status", json_string (vma_status_name (p->status)),
-                  failed);
-  vma_render_set (obj, "sync_type",
-                  json_string (vma_sync_type_name (p->sync_type)), failed);
-  vma_render_set (obj, "bytes_transferred",
-                  vma_render_uint (p->bytes_transferred), failed);
-  vma_render_set (obj, "total_bytes", vma_render_uint (p->total_bytes),
-                  failed);
-  vma_render_set (obj, "percent", json_real (p->percent), failed);
-  vma_render_set (obj, "throughput_bps", vma_render_uint (p->throughput_bps),
-                  failed);
-  vma_render_set (obj, "eta_seconds",
-                  p->has_eta
-                      ? json_integer ((json_int_t)llround (p->eta_seconds))
-                      : json_null (),
-                  failed);
+  cbt_json_set_counted (obj, "stage", json_string (p->stage), failed);
+  cbt_json_set_counted (obj, "status",
+                        json_string (vma_status_name (p->status)), failed);
+  cbt_json_set_counted (obj, "sync_type",
+                        json_string (vma_sync_type_name (p->sync_type)),
+                        failed);
+  cbt_json_set_counted (obj, "bytes_transferred",
+                        vma_render_uint (p->bytes_transferred), failed);
+  cbt_json_set_counted (obj, "total_bytes", vma_render_uint (p->total_bytes),
+                        failed);
+  cbt_json_set_counted (obj, "percent", json_real (p->percent), failed);
+  cbt_json_set_counted (obj, "throughput_bps",
+                        vma_render_uint (p->throughput_bps), failed);
+  cbt_json_set_counted (
+      obj, "eta_seconds",
+      p->has_eta ? json_integer ((json_int_t)llround (p->eta_seconds))
+                 : json_null (),
+      failed);
 }
 
 static json_t *
@@ -72,21 +64,21 @@ vma_render_disk (const struct vma_disk *disk, double now_mono)
   if (obj == NULL)
     return NULL;
   vma_disk_progress (disk, &p);
-  vma_render_set (obj, "disk_id", json_string (disk->id), &failed);
+  cbt_json_set_counted (obj, "disk_id", json_string (disk->id), &failed);
   vma_render_progress (obj, &p, &failed);
-  vma_render_set (obj, "bytes_written", vma_render_uint (r->bytes_written),
-                  &failed);
-  vma_render_set (obj, "bytes_zero_skipped",
-                  vma_render_uint (r->bytes_zero_skipped), &failed);
-  vma_render_set (obj, "capacity_bytes", vma_render_uint (r->capacity_bytes),
-                  &failed);
-  vma_render_set (obj, "updated_at", vma_render_utc (r->updated_wall),
-                  &failed);
-  vma_render_set (obj, "seconds_since_update",
-                  vma_render_age (now_mono, r->updated_mono), &failed);
-  vma_render_set (obj, "error_message",
-                  json_string (p.error_message ? p.error_message : ""),
-                  &failed);
+  cbt_json_set_counted (obj, "bytes_written",
+                        vma_render_uint (r->bytes_written), &failed);
+  cbt_json_set_counted (obj, "bytes_zero_skipped",
+                        vma_render_uint (r->bytes_zero_skipped), &failed);
+  cbt_json_set_counted (obj, "capacity_bytes",
+                        vma_render_uint (r->capacity_bytes), &failed);
+  cbt_json_set_counted (obj, "updated_at", vma_render_utc (r->updated_wall),
+                        &failed);
+  cbt_json_set_counted (obj, "seconds_since_update",
+                        vma_render_age (now_mono, r->updated_mono), &failed);
+  cbt_json_set_counted (obj, "error_message",
+                        json_string (p.error_message ? p.error_message : ""),
+                        &failed);
   if (failed) {
     json_decref (obj);
     return NULL;
@@ -105,26 +97,26 @@ vma_render_job (const struct vma_job *job, double now_mono)
   if (obj == NULL || disks == NULL)
     goto oom;
   vma_job_progress (job, &p);
-  vma_render_set (obj, "job_id", json_string (job->id), &failed);
+  cbt_json_set_counted (obj, "job_id", json_string (job->id), &failed);
   vma_render_progress (obj, &p, &failed);
-  vma_render_set (obj, "started_at", vma_render_utc (job->started_wall),
-                  &failed);
-  vma_render_set (obj, "updated_at", vma_render_utc (job->updated_wall),
-                  &failed);
-  vma_render_set (obj, "seconds_since_update",
-                  vma_render_age (now_mono, job->updated_mono), &failed);
+  cbt_json_set_counted (obj, "started_at", vma_render_utc (job->started_wall),
+                        &failed);
+  cbt_json_set_counted (obj, "updated_at", vma_render_utc (job->updated_wall),
+                        &failed);
+  cbt_json_set_counted (obj, "seconds_since_update",
+                        vma_render_age (now_mono, job->updated_mono), &failed);
   if (p.error_message == NULL)
     error = json_string ("");
   else if (p.error_disk != NULL)
     error = json_sprintf ("disk %s: %s", p.error_disk, p.error_message);
   else
     error = json_string (p.error_message);
-  vma_render_set (obj, "error_message", error, &failed);
+  cbt_json_set_counted (obj, "error_message", error, &failed);
   for (i = 0; i < job->disks.len; i++)
     if (json_array_append_new (
             disks, vma_render_disk (&job->disks.ptr[i], now_mono)) == -1)
       failed++;
-  vma_render_set (obj, "disks", disks, &failed);
+  cbt_json_set_counted (obj, "disks", disks, &failed);
   disks = NULL;
   if (failed)
     goto oom;

@@ -205,7 +205,6 @@ vma_store_apply_update (struct vma_store *store, const char *job_id,
   struct vma_disk *disk = NULL, new_disk;
   struct vma_record rec, *target;
   char *error_message = NULL;
-  struct vma_progress agg;
 
   if (!cbt_id_is_valid (job_id)) {
     cbt_set_error ("invalid job id: ids are 1-128 characters of "
@@ -322,9 +321,6 @@ vma_store_apply_update (struct vma_store *store, const char *job_id,
     store->stats.jobs_created++;
     vma_store_maybe_grow (store);
   }
-  vma_job_progress (job, &agg);
-  job->finished =
-      agg.status == VMA_STATUS_COMPLETED || agg.status == VMA_STATUS_FAILED;
   store->stats.updates++;
   return 0;
 
@@ -357,12 +353,17 @@ vma_store_expire (struct vma_store *store, double now_mono)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
   struct vma_job *job, *older;
+  struct vma_progress agg;
   size_t n = 0;
 
   for (job = store->newest; job != NULL; job = older) {
     older = job->older;
-    if (job->finished &&
-        now_mono - job->updated_mono >= store->limits.job_ttl) {
+    if (now_mono - job->updated_mono < store->limits.job_ttl)
+      continue;
+    /* Finished is worked out here, for old jobs only, not on every update. */
+    vma_job_progress (job, &agg);
+    if (agg.status == VMA_STATUS_COMPLETED ||
+        agg.status == VMA_STATUS_FAILED) {
       vma_store_unlink (store, job);
       vma_job_free (job);
       n++;

@@ -72,7 +72,6 @@ struct vma_job {
   double started_wall;   /* first update */
   double updated_mono;   /* last update of the job or any disk */
   double updated_wall;
-  bool finished;             /* aggregated status completed or failed */
   struct vma_job *hash_next; /* the store's private links */
   struct vma_job *newer, *older;
 };
