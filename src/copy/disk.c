@@ -95,6 +95,7 @@ int
 disk_transfer (struct disk *d, const struct copier_options *opts)
 {
   struct copier_options o = *opts;
+  struct rw *dst;
 
   o.target_is_zero =
       opts->target_is_zero || d->spec.target_is_zero || d->dst->is_zero;
@@ -104,6 +105,13 @@ disk_transfer (struct disk *d, const struct copier_options *opts)
     return disk_fail (d);
   progress_set_stage (&d->progress, STAGE_FINALIZE);
   if (d->dst->ops->flush (d->dst) == -1)
+    return disk_fail (d);
+  /* Closing the target can still report a lost write: check it before
+   * saying done.
+   */
+  dst = d->dst;
+  d->dst = NULL;
+  if (rw_close (dst) == -1)
     return disk_fail (d);
   progress_complete (&d->progress, cbt_now_mono ());
   return 0;

@@ -117,15 +117,20 @@ err:
   return NULL;
 }
 
-static void
+static int
 file_rw_close (struct rw *rw)
 {
   struct file_rw *f = (struct file_rw *)rw;
+  int ret = 0;
 
-  if (f->fd >= 0)
-    close (f->fd);
+  /* Some filesystems (NFS, FUSE) report write errors only at close. */
+  if (f->fd >= 0 && close (f->fd) == -1 && errno != EINTR) {
+    cbt_set_error_errno (errno, "%s: close", rw->name);
+    ret = -1;
+  }
   pthread_mutex_destroy (&f->lock);
   free (f);
+  return ret;
 }
 
 static int
@@ -211,15 +216,22 @@ file_rw_asynch_read (struct rw *rw, struct command *cmd)
 }
 
 /* Starts writing back the range just written, and waits for the range
- * that leaves the window to be on disk.  Errors are ignored: the final
- * flush reports them.
+ * that leaves the window to be on disk.  Returns 0 or an errno value.
+ *
+ * Both calls must be checked: a sync_file_range that waits reports the
+ * file's pending write error and consumes it, so a later fdatasync on the
+ * same descriptor returns 0 although pages were lost.  The error may
+ * belong to any earlier write of the file, not only to this range; either
+ * way the copy has failed.
  */
-static void
+static int
 file_rw_writeback (struct file_rw *f, uint64_t offset, uint64_t length)
 {
   struct file_range oldest = { 0, 0 };
 
-  sync_file_range (f->fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
+  if (sync_file_range (f->fd, (off_t)offset, (off_t)length,
+                       SYNC_FILE_RANGE_WRITE) == -1)
+    return errno;
   pthread_mutex_lock (&f->lock);
   if (f->window_count == FILE_WRITEBACK_WINDOW) {
     oldest = f->window[f->window_first];
@@ -231,10 +243,12 @@ file_rw_writeback (struct file_rw *f, uint64_t offset, uint64_t length)
   f->window_count++;
   pthread_mutex_unlock (&f->lock);
 
-  if (oldest.length)
-    sync_file_range (f->fd, (off_t)oldest.offset, (off_t)oldest.length,
-                     SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                         SYNC_FILE_RANGE_WAIT_AFTER);
+  if (oldest.length &&
+      sync_file_range (f->fd, (off_t)oldest.offset, (off_t)oldest.length,
+                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                           SYNC_FILE_RANGE_WAIT_AFTER) == -1)
+    return errno;
+  return 0;
 }
 
 static int
@@ -244,7 +258,7 @@ file_rw_asynch_write (struct rw *rw, struct command *cmd)
   int err = file_rw_full_io (f->fd, true, cmd->buf, cmd->length, cmd->offset);
 
   if (err == 0 && !f->is_block)
-    file_rw_writeback (f, cmd->offset, cmd->length);
+    err = file_rw_writeback (f, cmd->offset, cmd->length);
   cmd->cb (cmd, err);
   return 0;
 }

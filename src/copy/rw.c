@@ -32,9 +32,8 @@ rw_open (const char *name, const struct rw_open_args *args)
   return file_rw_open (name, args);
 }
 
-void
+int
 rw_close (struct rw *rw)
 {
-  if (rw)
-    rw->ops->close (rw);
+  return rw ? rw->ops->close (rw) : 0;
 }

@@ -43,10 +43,12 @@ struct rw_ops {
   /* The kind's name, for messages ("nbd", "file"). */
   const char *ops_name;
 
-  /* Closes every connection and frees RW.  Never NULL.  Requests still in
+  /* Closes every connection and frees RW, even when it fails.  Returns 0,
+   * or -1 with an error recorded if closing reported an error that may
+   * mean lost writes (a target's close).  Never NULL.  Requests still in
    * flight are abandoned (their callbacks are not called).
    */
-  void (*close) (struct rw *rw);
+  int (*close) (struct rw *rw);
 
   /* Opens connections so that workers 0 .. N-1 can be used, or fewer if
    * the endpoint cannot serve N in parallel safely (NBD without
@@ -136,7 +138,7 @@ struct rw *file_rw_open (const char *name, const struct rw_open_args *args);
 /* Opens NAME with the right kind.  Returns NULL with an error recorded. */
 struct rw *rw_open (const char *name, const struct rw_open_args *args);
 
-/* Closes RW.  Accepts NULL. */
-void rw_close (struct rw *rw);
+/* Closes RW.  Returns what its close returned (0 for NULL). */
+int rw_close (struct rw *rw);
 
 #endif /* CBTRACK_COPY_RW_H */
