@@ -174,6 +174,19 @@ cbt_percent (uint64_t done, uint64_t total, bool completed)
   return (double)hundredths / 100.0;
 }
 
+int
+cbt_percent_shown (double percent)
+{
+  long shown;
+
+  if (!(percent > 0))
+    return 0;
+  if (percent >= 100)
+    return 100;
+  shown = lround (percent);
+  return shown >= 100 ? 99 : (int)shown;
+}
+
 bool
 cbt_eta (enum cbt_status status, uint64_t done, uint64_t total,
          double throughput_bps, double *ret_eta)

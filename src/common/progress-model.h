@@ -128,6 +128,11 @@ bool cbt_status_is_running (enum cbt_status status);
  */
 double cbt_percent (uint64_t done, uint64_t total, bool completed);
 
+/* PERCENT (from cbt_percent) rounded to a whole number for people, never
+ * 100 before it is 100.
+ */
+int cbt_percent_shown (double percent);
+
 /* THE ETA rule: 0 when STATUS is completed; (TOTAL - DONE) / THROUGHPUT
  * when in progress and THROUGHPUT (bytes per second) is above 0; unknown
  * otherwise.  Returns true and sets *RET_ETA when known, false with
