@@ -58,7 +58,8 @@
 #define CBT_FIELD_SECONDS_SINCE_UPDATE "seconds_since_update"
 #define CBT_FIELD_VM_NAME "vm_name" /* optional, from other services */
 #define CBT_FIELD_DISKS "disks"
-#define CBT_FIELD_JOBS "jobs" /* the list answer: {"count", "jobs"} */
+#define CBT_FIELD_JOBS "jobs"   /* the list answer: {"count", "jobs"} */
+#define CBT_FIELD_COUNT "count" /* of the list answer */
 
 /* The longest stage text kept ("Analysis", "Transfer", "Finalize", or any
  * other short label a sender uses).

@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "common/error.h"
+#include "common/progress-model.h"
 #include "common/timeutil.h"
 #include "vma/render.h"
 #include "vma/vma.h"
@@ -106,9 +107,9 @@ vma_progress_list (struct cbt_httpd_request *req)
     return;
   }
   cbt_httpd_respond_json (req, 200,
-                          json_pack ("{s:I,s:o}", "count",
+                          json_pack ("{s:I,s:o}", CBT_FIELD_COUNT,
                                      (json_int_t)json_array_size (jobs),
-                                     "jobs", jobs));
+                                     CBT_FIELD_JOBS, jobs));
 }
 
 void
