@@ -331,6 +331,76 @@ test_aggregation (void **state)
   vma_store_free (store);
 }
 
+/* Finds disk probe->disk_id of JOB and takes its progress. */
+struct vma_disk_probe {
+  const char *disk_id;
+  struct cbt_progress p;
+};
+
+static int
+disk_probe (const struct vma_job *job, void *opaque)
+{
+  struct vma_disk_probe *probe = opaque;
+  size_t i;
+
+  for (i = 0; i < job->disks.len; i++)
+    if (strcmp (job->disks.ptr[i].id, probe->disk_id) == 0) {
+      vma_disk_progress (&job->disks.ptr[i], &probe->p);
+      return 0;
+    }
+  return -ENOENT;
+}
+
+/* Every byte moved but not completed (the target is not flushed yet): the
+ * disk and the job are at 99.99 %, never 100 %, until the disk completes.
+ */
+static void
+test_all_bytes_in_progress_is_not_100 (void **state)
+{
+  struct vma_store *store = vma_store_create (NULL);
+  struct cbt_progress p;
+  struct vma_disk_probe probe = { .disk_id = "d1" };
+  char *text;
+  json_t *doc;
+
+  assert_int_equal (apply (store, "j1",
+                           "{\"disk_id\":\"d1\",\"status\":\"in_progress\","
+                           "\"stage\":\"Transfer\",\"bytes_transferred\":100,"
+                           "\"total_bytes\":100}"),
+                    0);
+  p = progress (store, "j1");
+  assert_int_equal (p.status, CBT_STATUS_IN_PROGRESS);
+  assert_true (p.percent == 99.99);
+  assert_int_equal (vma_store_visit_job (store, "j1", disk_probe, &probe), 0);
+  assert_true (probe.p.percent == 99.99);
+  /* The same in the job document. */
+  text = dump (store, "j1");
+  doc = json_loads (text, 0, NULL);
+  assert_non_null (doc);
+  assert_true (json_real_value (json_object_get (doc, "percent")) == 99.99);
+  assert_true (json_real_value (json_object_get (
+                   json_array_get (json_object_get (doc, "disks"), 0),
+                   "percent")) == 99.99);
+  json_decref (doc);
+  free (text);
+
+  /* A job without disks follows the same rule. */
+  assert_int_equal (apply (store, "j2",
+                           "{\"status\":\"in_progress\","
+                           "\"bytes_transferred\":7,\"total_bytes\":7}"),
+                    0);
+  p = progress (store, "j2");
+  assert_true (p.percent == 99.99);
+
+  /* Completed: 100. */
+  assert_int_equal (
+      apply (store, "j1", "{\"disk_id\":\"d1\",\"status\":\"completed\"}"), 0);
+  p = progress (store, "j1");
+  assert_int_equal (p.status, CBT_STATUS_COMPLETED);
+  assert_true (p.percent == 100.0);
+  vma_store_free (store);
+}
+
 static void
 test_migratekit_bodies (void **state)
 {
@@ -554,6 +624,7 @@ main (void)
     cmocka_unit_test (test_parse_invalid),
     cmocka_unit_test (test_parse_long_error_is_cut),
     cmocka_unit_test (test_aggregation),
+    cmocka_unit_test (test_all_bytes_in_progress_is_not_100),
     cmocka_unit_test (test_migratekit_bodies),
     cmocka_unit_test (test_invalid_changes_nothing),
     cmocka_unit_test (test_expiry),
