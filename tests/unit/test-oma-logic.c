@@ -305,6 +305,38 @@ test_decide_progress (void **state)
   cbt_doc_job_reset (&vma);
 }
 
+/* A VMA that says 100 % for a job still in progress (every byte moved,
+ * not yet flushed, as older services did) does not make the row 100 %:
+ * job and disk stay at 99.99 until the VMA says completed.
+ */
+static void
+test_decide_all_bytes_in_progress (void **state)
+{
+  static const char body[] =
+      "{\"job_id\":\"job-1\",\"status\":\"in_progress\","
+      "\"stage\":\"Transfer\",\"bytes_transferred\":100,"
+      "\"total_bytes\":100,\"percent\":100,\"seconds_since_update\":1,"
+      "\"disks\":[{\"disk_id\":\"d1\",\"status\":\"in_progress\","
+      "\"bytes_transferred\":100,\"total_bytes\":100,\"percent\":100}]}";
+  struct oma_job known;
+  struct cbt_doc_job vma;
+  struct oma_update u;
+  const int64_t now = 1700000000;
+
+  known_job (&known, now - 100, now - 40);
+  assert_int_equal (oma_vma_job_parse (body, strlen (body), &vma), 0);
+  assert_true (
+      oma_poll_decide (&known, OMA_FETCH_OK, &vma, NULL, now, 300, &u));
+  assert_string_equal (u.job.status, "replicating");
+  assert_int_equal (u.job.bytes_transferred, 100);
+  assert_true (u.job.progress_percent == 99.99);
+  assert_int_equal (u.job.disks.len, 1);
+  assert_string_equal (u.job.disks.ptr[0].sync_status, "syncing");
+  assert_true (u.job.disks.ptr[0].sync_progress_percent == 99.99);
+  oma_job_reset (&u.job);
+  cbt_doc_job_reset (&vma);
+}
+
 static void
 test_decide_final (void **state)
 {
@@ -629,6 +661,7 @@ main (void)
     cmocka_unit_test (test_vma_parse_bad),
     cmocka_unit_test (test_vma_list),
     cmocka_unit_test (test_decide_progress),
+    cmocka_unit_test (test_decide_all_bytes_in_progress),
     cmocka_unit_test (test_decide_final),
     cmocka_unit_test (test_decide_dead),
     cmocka_unit_test (test_discovery_row),
