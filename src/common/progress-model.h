@@ -69,6 +69,9 @@
 /* Longer error messages are cut (at a UTF-8 character boundary). */
 #define CBT_ERROR_MAX 1024
 
+/* The longest VM name a decoded job document keeps. */
+#define CBT_VM_NAME_MAX 255
+
 enum cbt_status {
   CBT_STATUS_QUEUED,
   CBT_STATUS_IN_PROGRESS,
