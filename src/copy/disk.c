@@ -103,7 +103,7 @@ disk_transfer (struct disk *d, const struct copier_options *opts)
   if (copier_run (d->src, d->dst, &d->plan, &o, &d->progress, &d->workers) ==
       -1)
     return disk_fail (d);
-  progress_set_stage (&d->progress, STAGE_FINALIZE);
+  progress_set_stage (&d->progress, CBT_STAGE_FINALIZE);
   if (d->dst->ops->flush (d->dst) == -1)
     return disk_fail (d);
   /* Closing the target can still report a lost write: check it before
@@ -145,7 +145,7 @@ disk_print_summary (struct disk *d, const char *prefix, FILE *fp)
   fprintf (fp,
            "%s%s: %s %s of %s copied in %.1f s (%s/s): %s written, %s zero"
            " blocks skipped, %s %s%s\n",
-           prefix, s.status == STATUS_COMPLETED ? "done" : "failed",
+           prefix, s.status == CBT_STATUS_COMPLETED ? "done" : "failed",
            d->plan.incremental ? "incremental" : "full", copied,
            d->plan.incremental ? "changed data" : "data", s.elapsed_seconds,
            rate, written, zskip, holes, holes_verb,

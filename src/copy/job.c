@@ -225,7 +225,7 @@ stop:
     struct progress_snapshot s;
 
     progress_snapshot (&d->progress, cbt_now_mono (), &s);
-    if (s.status != STATUS_COMPLETED) {
+    if (s.status != CBT_STATUS_COMPLETED) {
       job_print (&job, d, s.error_message[0] ? s.error_message : "failed");
       ret = -1;
     } else if (!o->quiet) {

@@ -31,7 +31,7 @@ struct monitor {
   int last_percent; /* last "N/100" written, -1 before any */
   double last_json; /* when the last JSON update went out */
   double last_bar;
-  enum progress_stage last_stage;
+  enum cbt_stage last_stage;
   bool bar_drawn;
 };
 
@@ -58,7 +58,7 @@ monitor_draw_bar (struct monitor *m, const struct progress_snapshot *s,
   char done[32], total[32], rate[32], eta[32], line[256], bar[21];
   int filled, i;
 
-  if (s->stage == STAGE_ANALYSIS && s->status == STATUS_IN_PROGRESS) {
+  if (s->stage == CBT_STAGE_ANALYSIS && s->status == CBT_STATUS_IN_PROGRESS) {
     snprintf (line, sizeof line, "%s%sanalysing the source's maps...",
               m->o.label ? m->o.label : "", m->o.label ? ": " : "");
   } else {
@@ -78,9 +78,9 @@ monitor_draw_bar (struct monitor *m, const struct progress_snapshot *s,
     snprintf (line, sizeof line, "%s%s[%s] %s of %s (%.0f %%) %s ETA %s %s",
               m->o.label ? m->o.label : "", m->o.label ? ": " : "", bar, done,
               total, floor (s->percent), rate, eta,
-              s->status == STATUS_IN_PROGRESS
-                  ? progress_stage_name (s->stage)
-                  : progress_status_name (s->status));
+              s->status == CBT_STATUS_IN_PROGRESS
+                  ? cbt_stage_name (s->stage)
+                  : cbt_status_name (s->status));
   }
   fprintf (stderr, "\r%s\033[K%s", line, final ? "\n" : "");
   fflush (stderr);
@@ -103,7 +103,7 @@ monitor_update (struct monitor *m, double now, bool force, bool final)
   if (m->o.percent_fd >= 0) {
     int pct = (int)floor (s.percent);
 
-    if (pct != m->last_percent && (s.stage != STAGE_ANALYSIS || final)) {
+    if (pct != m->last_percent && (s.stage != CBT_STAGE_ANALYSIS || final)) {
       char line[16];
       int n = snprintf (line, sizeof line, "%d/100\n", pct);
 
@@ -195,7 +195,7 @@ monitor_start (monitor_snapshot_fn snapshot, void *opaque,
     m->o.interval = 2;
   m->last_percent = -1;
   m->last_json = -1e9;
-  m->last_stage = (enum progress_stage) - 1;
+  m->last_stage = (enum cbt_stage) - 1;
   pthread_mutex_init (&m->lock, NULL);
   pthread_condattr_init (&attr);
   pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);

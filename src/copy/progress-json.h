@@ -10,13 +10,9 @@
 
 #include "copy/progress.h"
 
-/* Returns a malloc'd one-line JSON object for snapshot S: stage, status,
- * sync_type, bytes_transferred, total_bytes, percent, throughput_bps,
- * eta_seconds, bytes_written, bytes_zero_skipped, bytes_zeroed,
- * capacity_bytes, hole_bytes, zero_bytes, elapsed_seconds, and
- * error_message when failed; disk_id when DISK_ID is not NULL.  An unknown
- * ETA is null when ETA_NULL, else left out (the VMA takes no nulls).
- * Returns NULL when out of memory.
+/* Returns a malloc'd one-line update document (cbt_update_encode) for
+ * snapshot S, with disk_id when DISK_ID is not NULL.  An unknown ETA is
+ * null when ETA_NULL, else left out.  Returns NULL when out of memory.
  */
 char *progress_json_format (const struct progress_snapshot *s,
                             const char *disk_id, bool eta_null);

@@ -14,8 +14,8 @@ progress_init (struct progress *p, bool incremental, double now)
   atomic_init (&p->written, 0);
   atomic_init (&p->zero_skipped, 0);
   atomic_init (&p->zeroed, 0);
-  atomic_init (&p->stage, STAGE_ANALYSIS);
-  atomic_init (&p->status, STATUS_IN_PROGRESS);
+  atomic_init (&p->stage, CBT_STAGE_ANALYSIS);
+  atomic_init (&p->status, CBT_STATUS_IN_PROGRESS);
   pthread_mutex_init (&p->lock, NULL);
 }
 
@@ -41,17 +41,18 @@ progress_set_plan (struct progress *p, uint64_t total_bytes,
 }
 
 void
-progress_set_stage (struct progress *p, enum progress_stage stage)
+progress_set_stage (struct progress *p, enum cbt_stage stage)
 {
   int cur = atomic_load (&p->stage);
 
-  int queued = STATUS_QUEUED;
+  int queued = CBT_STATUS_QUEUED;
 
   while (cur < (int)stage &&
          !atomic_compare_exchange_weak (&p->stage, &cur, (int)stage))
     ;
-  if (stage >= STAGE_TRANSFER)
-    atomic_compare_exchange_strong (&p->status, &queued, STATUS_IN_PROGRESS);
+  if (stage >= CBT_STAGE_TRANSFER)
+    atomic_compare_exchange_strong (&p->status, &queued,
+                                    CBT_STATUS_IN_PROGRESS);
 }
 
 void
@@ -75,10 +76,11 @@ progress_account_zeroed (struct progress *p, uint64_t bytes)
 void
 progress_set_queued (struct progress *p, double now)
 {
-  int expected = STATUS_IN_PROGRESS;
+  int expected = CBT_STATUS_IN_PROGRESS;
 
   pthread_mutex_lock (&p->lock);
-  if (atomic_compare_exchange_strong (&p->status, &expected, STATUS_QUEUED))
+  if (atomic_compare_exchange_strong (&p->status, &expected,
+                                      CBT_STATUS_QUEUED))
     p->queued_since = now;
   pthread_mutex_unlock (&p->lock);
 }
@@ -92,7 +94,7 @@ progress_start_transfer (struct progress *p, double now)
     p->queued_since = 0;
   }
   pthread_mutex_unlock (&p->lock);
-  progress_set_stage (p, STAGE_TRANSFER);
+  progress_set_stage (p, CBT_STAGE_TRANSFER);
 }
 
 /* True while the disk has not finished (queued or in progress). */
@@ -101,7 +103,7 @@ progress_is_running (struct progress *p)
 {
   int status = atomic_load (&p->status);
 
-  return status == STATUS_IN_PROGRESS || status == STATUS_QUEUED;
+  return status == CBT_STATUS_IN_PROGRESS || status == CBT_STATUS_QUEUED;
 }
 
 void
@@ -109,7 +111,7 @@ progress_complete (struct progress *p, double now)
 {
   pthread_mutex_lock (&p->lock);
   if (progress_is_running (p)) {
-    atomic_store (&p->status, STATUS_COMPLETED);
+    atomic_store (&p->status, CBT_STATUS_COMPLETED);
     p->end_time = now;
   }
   pthread_mutex_unlock (&p->lock);
@@ -120,7 +122,7 @@ progress_fail (struct progress *p, double now, const char *message)
 {
   pthread_mutex_lock (&p->lock);
   if (progress_is_running (p)) {
-    atomic_store (&p->status, STATUS_FAILED);
+    atomic_store (&p->status, CBT_STATUS_FAILED);
     p->end_time = now;
     snprintf (p->error, sizeof p->error, "%s", message ? message : "failed");
   }
@@ -193,25 +195,22 @@ progress_snapshot (struct progress *p, double now,
   if (done > s.total_bytes)
     done = s.total_bytes;
   /* The last byte is not safe until the target is flushed. */
-  if (s.status != STATUS_COMPLETED && s.total_bytes > 0 &&
+  if (s.status != CBT_STATUS_COMPLETED && s.total_bytes > 0 &&
       done == s.total_bytes)
     done = s.total_bytes - 1;
-  if (s.status == STATUS_COMPLETED)
+  if (s.status == CBT_STATUS_COMPLETED)
     done = s.total_bytes;
   s.bytes_transferred = done;
 
-  if (s.status == STATUS_COMPLETED)
-    s.percent = 100.0;
-  else if (s.total_bytes > 0)
-    s.percent = 100.0 * (double)done / (double)s.total_bytes;
+  s.percent =
+      cbt_percent (done, s.total_bytes, s.status == CBT_STATUS_COMPLETED);
 
-  if (s.status == STATUS_IN_PROGRESS && p->have_total &&
-      s.stage >= STAGE_TRANSFER)
+  if (s.status == CBT_STATUS_IN_PROGRESS && p->have_total &&
+      s.stage >= CBT_STAGE_TRANSFER)
     progress_add_sample (p, now, done);
 
-  s.eta_seconds = -1;
-  if (s.status == STATUS_COMPLETED) {
-    s.eta_seconds = 0;
+  if (s.status == CBT_STATUS_COMPLETED) {
+    /* The average over the whole copy, for the summary. */
     if (s.elapsed_seconds > 0)
       s.throughput_bps = (double)s.total_bytes / s.elapsed_seconds;
   } else if (p->count >= 2) {
@@ -220,105 +219,82 @@ progress_snapshot (struct progress *p, double now,
         &p->samples[(p->first + p->count - 1) % PROGRESS_SAMPLES];
     double dt = b->t - a->t;
 
-    if (dt >= 0.5 && b->bytes > a->bytes) {
+    if (dt >= 0.5 && b->bytes > a->bytes)
       s.throughput_bps = (double)(b->bytes - a->bytes) / dt;
-      s.eta_seconds = (double)(s.total_bytes - done) / s.throughput_bps;
-    }
   }
+  if (!cbt_eta (s.status, done, s.total_bytes, s.throughput_bps,
+                &s.eta_seconds))
+    s.eta_seconds = -1;
   pthread_mutex_unlock (&p->lock);
   *ret = s;
+}
+
+void
+progress_snapshot_to_model (const struct progress_snapshot *s,
+                            struct cbt_progress *ret)
+{
+  struct cbt_progress p = { 0 };
+
+  p.stage = cbt_stage_name (s->stage);
+  p.status = s->status;
+  p.sync_type = s->incremental ? CBT_SYNC_INCREMENTAL : CBT_SYNC_FULL;
+  p.bytes_transferred = s->bytes_transferred;
+  p.total_bytes = s->total_bytes;
+  p.percent = s->percent;
+  p.throughput_bps = s->throughput_bps;
+  p.has_eta = s->eta_seconds >= 0;
+  p.eta_seconds = p.has_eta ? s->eta_seconds : 0;
+  p.bytes_written = s->bytes_written;
+  p.bytes_zero_skipped = s->bytes_zero_skipped;
+  p.bytes_zeroed = s->bytes_zeroed;
+  p.capacity_bytes = s->capacity_bytes;
+  p.hole_bytes = s->hole_bytes;
+  p.zero_bytes = s->zero_bytes;
+  p.elapsed_seconds = s->elapsed_seconds;
+  p.error_message = s->error_message;
+  *ret = p;
 }
 
 void
 progress_aggregate (const struct progress_snapshot *disks, size_t n,
                     struct progress_snapshot *ret)
 {
-  struct progress_snapshot s = { .stage = STAGE_FINALIZE,
-                                 .status = STATUS_IN_PROGRESS,
+  struct progress_snapshot s = { .stage = CBT_STAGE_ANALYSIS,
+                                 .status = CBT_STATUS_IN_PROGRESS,
+                                 .eta_seconds = -1,
                                  .error_message = "" };
-  size_t i, completed = 0, queued = 0;
-  bool any_running = false;
+  struct cbt_aggregate agg;
+  struct cbt_progress d, job;
+  size_t i;
 
   if (n == 0) {
-    s.stage = STAGE_ANALYSIS;
     *ret = s;
     return;
   }
+  cbt_aggregate_init (&agg);
   for (i = 0; i < n; i++) {
-    const struct progress_snapshot *d = &disks[i];
-    bool running =
-        d->status == STATUS_IN_PROGRESS || d->status == STATUS_QUEUED;
+    progress_snapshot_to_model (&disks[i], &d);
+    cbt_aggregate_add (&agg, &d, NULL);
+  }
+  cbt_aggregate_finish (&agg, NULL, &job);
 
-    s.bytes_transferred += d->bytes_transferred;
-    s.total_bytes += d->total_bytes;
-    s.bytes_written += d->bytes_written;
-    s.bytes_zero_skipped += d->bytes_zero_skipped;
-    s.bytes_zeroed += d->bytes_zeroed;
-    s.capacity_bytes += d->capacity_bytes;
-    s.hole_bytes += d->hole_bytes;
-    s.zero_bytes += d->zero_bytes;
-    if (d->incremental)
-      s.incremental = true;
-    if (d->elapsed_seconds > s.elapsed_seconds)
-      s.elapsed_seconds = d->elapsed_seconds;
-    if (d->status == STATUS_IN_PROGRESS)
-      s.throughput_bps += d->throughput_bps;
-    if (d->status == STATUS_FAILED && s.status != STATUS_FAILED) {
-      s.status = STATUS_FAILED;
-      s.error_message = d->error_message;
-    }
-    if (d->status == STATUS_COMPLETED)
-      completed++;
-    if (d->status == STATUS_QUEUED)
-      queued++;
-    if (running) {
-      if (!any_running || d->stage < s.stage)
-        s.stage = d->stage;
-      any_running = true;
-    }
-  }
-  if (s.status != STATUS_FAILED) {
-    if (completed == n)
-      s.status = STATUS_COMPLETED;
-    else if (queued == n)
-      s.status = STATUS_QUEUED;
-  }
-  if (s.status == STATUS_COMPLETED)
-    s.percent = 100.0;
-  else if (s.total_bytes > 0) {
-    /* Never 100 before every disk completed. */
-    s.percent = 100.0 * (double)s.bytes_transferred / (double)s.total_bytes;
-    if (s.percent >= 100.0)
-      s.percent = 99.99;
-  }
-  s.eta_seconds = -1;
-  if (s.status == STATUS_COMPLETED)
-    s.eta_seconds = 0;
-  else if (s.throughput_bps > 0)
-    s.eta_seconds =
-        (double)(s.total_bytes - s.bytes_transferred) / s.throughput_bps;
+  /* Every disk's stage is one of the model's names, so this parses. */
+  cbt_stage_parse (job.stage, &s.stage);
+  s.status = job.status;
+  s.incremental = job.sync_type == CBT_SYNC_INCREMENTAL;
+  s.bytes_transferred = job.bytes_transferred;
+  s.total_bytes = job.total_bytes;
+  s.percent = job.percent;
+  s.throughput_bps = job.throughput_bps;
+  s.eta_seconds = job.has_eta ? job.eta_seconds : -1;
+  s.bytes_written = job.bytes_written;
+  s.bytes_zero_skipped = job.bytes_zero_skipped;
+  s.bytes_zeroed = job.bytes_zeroed;
+  s.capacity_bytes = job.capacity_bytes;
+  s.hole_bytes = job.hole_bytes;
+  s.zero_bytes = job.zero_bytes;
+  s.elapsed_seconds = job.elapsed_seconds;
+  if (job.error_message != NULL)
+    s.error_message = job.error_message;
   *ret = s;
-}
-
-const char *
-progress_stage_name (enum progress_stage stage)
-{
-  switch (stage) {
-  case STAGE_ANALYSIS: return "Analysis";
-  case STAGE_TRANSFER: return "Transfer";
-  case STAGE_FINALIZE: return "Finalize";
-  }
-  return "?";
-}
-
-const char *
-progress_status_name (enum progress_status status)
-{
-  switch (status) {
-  case STATUS_QUEUED: return "queued";
-  case STATUS_IN_PROGRESS: return "in_progress";
-  case STATUS_COMPLETED: return "completed";
-  case STATUS_FAILED: return "failed";
-  }
-  return "?";
 }

@@ -19,18 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum progress_stage {
-  STAGE_ANALYSIS,
-  STAGE_TRANSFER,
-  STAGE_FINALIZE,
-};
-
-enum progress_status {
-  STATUS_QUEUED,
-  STATUS_IN_PROGRESS,
-  STATUS_COMPLETED,
-  STATUS_FAILED,
-};
+#include "common/progress-model.h"
 
 #define PROGRESS_WINDOW_SECONDS 10.0
 #define PROGRESS_SAMPLES 128
@@ -69,14 +58,14 @@ struct progress {
 
 /* One consistent view of a progress, as every output reports it. */
 struct progress_snapshot {
-  enum progress_stage stage;
-  enum progress_status status;
+  enum cbt_stage stage;
+  enum cbt_status status;
   bool incremental;
   uint64_t bytes_transferred;
   uint64_t total_bytes;
-  double percent;        /* 0..100; 100 only when completed */
+  double percent;        /* by cbt_percent: 100 only when completed */
   double throughput_bps; /* 0 when not yet known */
-  double eta_seconds;    /* < 0 when not yet known */
+  double eta_seconds;    /* by cbt_eta; < 0 when not known */
   uint64_t bytes_written;
   uint64_t bytes_zero_skipped;
   uint64_t bytes_zeroed;
@@ -99,7 +88,7 @@ void progress_set_plan (struct progress *p, uint64_t total_bytes,
                         uint64_t zero_bytes);
 
 /* Moves to STAGE (stages only go forward; a step back is ignored). */
-void progress_set_stage (struct progress *p, enum progress_stage stage);
+void progress_set_stage (struct progress *p, enum cbt_stage stage);
 
 /* Records that BYTES planned bytes have completed, of which WRITTEN were
  * sent as data and ZERO_SKIPPED were zero blocks found inside the data.
@@ -126,20 +115,21 @@ void progress_snapshot (struct progress *p, double now,
  */
 void progress_set_queued (struct progress *p, double now);
 
-/* Moves to STAGE_TRANSFER at time NOW (in_progress if it was queued). */
+/* Moves to CBT_STAGE_TRANSFER at time NOW (in_progress if it was queued). */
 void progress_start_transfer (struct progress *p, double now);
 
-/* Sums the snapshots of the N disks of a job into *RET: bytes and totals
- * are sums, throughput is the sum, the ETA is the remaining bytes over
- * it, percent is computed from the sums; the stage is the earliest of the
- * disks not finished; the status is failed if any disk failed, completed
- * if all completed, queued if all are queued, else in_progress.  N = 0
- * gives an empty, in_progress snapshot.
+/* Aggregates the snapshots of the N disks of a job into *RET by the
+ * progress model's rule (cbt_aggregate_finish); the stage of a job whose
+ * disks name none is Analysis.  N = 0 gives an empty, in_progress
+ * snapshot in stage Analysis.
  */
 void progress_aggregate (const struct progress_snapshot *disks, size_t n,
                          struct progress_snapshot *ret);
 
-const char *progress_stage_name (enum progress_stage stage);
-const char *progress_status_name (enum progress_status status);
+/* Fills *RET with the model's view of snapshot S (texts point into S and
+ * the model's static names).
+ */
+void progress_snapshot_to_model (const struct progress_snapshot *s,
+                                 struct cbt_progress *ret);
 
 #endif /* CBTRACK_COPY_PROGRESS_H */

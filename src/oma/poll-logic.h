@@ -9,7 +9,9 @@
  *                       completed → completed, failed → failed.
  *            disk:      queued → pending, in_progress → syncing,
  *                       completed → completed, failed → failed.
- * Anything else the VMA may say maps like in_progress.
+ * Anything else the VMA may say reads as in_progress
+ * (cbt_job_doc_decode).  Percents are the model's rule (cbt_percent),
+ * computed from the bytes.
  *
  * A job is dead when there has been no sign of life for dead_timeout
  * seconds: the VMA answers but its seconds_since_update reached the
@@ -25,34 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/progress-model.h"
 #include "oma/store.h"
-
-/* One disk of a VMA job, as the VMA reported it. */
-struct oma_vma_disk {
-  char disk_id[CBT_ID_MAX + 1];
-  char status[OMA_WORD_MAX + 1];
-  int64_t bytes_transferred;
-  int64_t total_bytes;
-  int64_t capacity_bytes;
-};
-DEFINE_VECTOR_TYPE (oma_vma_disk_vector, struct oma_vma_disk);
-
-/* One job as the VMA reported it (GET /api/v1/progress/{id}). */
-struct oma_vma_job {
-  char job_id[CBT_ID_MAX + 1];
-  char stage[OMA_NAME_MAX + 1];
-  char status[OMA_WORD_MAX + 1];
-  char sync_type[OMA_WORD_MAX + 1];
-  char vm_name[OMA_NAME_MAX + 1]; /* optional: "vm_name" */
-  int64_t bytes_transferred;
-  int64_t total_bytes;
-  int64_t throughput_bps;
-  int64_t eta_seconds; /* -1 when null or absent */
-  double seconds_since_update;
-  char error_message[OMA_ERROR_MAX + 1];
-  oma_vma_disk_vector disks;
-};
-DEFINE_VECTOR_TYPE (oma_vma_job_vector, struct oma_vma_job);
 
 /* How one fetch of a job from its VMA ended. */
 enum oma_fetch_result {
@@ -61,13 +37,12 @@ enum oma_fetch_result {
   OMA_FETCH_UNREACHABLE, /* no connection, timeout, 5xx, garbage */
 };
 
-/* Parses the LEN bytes at BODY as one VMA job into *RET_JOB (release with
- * oma_vma_job_reset).  Unknown fields are ignored; missing numbers are 0;
- * ids must be valid, numbers non-negative integers, and transferred is
- * clipped to total.  Returns 0, or -1 with a message recorded.
+/* Parses the LEN bytes at BODY as one VMA job document into *RET_JOB
+ * (cbt_job_doc_decode; release with cbt_doc_job_reset).  Returns 0, or -1
+ * with a message recorded.
  */
 int oma_vma_job_parse (const char *body, size_t len,
-                       struct oma_vma_job *ret_job);
+                       struct cbt_doc_job *ret_job);
 
 /* Parses GET /api/v1/progress: a JSON array of jobs, or an object with
  * such an array under "jobs".  Entries that do not parse are skipped, and
@@ -76,30 +51,21 @@ int oma_vma_job_parse (const char *body, size_t len,
  * 0, or -1 with a message recorded when the whole answer is unusable.
  */
 int oma_vma_list_parse (const char *body, size_t len,
-                        oma_vma_job_vector *ret_jobs);
-
-/* Frees what JOB holds (not JOB).  NULL is allowed. */
-void oma_vma_job_reset (struct oma_vma_job *job);
+                        cbt_doc_job_vector *ret_jobs);
 
 /* Resets every job of *JOBS, then the vector.  NULL is allowed. */
-void oma_vma_job_vector_free (oma_vma_job_vector *jobs);
+void oma_vma_job_vector_free (cbt_doc_job_vector *jobs);
 
 /* The replication_jobs.status for the VMA's job STATUS. */
-const char *oma_map_job_status (const char *vma_status);
+const char *oma_map_job_status (enum cbt_status status);
 
 /* The vm_disks.sync_status for the VMA's disk STATUS. */
-const char *oma_map_disk_status (const char *vma_status);
+const char *oma_map_disk_status (enum cbt_status status);
 
-/* The replication_type for the VMA's SYNC_TYPE ("initial" is full);
- * "" when the VMA gave none (the column then keeps its value).
+/* The replication_type for the sync type word SYNC_TYPE ("initial" is
+ * full); "" when it is none of them (the column then keeps its value).
  */
 const char *oma_map_sync_type (const char *sync_type);
-
-/* Percent of TRANSFERRED in TOTAL, rounded down to 0.01 so that it
- * reaches 100 only when COMPLETED (a completed job with nothing to move
- * is 100, an unfinished one with nothing known yet is 0).
- */
-double oma_percent (int64_t transferred, int64_t total, bool completed);
 
 /* Decides what to write for the active job KNOWN after a fetch that ended
  * with RESULT (VMA is the parsed job when RESULT is OMA_FETCH_OK; DETAIL
@@ -110,7 +76,7 @@ double oma_percent (int64_t transferred, int64_t total, bool completed);
  */
 bool oma_poll_decide (const struct oma_job *known,
                       enum oma_fetch_result result,
-                      const struct oma_vma_job *vma, const char *detail,
+                      const struct cbt_doc_job *vma, const char *detail,
                       int64_t now, double dead_timeout,
                       struct oma_update *ret_update);
 
@@ -121,7 +87,7 @@ bool oma_status_is_final (const char *status);
  * from its list entry VMA at time NOW (its name is the VMA's vm_name, or
  * the job id).
  */
-void oma_job_from_discovery (const struct oma_vma_job *vma,
+void oma_job_from_discovery (const struct cbt_doc_job *vma,
                              const char *vma_url, int64_t now,
                              struct oma_job *ret_job);
 

@@ -293,7 +293,7 @@ poller_discover (struct oma_poller *p, int64_t now)
   poller_fetch_all (p, f, n);
 
   for (i = 0; i < n && !atomic_load (&p->stop); i++) {
-    oma_vma_job_vector jobs = empty_vector;
+    cbt_doc_job_vector jobs = empty_vector;
 
     if (f[i].easy == NULL)
       continue;
@@ -434,7 +434,7 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
   for (i = 0; i < n; i++) {
     struct oma_job *job = &p->cache.ptr[i];
     enum oma_fetch_result result = OMA_FETCH_UNREACHABLE;
-    struct oma_vma_job vma;
+    struct cbt_doc_job vma;
     const char *detail = "no VMA URL for the job";
     struct oma_update u;
 
@@ -465,7 +465,7 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
       if (u.job.last_progress_at > job->last_progress_at)
         job->last_progress_at = u.job.last_progress_at;
     }
-    oma_vma_job_reset (&vma);
+    cbt_doc_job_reset (&vma);
   }
 
   t = cbt_now_mono ();

@@ -6,6 +6,7 @@
  * joined at the end.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,13 +69,15 @@ static int
 vma_metrics_job (const struct vma_job *job, void *opaque)
 {
   struct vma_metrics_walk *w = opaque;
-  struct vma_progress p;
+  struct cbt_progress p;
+  uint64_t bps;
   size_t i;
 
   vma_job_progress (job, &p);
+  bps = (uint64_t)llround (p.throughput_bps);
   w->sum_bytes += p.bytes_transferred;
   w->sum_total += p.total_bytes;
-  w->sum_throughput += p.throughput_bps;
+  w->sum_throughput += bps;
   w->by_status[p.status]++;
   fprintf (w->fp[M_JOB_BYTES], "%s{job=\"%s\"} %" PRIu64 "\n",
            vma_metrics[M_JOB_BYTES].name, job->id, p.bytes_transferred);
@@ -83,10 +86,10 @@ vma_metrics_job (const struct vma_job *job, void *opaque)
   fprintf (w->fp[M_JOB_PERCENT], "%s{job=\"%s\"} %.2f\n",
            vma_metrics[M_JOB_PERCENT].name, job->id, p.percent);
   fprintf (w->fp[M_JOB_THROUGHPUT], "%s{job=\"%s\"} %" PRIu64 "\n",
-           vma_metrics[M_JOB_THROUGHPUT].name, job->id, p.throughput_bps);
+           vma_metrics[M_JOB_THROUGHPUT].name, job->id, bps);
   fprintf (w->fp[M_JOB_STATUS], "%s{job=\"%s\",status=\"%s\"} 1\n",
            vma_metrics[M_JOB_STATUS].name, job->id,
-           vma_status_name (p.status));
+           cbt_status_name (p.status));
   fprintf (w->fp[M_JOB_AGE], "%s{job=\"%s\"} %.0f\n",
            vma_metrics[M_JOB_AGE].name, job->id,
            w->now_mono > job->updated_mono ? w->now_mono - job->updated_mono
@@ -95,18 +98,19 @@ vma_metrics_job (const struct vma_job *job, void *opaque)
     const struct vma_disk *d = &job->disks.ptr[i];
 
     vma_disk_progress (d, &p);
+    bps = (uint64_t)llround (p.throughput_bps);
     fprintf (w->fp[M_DISK_BYTES], "%s{job=\"%s\",disk=\"%s\"} %" PRIu64 "\n",
              vma_metrics[M_DISK_BYTES].name, job->id, d->id,
              p.bytes_transferred);
     fprintf (w->fp[M_DISK_TOTAL], "%s{job=\"%s\",disk=\"%s\"} %" PRIu64 "\n",
              vma_metrics[M_DISK_TOTAL].name, job->id, d->id, p.total_bytes);
-    fprintf (
-        w->fp[M_DISK_THROUGHPUT], "%s{job=\"%s\",disk=\"%s\"} %" PRIu64 "\n",
-        vma_metrics[M_DISK_THROUGHPUT].name, job->id, d->id, p.throughput_bps);
+    fprintf (w->fp[M_DISK_THROUGHPUT],
+             "%s{job=\"%s\",disk=\"%s\"} %" PRIu64 "\n",
+             vma_metrics[M_DISK_THROUGHPUT].name, job->id, d->id, bps);
     fprintf (w->fp[M_DISK_STATUS],
              "%s{job=\"%s\",disk=\"%s\",status=\"%s\"} 1\n",
              vma_metrics[M_DISK_STATUS].name, job->id, d->id,
-             vma_status_name (p.status));
+             cbt_status_name (p.status));
   }
   return 0;
 }
@@ -129,7 +133,7 @@ vma_metrics_render (struct vma_store *store, const struct cbt_httpd *httpd,
   FILE *fp = NULL;
   int i, r = -1;
   unsigned code;
-  enum vma_status s;
+  enum cbt_status s;
 
   for (i = 0; i < NR_METRICS; i++) {
     w.fp[i] = open_memstream (&w.buf[i], &w.len[i]);
@@ -143,9 +147,9 @@ vma_metrics_render (struct vma_store *store, const struct cbt_httpd *httpd,
     goto out;
   vma_metrics_header (fp, "cbtrack_vma_jobs", "gauge",
                       "Jobs held, by aggregated status.");
-  for (s = VMA_STATUS_QUEUED; s <= VMA_STATUS_FAILED; s++)
+  for (s = CBT_STATUS_QUEUED; s <= CBT_STATUS_FAILED; s++)
     fprintf (fp, "cbtrack_vma_jobs{status=\"%s\"} %" PRIu64 "\n",
-             vma_status_name (s), w.by_status[s]);
+             cbt_status_name (s), w.by_status[s]);
   vma_metrics_header (fp, "cbtrack_vma_disks", "gauge", "Disks held.");
   fprintf (fp, "cbtrack_vma_disks %zu\n", stats.disks);
   vma_metrics_header (fp, "cbtrack_vma_bytes_transferred", "gauge",

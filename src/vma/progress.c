@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "common/error.h"
+#include "common/progress-model.h"
 #include "common/timeutil.h"
 #include "vma/render.h"
 #include "vma/vma.h"
@@ -29,16 +30,16 @@ void
 vma_progress_update (struct cbt_httpd_request *req)
 {
   struct vma_server *server = req->app;
-  struct vma_update u;
+  struct cbt_update u;
   int r;
 
-  if (vma_update_parse (req->body, req->body_len, &u) == -1) {
+  if (cbt_update_decode (req->body, req->body_len, &u) == -1) {
     cbt_httpd_respond_error (req, 400, "%s", cbt_get_error ());
     return;
   }
   r = vma_store_apply_update (server->store, req->id, &u, cbt_now_mono (),
                               cbt_now_wall ());
-  vma_update_clear (&u);
+  cbt_update_clear (&u);
   if (r < 0) {
     if (r == -ENOSPC)
       cbt_httpd_add_header (req, "Retry-After", "60");
@@ -49,7 +50,7 @@ vma_progress_update (struct cbt_httpd_request *req)
   cbt_httpd_respond_json (req, 200, vma_progress_success (req->id));
 }
 
-struct vma_progress_render {
+struct cbt_progress_render {
   double now_mono;
   json_t *json;
 };
@@ -57,7 +58,7 @@ struct vma_progress_render {
 static int
 vma_progress_render_one (const struct vma_job *job, void *opaque)
 {
-  struct vma_progress_render *r = opaque;
+  struct cbt_progress_render *r = opaque;
 
   r->json = vma_render_job (job, r->now_mono);
   return r->json == NULL ? -ENOMEM : 0;
@@ -67,7 +68,7 @@ void
 vma_progress_get (struct cbt_httpd_request *req)
 {
   struct vma_server *server = req->app;
-  struct vma_progress_render r = { .now_mono = cbt_now_mono () };
+  struct cbt_progress_render r = { .now_mono = cbt_now_mono () };
   int err;
 
   err = vma_store_visit_job (server->store, req->id, vma_progress_render_one,
@@ -82,7 +83,7 @@ vma_progress_get (struct cbt_httpd_request *req)
 static int
 vma_progress_render_append (const struct vma_job *job, void *opaque)
 {
-  struct vma_progress_render *r = opaque;
+  struct cbt_progress_render *r = opaque;
 
   return json_array_append_new (r->json, vma_render_job (job, r->now_mono)) ==
                  -1
@@ -94,7 +95,7 @@ void
 vma_progress_list (struct cbt_httpd_request *req)
 {
   struct vma_server *server = req->app;
-  struct vma_progress_render r = { .now_mono = cbt_now_mono () };
+  struct cbt_progress_render r = { .now_mono = cbt_now_mono () };
   json_t *jobs = json_array ();
 
   r.json = jobs;
@@ -106,9 +107,9 @@ vma_progress_list (struct cbt_httpd_request *req)
     return;
   }
   cbt_httpd_respond_json (req, 200,
-                          json_pack ("{s:I,s:o}", "count",
+                          json_pack ("{s:I,s:o}", CBT_FIELD_COUNT,
                                      (json_int_t)json_array_size (jobs),
-                                     "jobs", jobs));
+                                     CBT_FIELD_JOBS, jobs));
 }
 
 void

@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/human.h"
 #include "common/ids.h"
+#include "common/progress-model.h"
 #include "common/vector.h"
 
 #define STATUS_DEFAULT_VMA "http://127.0.0.1:8081"
@@ -95,89 +96,104 @@ status_fetch (const char *url, status_buffer *buf)
   return code;
 }
 
-static const char *
-status_str (const json_t *obj, const char *key)
-{
-  const char *s = json_string_value (json_object_get (obj, key));
-
-  return s ? s : "";
-}
-
-static uint64_t
-status_u64 (const json_t *obj, const char *key)
-{
-  json_int_t v = json_integer_value (json_object_get (obj, key));
-
-  return v > 0 ? (uint64_t)v : 0;
-}
+/* What one bar shows, for a job or a disk of a decoded job document. */
+struct status_bar {
+  enum cbt_status status;
+  uint64_t bytes_transferred;
+  uint64_t total_bytes;
+  double percent;
+  uint64_t throughput_bps;
+  bool has_eta;
+  uint64_t eta_seconds;
+};
 
 /* One progress line: bar, "X of Y (P %)", throughput, ETA. */
 static void
-status_print_progress (const json_t *obj, int width)
+status_print_progress (const struct status_bar *b, int width)
 {
   char done[32], total[32], rate[32], eta[32], bar[64];
-  double pct = json_number_value (json_object_get (obj, "percent"));
-  const json_t *jeta = json_object_get (obj, "eta_seconds");
-  const char *status = status_str (obj, "status");
-  uint64_t bps = status_u64 (obj, "throughput_bps");
-  int i, fill, shown;
+  int i, fill;
 
-  if (!(pct >= 0))
-    pct = 0;
-  if (pct > 100)
-    pct = 100;
-  fill = (int)(pct * width / 100);
+  fill = (int)(b->percent * width / 100);
   for (i = 0; i < width; i++)
     bar[i] = i < fill ? '#' : '-';
   bar[width] = '\0';
-  /* Round for the eye, but show 100 only when it is 100. */
-  shown = (int)lround (pct);
-  if (shown == 100 && pct < 100)
-    shown = 99;
 
-  cbt_human_size (status_u64 (obj, "bytes_transferred"), done, sizeof done);
-  cbt_human_size (status_u64 (obj, "total_bytes"), total, sizeof total);
-  printf ("[%s]  %s of %s (%d %%)", bar, done, total, shown);
-  if (strcmp (status, "in_progress") == 0) {
-    if (bps > 0)
-      printf ("  %s/s", cbt_human_size (bps, rate, sizeof rate));
-    printf ("  ETA %s", json_is_number (jeta)
-                            ? cbt_human_duration (json_number_value (jeta),
-                                                  eta, sizeof eta)
-                            : "--:--");
+  cbt_human_size (b->bytes_transferred, done, sizeof done);
+  cbt_human_size (b->total_bytes, total, sizeof total);
+  printf ("[%s]  %s of %s (%d %%)", bar, done, total,
+          cbt_percent_shown (b->percent));
+  if (b->status == CBT_STATUS_IN_PROGRESS) {
+    if (b->throughput_bps > 0)
+      printf ("  %s/s", cbt_human_size (b->throughput_bps, rate, sizeof rate));
+    printf ("  ETA %s",
+            b->has_eta
+                ? cbt_human_duration ((double)b->eta_seconds, eta, sizeof eta)
+                : "--:--");
   }
 }
 
 static void
-status_print_job (const json_t *job)
+status_print_job (const struct cbt_doc_job *job)
 {
-  const json_t *disks = json_object_get (job, "disks"), *disk;
-  const char *err = status_str (job, "error_message");
+  const struct status_bar job_bar = {
+    .status = job->status,
+    .bytes_transferred = job->bytes_transferred,
+    .total_bytes = job->total_bytes,
+    .percent = job->percent,
+    .throughput_bps = job->throughput_bps,
+    .has_eta = job->has_eta,
+    .eta_seconds = job->eta_seconds,
+  };
   size_t i, w = 0;
 
-  printf ("%s  %s  %s  %s  (updated %" JSON_INTEGER_FORMAT " s ago)\n",
-          status_str (job, "job_id"), status_str (job, "status"),
-          status_str (job, "stage")[0] ? status_str (job, "stage") : "-",
-          status_str (job, "sync_type"),
-          json_integer_value (json_object_get (job, "seconds_since_update")));
+  printf ("%s  %s  %s  %s  (updated %.0f s ago)\n", job->job_id,
+          cbt_status_name (job->status), job->stage[0] ? job->stage : "-",
+          job->has_sync_type ? cbt_sync_type_name (job->sync_type) : "",
+          floor (job->seconds_since_update));
   printf ("  ");
-  status_print_progress (job, STATUS_JOB_BAR);
+  status_print_progress (&job_bar, STATUS_JOB_BAR);
   printf ("\n");
-  if (err[0] != '\0')
-    printf ("  error: %s\n", err);
-  json_array_foreach (disks, i,
-                      disk) if (strlen (status_str (disk, "disk_id")) > w) w =
-      strlen (status_str (disk, "disk_id"));
-  json_array_foreach (disks, i, disk)
-  {
-    printf ("    %-*s  %-11s ", (int)w, status_str (disk, "disk_id"),
-            status_str (disk, "status"));
-    status_print_progress (disk, STATUS_DISK_BAR);
+  if (job->error_message[0] != '\0')
+    printf ("  error: %s\n", job->error_message);
+  for (i = 0; i < job->disks.len; i++)
+    if (strlen (job->disks.ptr[i].disk_id) > w)
+      w = strlen (job->disks.ptr[i].disk_id);
+  for (i = 0; i < job->disks.len; i++) {
+    const struct cbt_doc_disk *disk = &job->disks.ptr[i];
+    const struct status_bar disk_bar = {
+      .status = disk->status,
+      .bytes_transferred = disk->bytes_transferred,
+      .total_bytes = disk->total_bytes,
+      .percent = disk->percent,
+      .throughput_bps = disk->throughput_bps,
+      .has_eta = disk->has_eta,
+      .eta_seconds = disk->eta_seconds,
+    };
+
+    printf ("    %-*s  %-11s ", (int)w, disk->disk_id,
+            cbt_status_name (disk->status));
+    status_print_progress (&disk_bar, STATUS_DISK_BAR);
     printf ("\n");
-    err = status_str (disk, "error_message");
-    if (err[0] != '\0')
-      printf ("    %-*s  error: %s\n", (int)w, "", err);
+    if (disk->error_message[0] != '\0')
+      printf ("    %-*s  error: %s\n", (int)w, "", disk->error_message);
   }
+}
+
+/* Decodes the job document OBJ and prints it; a document that does not
+ * decode is named on stderr instead.
+ */
+static void
+status_decode_and_print (const json_t *obj)
+{
+  struct cbt_doc_job job;
+
+  if (cbt_job_doc_decode (obj, true, &job) == -1) {
+    fprintf (stderr, "cbtrack status: skipping a job: %s\n", cbt_get_error ());
+    return;
+  }
+  status_print_job (&job);
+  cbt_doc_job_reset (&job);
 }
 
 int
@@ -258,16 +274,16 @@ status_main (int argc, char **argv)
     if (reply.ptr[reply.len - 1] != '\n')
       putchar ('\n');
   } else if (job_id != NULL)
-    status_print_job (json);
+    status_decode_and_print (json);
   else {
-    jobs = json_object_get (json, "jobs");
+    jobs = json_object_get (json, CBT_FIELD_JOBS);
     if (json_array_size (jobs) == 0)
       printf ("no jobs at %.*s\n", (int)vlen, vma);
     json_array_foreach (jobs, i, job)
     {
       if (i > 0)
         printf ("\n");
-      status_print_job (job);
+      status_decode_and_print (job);
     }
   }
   ret = fflush (stdout) == 0 ? 0 : 1;

@@ -8,11 +8,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -167,37 +165,37 @@ vma_store_unlink (struct vma_store *store, struct vma_job *job)
  * the caller's business.
  */
 static void
-vma_record_merge (struct vma_record *rec, const struct vma_update *u)
+vma_record_merge (struct vma_record *rec, const struct cbt_update *u)
 {
-  if (u->has & VMA_HAS_STAGE)
+  if (u->has & CBT_HAS_STAGE)
     memcpy (rec->stage, u->stage, sizeof rec->stage);
-  if (u->has & VMA_HAS_SYNC_TYPE)
+  if (u->has & CBT_HAS_SYNC_TYPE)
     rec->sync_type = u->sync_type;
-  if (u->has & VMA_HAS_BYTES_TRANSFERRED)
+  if (u->has & CBT_HAS_BYTES_TRANSFERRED)
     rec->bytes_transferred = u->bytes_transferred;
-  if (u->has & VMA_HAS_TOTAL_BYTES)
+  if (u->has & CBT_HAS_TOTAL_BYTES)
     rec->total_bytes = u->total_bytes;
-  if (u->has & VMA_HAS_THROUGHPUT)
+  if (u->has & CBT_HAS_THROUGHPUT)
     rec->throughput_bps = u->throughput_bps;
-  if (u->has & VMA_HAS_ETA)
+  if (u->has & CBT_HAS_ETA)
     rec->eta_seconds = u->eta_seconds;
-  if (u->has & VMA_HAS_BYTES_WRITTEN)
+  if (u->has & CBT_HAS_BYTES_WRITTEN)
     rec->bytes_written = u->bytes_written;
-  if (u->has & VMA_HAS_BYTES_ZERO_SKIPPED)
+  if (u->has & CBT_HAS_BYTES_ZERO_SKIPPED)
     rec->bytes_zero_skipped = u->bytes_zero_skipped;
-  if (u->has & VMA_HAS_CAPACITY)
+  if (u->has & CBT_HAS_CAPACITY)
     rec->capacity_bytes = u->capacity_bytes;
-  if (u->has & VMA_HAS_STATUS)
+  if (u->has & CBT_HAS_STATUS)
     rec->status = u->status;
-  else if (rec->status == VMA_STATUS_QUEUED && rec->bytes_transferred > 0)
+  else if (rec->status == CBT_STATUS_QUEUED && rec->bytes_transferred > 0)
     /* A sender that never names a status is running once bytes move. */
-    rec->status = VMA_STATUS_IN_PROGRESS;
+    rec->status = CBT_STATUS_IN_PROGRESS;
   rec->has |= u->has;
 }
 
 int
 vma_store_apply_update (struct vma_store *store, const char *job_id,
-                        const struct vma_update *u, double now_mono,
+                        const struct cbt_update *u, double now_mono,
                         double now_wall)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
@@ -270,7 +268,7 @@ vma_store_apply_update (struct vma_store *store, const char *job_id,
   }
 
   /* Allocate everything before changing anything. */
-  if (u->has & VMA_HAS_ERROR_MESSAGE && u->error_message[0] != '\0') {
+  if (u->has & CBT_HAS_ERROR_MESSAGE && u->error_message[0] != '\0') {
     error_message = strdup (u->error_message);
     if (error_message == NULL)
       goto oom;
@@ -288,7 +286,7 @@ vma_store_apply_update (struct vma_store *store, const char *job_id,
     goto oom;
 
   /* Commit. */
-  if (u->has & VMA_HAS_ERROR_MESSAGE) {
+  if (u->has & CBT_HAS_ERROR_MESSAGE) {
     free (rec.error_message);
     rec.error_message = error_message;
   }
@@ -353,7 +351,7 @@ vma_store_expire (struct vma_store *store, double now_mono)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
   struct vma_job *job, *older;
-  struct vma_progress agg;
+  struct cbt_progress agg;
   size_t n = 0;
 
   for (job = store->newest; job != NULL; job = older) {
@@ -362,8 +360,8 @@ vma_store_expire (struct vma_store *store, double now_mono)
       continue;
     /* Finished is worked out here, for old jobs only, not on every update. */
     vma_job_progress (job, &agg);
-    if (agg.status == VMA_STATUS_COMPLETED ||
-        agg.status == VMA_STATUS_FAILED) {
+    if (agg.status == CBT_STATUS_COMPLETED ||
+        agg.status == CBT_STATUS_FAILED) {
       vma_store_unlink (store, job);
       vma_job_free (job);
       n++;
@@ -415,83 +413,47 @@ vma_store_get_stats (struct vma_store *store, struct vma_store_stats *ret)
   *ret = store->stats;
 }
 
-/* Percent of DONE in TOTAL, with two decimals, rounded down so that 100
- * means really done.
+/* The state of one record (a disk, or a job without disks): the model's
+ * rules, with the sender's ETA preferred while it is in progress.
  */
-static double
-vma_percent (uint64_t done, uint64_t total, bool completed)
-{
-  double p;
-
-  if (total == 0)
-    return completed ? 100.0 : 0.0;
-  if (done >= total)
-    return 100.0;
-  p = floor (10000.0 * (double)done / (double)total) / 100.0;
-  return p >= 100.0 ? 99.99 : p;
-}
-
-/* The state of one record (a disk, or a job without disks). */
 static void
-vma_record_progress (const struct vma_record *r, struct vma_progress *ret)
+vma_record_progress (const struct vma_record *r, struct cbt_progress *ret)
 {
-  struct vma_progress p = { 0 };
+  struct cbt_progress p = { 0 };
 
   p.stage = r->stage;
   p.status = r->status;
   p.sync_type = r->sync_type;
   p.bytes_transferred = r->bytes_transferred;
   p.total_bytes = r->total_bytes;
-  p.percent = vma_percent (r->bytes_transferred, r->total_bytes,
-                           r->status == VMA_STATUS_COMPLETED);
   /* Only a running disk moves bytes. */
   p.throughput_bps =
-      r->status == VMA_STATUS_IN_PROGRESS ? r->throughput_bps : 0;
-  if (r->status == VMA_STATUS_COMPLETED) {
-    p.has_eta = true;
-    p.eta_seconds = 0;
-  } else if (r->status == VMA_STATUS_IN_PROGRESS) {
-    if (r->has & VMA_HAS_ETA) {
-      p.has_eta = true;
-      p.eta_seconds = r->eta_seconds;
-    } else if (p.throughput_bps > 0) {
-      p.has_eta = true;
-      p.eta_seconds = (double)(r->total_bytes - r->bytes_transferred) /
-                      (double)p.throughput_bps;
-    }
-  }
+      r->status == CBT_STATUS_IN_PROGRESS ? (double)r->throughput_bps : 0;
+  p.bytes_written = r->bytes_written;
+  p.bytes_zero_skipped = r->bytes_zero_skipped;
+  p.capacity_bytes = r->capacity_bytes;
   p.error_message = r->error_message;
+  cbt_progress_derive (&p);
+  if (r->status == CBT_STATUS_IN_PROGRESS && (r->has & CBT_HAS_ETA)) {
+    p.has_eta = true;
+    p.eta_seconds = r->eta_seconds;
+  }
   *ret = p;
 }
 
 void
-vma_disk_progress (const struct vma_disk *disk, struct vma_progress *ret)
+vma_disk_progress (const struct vma_disk *disk, struct cbt_progress *ret)
 {
   vma_record_progress (&disk->rec, ret);
 }
 
-/* Orders stage labels: Analysis < Transfer (and unknown labels) <
- * Finalize.
- */
-static int
-vma_stage_rank (const char *stage)
-{
-  if (strcasecmp (stage, "Analysis") == 0)
-    return 0;
-  if (strcasecmp (stage, "Finalize") == 0)
-    return 2;
-  return 1;
-}
-
 void
-vma_job_progress (const struct vma_job *job, struct vma_progress *ret)
+vma_job_progress (const struct vma_job *job, struct cbt_progress *ret)
 {
   const struct vma_record *own = &job->own;
-  struct vma_progress p = { 0 }, d;
-  size_t i, nr_completed = 0, nr_started = 0;
-  bool any_failed = false, any_incremental = false;
-  int run_rank = 3, done_rank = -1, rank;
-  const char *run_stage = NULL, *done_stage = NULL;
+  struct cbt_aggregate agg;
+  struct cbt_progress p, d;
+  size_t i;
 
   /* A job without disks is its own single record. */
   if (job->disks.len == 0) {
@@ -499,77 +461,21 @@ vma_job_progress (const struct vma_job *job, struct vma_progress *ret)
     return;
   }
 
+  cbt_aggregate_init (&agg);
   for (i = 0; i < job->disks.len; i++) {
-    const struct vma_disk *disk = &job->disks.ptr[i];
-
-    vma_disk_progress (disk, &d);
-    p.bytes_transferred += d.bytes_transferred;
-    p.total_bytes += d.total_bytes;
-    p.throughput_bps += d.throughput_bps;
-    if (d.sync_type == VMA_SYNC_INCREMENTAL)
-      any_incremental = true;
-    switch (d.status) {
-    case VMA_STATUS_FAILED:
-      if (!any_failed && d.error_message != NULL) {
-        p.error_message = d.error_message;
-        p.error_disk = disk->id;
-      }
-      any_failed = true;
-      nr_started++;
-      break;
-    case VMA_STATUS_COMPLETED:
-      nr_completed++;
-      nr_started++;
-      break;
-    case VMA_STATUS_IN_PROGRESS: nr_started++; break;
-    case VMA_STATUS_QUEUED: break;
-    }
-    if (d.stage[0] == '\0')
-      continue;
-    rank = vma_stage_rank (d.stage);
-    if (d.status == VMA_STATUS_COMPLETED || d.status == VMA_STATUS_FAILED) {
-      if (rank > done_rank) {
-        done_rank = rank;
-        done_stage = d.stage;
-      }
-    } else if (rank < run_rank) {
-      run_rank = rank;
-      run_stage = d.stage;
-    }
+    vma_disk_progress (&job->disks.ptr[i], &d);
+    cbt_aggregate_add (&agg, &d, job->disks.ptr[i].id);
   }
+  cbt_aggregate_finish (&agg,
+                        (own->has & CBT_HAS_STATUS) ? &own->status : NULL, &p);
 
-  if (any_failed ||
-      ((own->has & VMA_HAS_STATUS) && own->status == VMA_STATUS_FAILED))
-    p.status = VMA_STATUS_FAILED;
-  else if (nr_completed == job->disks.len)
-    p.status = VMA_STATUS_COMPLETED;
-  else if (nr_started > 0 || ((own->has & VMA_HAS_STATUS) &&
-                              own->status == VMA_STATUS_IN_PROGRESS))
-    p.status = VMA_STATUS_IN_PROGRESS;
-  else
-    p.status = VMA_STATUS_QUEUED;
-
-  p.stage = run_stage ? run_stage : done_stage ? done_stage : own->stage;
-  if (own->has & VMA_HAS_SYNC_TYPE)
+  if (p.stage[0] == '\0')
+    p.stage = own->stage;
+  if (own->has & CBT_HAS_SYNC_TYPE)
     p.sync_type = own->sync_type;
-  else
-    p.sync_type = any_incremental ? VMA_SYNC_INCREMENTAL : VMA_SYNC_FULL;
   if (own->error_message != NULL) {
     p.error_message = own->error_message;
     p.error_disk = NULL;
-  }
-
-  p.percent = vma_percent (p.bytes_transferred, p.total_bytes,
-                           p.status == VMA_STATUS_COMPLETED);
-  if (p.status != VMA_STATUS_IN_PROGRESS)
-    p.throughput_bps = 0;
-  if (p.status == VMA_STATUS_COMPLETED) {
-    p.has_eta = true;
-    p.eta_seconds = 0;
-  } else if (p.status == VMA_STATUS_IN_PROGRESS && p.throughput_bps > 0) {
-    p.has_eta = true;
-    p.eta_seconds = (double)(p.total_bytes - p.bytes_transferred) /
-                    (double)p.throughput_bps;
   }
   *ret = p;
 }

@@ -8,21 +8,15 @@
  * so a visitor sees one consistent state and must not call back into the
  * store.
  *
- * Aggregation of a job over its disks (vma_job_progress):
- *   - bytes_transferred and total_bytes are sums over the disks, percent is
- *     computed from those sums (100 only when they are equal or the job
- *     completed with nothing to move), throughput_bps is the sum over the
- *     disks in progress, eta_seconds = remaining / throughput;
- *   - status: failed if any disk failed (or a job-level update said
- *     failed), completed when every disk completed, in_progress once any
- *     disk started, else queued;
- *   - stage: the earliest stage (Analysis < Transfer < Finalize; other
- *     labels rank with Transfer) among the disks still running, or the
- *     latest one once all have finished;
- *   - sync_type: the job-level one if given, else incremental if any disk
- *     is incremental, else full;
+ * Aggregation of a job over its disks (vma_job_progress) is the progress
+ * model's (common/progress-model.h, cbt_aggregate_*), with the job-level
+ * fields on top:
+ *   - a job-level status of failed makes the job failed, one of
+ *     in_progress makes a job whose disks are all queued in progress;
+ *   - stage: the disks' (see cbt_aggregate_finish), else the job-level one;
+ *   - sync_type: the job-level one if given, else the disks';
  *   - error_message: the job-level one if not empty, else the first failed
- *     disk's, prefixed by its id.
+ *     disk's, prefixed by its id when rendered.
  * A job without disks shows its job-level fields as they were sent.
  */
 #ifndef CBTRACK_VMA_STORE_H
@@ -34,7 +28,7 @@
 
 #include "common/ids.h"
 #include "common/vector.h"
-#include "vma/update.h"
+#include "common/progress-model.h"
 
 #define VMA_DEFAULT_MAX_JOBS 100000
 #define VMA_DEFAULT_MAX_DISKS 256
@@ -42,14 +36,14 @@
 
 /* The last known state of one disk, or the job-level state of a job. */
 struct vma_record {
-  char stage[VMA_STAGE_MAX + 1];
-  enum vma_status status;
-  enum vma_sync_type sync_type;
-  unsigned has; /* VMA_HAS_* bits ever given */
+  char stage[CBT_STAGE_MAX + 1];
+  enum cbt_status status;
+  enum cbt_sync_type sync_type;
+  unsigned has; /* CBT_HAS_* bits ever given */
   uint64_t bytes_transferred;
   uint64_t total_bytes;
   uint64_t throughput_bps;
-  double eta_seconds; /* valid if has & VMA_HAS_ETA */
+  double eta_seconds; /* valid if has & CBT_HAS_ETA */
   uint64_t bytes_written;
   uint64_t bytes_zero_skipped;
   uint64_t capacity_bytes;
@@ -74,21 +68,6 @@ struct vma_job {
   double updated_wall;
   struct vma_job *hash_next; /* the store's private links */
   struct vma_job *newer, *older;
-};
-
-/* A job's or a disk's state as clients see it: derived, never stored. */
-struct vma_progress {
-  const char *stage;
-  enum vma_status status;
-  enum vma_sync_type sync_type;
-  uint64_t bytes_transferred;
-  uint64_t total_bytes;
-  double percent; /* 0..100, two decimals, rounded down */
-  uint64_t throughput_bps;
-  bool has_eta; /* false: unknown (JSON null) */
-  double eta_seconds;
-  const char *error_message; /* NULL when none */
-  const char *error_disk;    /* the failed disk it came from, or NULL */
 };
 
 struct vma_store_limits {
@@ -127,7 +106,7 @@ void vma_store_free (struct vma_store *store);
  *   -ENOMEM  out of memory.
  */
 int vma_store_apply_update (struct vma_store *store, const char *job_id,
-                            const struct vma_update *update, double now_mono,
+                            const struct cbt_update *update, double now_mono,
                             double now_wall);
 
 /* Forgets job JOB_ID.  Returns 0, or -ENOENT. */
@@ -158,9 +137,9 @@ void vma_store_get_stats (struct vma_store *store,
                           struct vma_store_stats *ret);
 
 /* The aggregated state of JOB, as described at the top of this file. */
-void vma_job_progress (const struct vma_job *job, struct vma_progress *ret);
+void vma_job_progress (const struct vma_job *job, struct cbt_progress *ret);
 
 /* The state of one disk, with percent and eta derived the same way. */
-void vma_disk_progress (const struct vma_disk *disk, struct vma_progress *ret);
+void vma_disk_progress (const struct vma_disk *disk, struct cbt_progress *ret);
 
 #endif /* CBTRACK_VMA_STORE_H */

@@ -100,15 +100,17 @@ test_sql_time (void **state)
 static void
 test_status_mapping (void **state)
 {
-  assert_string_equal (oma_map_job_status ("queued"), "pending");
-  assert_string_equal (oma_map_job_status ("in_progress"), "replicating");
-  assert_string_equal (oma_map_job_status ("completed"), "completed");
-  assert_string_equal (oma_map_job_status ("failed"), "failed");
-  assert_string_equal (oma_map_job_status ("Transfer"), "replicating");
-  assert_string_equal (oma_map_disk_status ("queued"), "pending");
-  assert_string_equal (oma_map_disk_status ("in_progress"), "syncing");
-  assert_string_equal (oma_map_disk_status ("completed"), "completed");
-  assert_string_equal (oma_map_disk_status ("failed"), "failed");
+  assert_string_equal (oma_map_job_status (CBT_STATUS_QUEUED), "pending");
+  assert_string_equal (oma_map_job_status (CBT_STATUS_IN_PROGRESS),
+                       "replicating");
+  assert_string_equal (oma_map_job_status (CBT_STATUS_COMPLETED), "completed");
+  assert_string_equal (oma_map_job_status (CBT_STATUS_FAILED), "failed");
+  assert_string_equal (oma_map_disk_status (CBT_STATUS_QUEUED), "pending");
+  assert_string_equal (oma_map_disk_status (CBT_STATUS_IN_PROGRESS),
+                       "syncing");
+  assert_string_equal (oma_map_disk_status (CBT_STATUS_COMPLETED),
+                       "completed");
+  assert_string_equal (oma_map_disk_status (CBT_STATUS_FAILED), "failed");
   assert_string_equal (oma_map_sync_type ("initial"), "full");
   assert_string_equal (oma_map_sync_type ("full"), "full");
   assert_string_equal (oma_map_sync_type ("incremental"), "incremental");
@@ -122,17 +124,17 @@ test_status_mapping (void **state)
 static void
 test_percent (void **state)
 {
-  assert_true (oma_percent (0, 0, false) == 0.0);
-  assert_true (oma_percent (0, 0, true) == 100.0);
-  assert_true (oma_percent (2, 3, false) == 66.66);
-  assert_true (oma_percent (12, 18, false) == 66.66);
-  assert_true (oma_percent (1, 2, false) == 50.0);
+  assert_true (cbt_percent (0, 0, false) == 0.0);
+  assert_true (cbt_percent (0, 0, true) == 100.0);
+  assert_true (cbt_percent (2, 3, false) == 66.66);
+  assert_true (cbt_percent (12, 18, false) == 66.66);
+  assert_true (cbt_percent (1, 2, false) == 50.0);
   /* Never 100 before completion, even for the last byte. */
-  assert_true (oma_percent (999999, 1000000, false) == 99.99);
-  assert_true (oma_percent (1000000, 1000000, false) == 99.99);
-  assert_true (oma_percent (5, 10, true) == 100.0);
+  assert_true (cbt_percent (999999, 1000000, false) == 99.99);
+  assert_true (cbt_percent (1000000, 1000000, false) == 99.99);
+  assert_true (cbt_percent (5, 10, true) == 100.0);
   /* Huge numbers do not overflow. */
-  assert_true (oma_percent (INT64_MAX / 2, INT64_MAX, false) == 50.0);
+  assert_true (cbt_percent (INT64_MAX / 2, INT64_MAX, false) == 50.0);
 }
 
 static const char vma_answer[] =
@@ -151,25 +153,27 @@ static const char vma_answer[] =
 static void
 test_vma_parse (void **state)
 {
-  struct oma_vma_job job;
+  struct cbt_doc_job job;
 
   assert_int_equal (oma_vma_job_parse (vma_answer, strlen (vma_answer), &job),
                     0);
   assert_string_equal (job.job_id, "job-1");
   assert_string_equal (job.stage, "Transfer");
-  assert_string_equal (job.status, "in_progress");
-  assert_string_equal (job.sync_type, "initial");
+  assert_int_equal (job.status, CBT_STATUS_IN_PROGRESS);
+  assert_true (job.has_sync_type);
+  assert_int_equal (job.sync_type, CBT_SYNC_FULL);
   assert_int_equal (job.bytes_transferred, 12884901888LL);
   assert_int_equal (job.total_bytes, 19327352832LL);
   assert_int_equal (job.throughput_bps, 220200960);
+  assert_true (job.has_eta);
   assert_int_equal (job.eta_seconds, 29);
   assert_true (job.seconds_since_update > 1.3 &&
                job.seconds_since_update < 1.5);
   assert_int_equal (job.disks.len, 2);
   assert_string_equal (job.disks.ptr[0].disk_id, "disk-2000");
   assert_int_equal (job.disks.ptr[0].capacity_bytes, 10737418240LL);
-  assert_string_equal (job.disks.ptr[1].status, "in_progress");
-  oma_vma_job_reset (&job);
+  assert_int_equal (job.disks.ptr[1].status, CBT_STATUS_IN_PROGRESS);
+  cbt_doc_job_reset (&job);
 
   /* A null ETA stays unknown. */
   {
@@ -178,8 +182,18 @@ test_vma_parse (void **state)
     assert_int_equal (oma_vma_job_parse (null_eta, strlen (null_eta), &job),
                       0);
   }
-  assert_int_equal (job.eta_seconds, -1);
-  oma_vma_job_reset (&job);
+  assert_false (job.has_eta);
+  cbt_doc_job_reset (&job);
+
+  /* A status word the OMA does not know reads as in progress. */
+  {
+    static const char odd[] = "{\"job_id\":\"a\",\"status\":\"Transfer\"}";
+
+    assert_int_equal (oma_vma_job_parse (odd, strlen (odd), &job), 0);
+  }
+  assert_int_equal (job.status, CBT_STATUS_IN_PROGRESS);
+  assert_string_equal (oma_map_job_status (job.status), "replicating");
+  cbt_doc_job_reset (&job);
 
   /* Transferred is clipped to total. */
   {
@@ -189,7 +203,7 @@ test_vma_parse (void **state)
     assert_int_equal (oma_vma_job_parse (over, strlen (over), &job), 0);
   }
   assert_int_equal (job.bytes_transferred, 5);
-  oma_vma_job_reset (&job);
+  cbt_doc_job_reset (&job);
 }
 
 static void
@@ -210,7 +224,7 @@ test_vma_parse_bad (void **state)
     "{\"job_id\":\"a\",\"disks\":[7]}",
     "{\"job_id\":\"a\",\"stage\":false}",
   };
-  struct oma_vma_job job;
+  struct cbt_doc_job job;
   size_t i;
 
   for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -226,7 +240,7 @@ test_vma_list (void **state)
   static const char arr[] = "[{\"job_id\":\"a\"},{\"job_id\":\"../bad\"},"
                             "{\"job_id\":\"b\",\"vm_name\":\"web01\"}]";
   static const char obj[] = "{\"jobs\":[{\"job_id\":\"c\"}],\"count\":1}";
-  oma_vma_job_vector jobs = empty_vector;
+  cbt_doc_job_vector jobs = empty_vector;
 
   assert_int_equal (oma_vma_list_parse (arr, strlen (arr), &jobs), 0);
   assert_int_equal (jobs.len, 2);
@@ -257,7 +271,7 @@ static void
 test_decide_progress (void **state)
 {
   struct oma_job known;
-  struct oma_vma_job vma;
+  struct cbt_doc_job vma;
   struct oma_update u;
   const int64_t now = 1700000000;
 
@@ -288,7 +302,39 @@ test_decide_progress (void **state)
   assert_string_equal (u.job.disks.ptr[1].sync_status, "syncing");
   assert_true (u.job.disks.ptr[1].sync_progress_percent == 40.0);
   oma_job_reset (&u.job);
-  oma_vma_job_reset (&vma);
+  cbt_doc_job_reset (&vma);
+}
+
+/* A VMA that says 100 % for a job still in progress (every byte moved,
+ * not yet flushed, as older services did) does not make the row 100 %:
+ * job and disk stay at 99.99 until the VMA says completed.
+ */
+static void
+test_decide_all_bytes_in_progress (void **state)
+{
+  static const char body[] =
+      "{\"job_id\":\"job-1\",\"status\":\"in_progress\","
+      "\"stage\":\"Transfer\",\"bytes_transferred\":100,"
+      "\"total_bytes\":100,\"percent\":100,\"seconds_since_update\":1,"
+      "\"disks\":[{\"disk_id\":\"d1\",\"status\":\"in_progress\","
+      "\"bytes_transferred\":100,\"total_bytes\":100,\"percent\":100}]}";
+  struct oma_job known;
+  struct cbt_doc_job vma;
+  struct oma_update u;
+  const int64_t now = 1700000000;
+
+  known_job (&known, now - 100, now - 40);
+  assert_int_equal (oma_vma_job_parse (body, strlen (body), &vma), 0);
+  assert_true (
+      oma_poll_decide (&known, OMA_FETCH_OK, &vma, NULL, now, 300, &u));
+  assert_string_equal (u.job.status, "replicating");
+  assert_int_equal (u.job.bytes_transferred, 100);
+  assert_true (u.job.progress_percent == 99.99);
+  assert_int_equal (u.job.disks.len, 1);
+  assert_string_equal (u.job.disks.ptr[0].sync_status, "syncing");
+  assert_true (u.job.disks.ptr[0].sync_progress_percent == 99.99);
+  oma_job_reset (&u.job);
+  cbt_doc_job_reset (&vma);
 }
 
 static void
@@ -306,7 +352,7 @@ test_decide_final (void **state)
   static const char failed_quiet[] =
       "{\"job_id\":\"job-1\",\"status\":\"failed\"}";
   struct oma_job known;
-  struct oma_vma_job vma;
+  struct cbt_doc_job vma;
   struct oma_update u;
   const int64_t now = 1700000000;
 
@@ -324,7 +370,7 @@ test_decide_final (void **state)
   assert_int_equal (u.job.completed_at, now);
   assert_string_equal (u.job.disks.ptr[0].sync_status, "completed");
   oma_job_reset (&u.job);
-  oma_vma_job_reset (&vma);
+  cbt_doc_job_reset (&vma);
 
   assert_int_equal (oma_vma_job_parse (failed, strlen (failed), &vma), 0);
   assert_true (
@@ -335,7 +381,7 @@ test_decide_final (void **state)
   assert_int_equal (u.job.completed_at, now);
   assert_int_equal (u.job.eta_seconds, -1);
   oma_job_reset (&u.job);
-  oma_vma_job_reset (&vma);
+  cbt_doc_job_reset (&vma);
 
   assert_int_equal (
       oma_vma_job_parse (failed_quiet, strlen (failed_quiet), &vma), 0);
@@ -343,7 +389,7 @@ test_decide_final (void **state)
       oma_poll_decide (&known, OMA_FETCH_OK, &vma, NULL, now, 300, &u));
   assert_string_equal (u.job.error_message, "the copy failed on the VMA");
   oma_job_reset (&u.job);
-  oma_vma_job_reset (&vma);
+  cbt_doc_job_reset (&vma);
 }
 
 static void
@@ -358,7 +404,7 @@ test_decide_dead (void **state)
       "\"bytes_transferred\":10,\"total_bytes\":100,"
       "\"seconds_since_update\":299}";
   struct oma_job known;
-  struct oma_vma_job vma;
+  struct cbt_doc_job vma;
   struct oma_update u;
   const int64_t now = 1700000000;
 
@@ -373,7 +419,7 @@ test_decide_dead (void **state)
   assert_non_null (strstr (u.job.error_message, "301 s"));
   assert_int_equal (u.job.completed_at, now);
   oma_job_reset (&u.job);
-  oma_vma_job_reset (&vma);
+  cbt_doc_job_reset (&vma);
 
   assert_int_equal (oma_vma_job_parse (fresh, strlen (fresh), &vma), 0);
   assert_true (
@@ -381,7 +427,7 @@ test_decide_dead (void **state)
   assert_int_equal (u.kind, OMA_UPDATE_PROGRESS);
   assert_string_equal (u.job.status, "replicating");
   oma_job_reset (&u.job);
-  oma_vma_job_reset (&vma);
+  cbt_doc_job_reset (&vma);
 
   /* Unreachable: nothing to write until the timeout, then failed. */
   known_job (&known, now - 1000, now - 299);
@@ -415,12 +461,13 @@ test_decide_dead (void **state)
 static void
 test_discovery_row (void **state)
 {
-  struct oma_vma_job vma;
+  struct cbt_doc_job vma;
   struct oma_job job;
 
   memset (&vma, 0, sizeof vma);
   oma_copy_text (vma.job_id, sizeof vma.job_id, "job-7");
-  oma_copy_text (vma.sync_type, sizeof vma.sync_type, "incremental");
+  vma.has_sync_type = true;
+  vma.sync_type = CBT_SYNC_INCREMENTAL;
   oma_job_from_discovery (&vma, "http://vma:8081", 1700000000, &job);
   assert_string_equal (job.id, "job-7");
   assert_string_equal (job.source_vm_name, "job-7");
@@ -430,7 +477,7 @@ test_discovery_row (void **state)
   assert_int_equal (job.created_at, 1700000000);
   assert_int_equal (job.eta_seconds, -1);
   oma_copy_text (vma.vm_name, sizeof vma.vm_name, "web01");
-  vma.sync_type[0] = '\0';
+  vma.has_sync_type = false;
   oma_job_from_discovery (&vma, "http://vma:8081", 1700000000, &job);
   assert_string_equal (job.source_vm_name, "web01");
   assert_string_equal (job.replication_type, "full");
@@ -614,6 +661,7 @@ main (void)
     cmocka_unit_test (test_vma_parse_bad),
     cmocka_unit_test (test_vma_list),
     cmocka_unit_test (test_decide_progress),
+    cmocka_unit_test (test_decide_all_bytes_in_progress),
     cmocka_unit_test (test_decide_final),
     cmocka_unit_test (test_decide_dead),
     cmocka_unit_test (test_discovery_row),

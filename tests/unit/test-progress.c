@@ -21,12 +21,12 @@ test_total_and_percent (void **state)
 
   progress_init (&p, false, 100.0);
   progress_snapshot (&p, 100.0, &s);
-  assert_int_equal (s.stage, STAGE_ANALYSIS);
+  assert_int_equal (s.stage, CBT_STAGE_ANALYSIS);
   assert_int_equal (s.total_bytes, 0);
   assert_true (s.percent == 0);
 
   progress_set_plan (&p, 1000, 8000, 5000, 2000);
-  progress_set_stage (&p, STAGE_TRANSFER);
+  progress_set_stage (&p, CBT_STAGE_TRANSFER);
   progress_account_done (&p, 250, 200, 50);
   progress_snapshot (&p, 101.0, &s);
   assert_int_equal (s.bytes_transferred, 250);
@@ -38,17 +38,17 @@ test_total_and_percent (void **state)
 
   /* All bytes done but not flushed: not 100 yet. */
   progress_account_done (&p, 750, 750, 0);
-  progress_set_stage (&p, STAGE_FINALIZE);
+  progress_set_stage (&p, CBT_STAGE_FINALIZE);
   progress_snapshot (&p, 102.0, &s);
   assert_int_equal (s.bytes_transferred, 999);
   assert_true (s.percent < 100.0);
-  assert_int_equal (s.status, STATUS_IN_PROGRESS);
+  assert_int_equal (s.status, CBT_STATUS_IN_PROGRESS);
 
   progress_complete (&p, 103.0);
   progress_snapshot (&p, 104.0, &s);
   assert_int_equal (s.bytes_transferred, 1000);
   assert_true (s.percent == 100.0);
-  assert_int_equal (s.status, STATUS_COMPLETED);
+  assert_int_equal (s.status, CBT_STATUS_COMPLETED);
   assert_true (s.eta_seconds == 0);
   assert_true (s.elapsed_seconds == 3.0); /* frozen at completion */
   progress_destroy (&p);
@@ -75,10 +75,10 @@ test_stage_goes_forward_only (void **state)
   struct progress_snapshot s;
 
   progress_init (&p, true, 0);
-  progress_set_stage (&p, STAGE_FINALIZE);
-  progress_set_stage (&p, STAGE_TRANSFER);
+  progress_set_stage (&p, CBT_STAGE_FINALIZE);
+  progress_set_stage (&p, CBT_STAGE_TRANSFER);
   progress_snapshot (&p, 1, &s);
-  assert_int_equal (s.stage, STAGE_FINALIZE);
+  assert_int_equal (s.stage, CBT_STAGE_FINALIZE);
   assert_true (s.incremental);
   progress_destroy (&p);
 }
@@ -109,7 +109,7 @@ test_throughput_window (void **state)
 
   progress_init (&p, false, 0);
   progress_set_plan (&p, 1000000000, 1000000000, 0, 0);
-  progress_set_stage (&p, STAGE_TRANSFER);
+  progress_set_stage (&p, CBT_STAGE_TRANSFER);
   /* No data yet: no throughput, no ETA. */
   progress_snapshot (&p, 0.0, &s);
   progress_snapshot (&p, 1.0, &s);
@@ -143,7 +143,7 @@ test_stall_gives_no_rate (void **state)
 
   progress_init (&p, false, 0);
   progress_set_plan (&p, 1000, 1000, 0, 0);
-  progress_set_stage (&p, STAGE_TRANSFER);
+  progress_set_stage (&p, CBT_STAGE_TRANSFER);
   progress_account_done (&p, 100, 100, 0);
   for (i = 0; i < 150; i++)
     progress_snapshot (&p, i * 0.1, &s);
@@ -164,7 +164,7 @@ test_failure_keeps_first_message (void **state)
   progress_fail (&p, 2, "second");
   progress_complete (&p, 3);
   progress_snapshot (&p, 4, &s);
-  assert_int_equal (s.status, STATUS_FAILED);
+  assert_int_equal (s.status, CBT_STATUS_FAILED);
   assert_string_equal (s.error_message, "read failed");
   progress_destroy (&p);
 }
@@ -178,7 +178,7 @@ test_json (void **state)
 
   progress_init (&p, true, 0);
   progress_set_plan (&p, 4096, 8192, 0, 0);
-  progress_set_stage (&p, STAGE_TRANSFER);
+  progress_set_stage (&p, CBT_STAGE_TRANSFER);
   progress_snapshot (&p, 1, &s);
   json = progress_json_format (&s, "disk-2000", false);
   assert_non_null (json);
@@ -205,12 +205,12 @@ test_queued_time_not_counted (void **state)
   progress_set_plan (&p, 100, 100, 0, 0);
   progress_set_queued (&p, 1.0);
   progress_snapshot (&p, 50.0, &s);
-  assert_int_equal (s.status, STATUS_QUEUED);
+  assert_int_equal (s.status, CBT_STATUS_QUEUED);
   assert_true (s.elapsed_seconds == 1.0);
   progress_start_transfer (&p, 51.0);
   progress_snapshot (&p, 53.0, &s);
-  assert_int_equal (s.status, STATUS_IN_PROGRESS);
-  assert_int_equal (s.stage, STAGE_TRANSFER);
+  assert_int_equal (s.status, CBT_STATUS_IN_PROGRESS);
+  assert_int_equal (s.stage, CBT_STAGE_TRANSFER);
   assert_true (s.elapsed_seconds == 3.0);
   progress_destroy (&p);
 }
@@ -219,20 +219,20 @@ static void
 test_aggregate (void **state)
 {
   struct progress_snapshot d[3] = {
-    { .stage = STAGE_TRANSFER,
-      .status = STATUS_IN_PROGRESS,
+    { .stage = CBT_STAGE_TRANSFER,
+      .status = CBT_STATUS_IN_PROGRESS,
       .bytes_transferred = 100,
       .total_bytes = 400,
       .throughput_bps = 10,
       .error_message = "" },
-    { .stage = STAGE_FINALIZE,
-      .status = STATUS_COMPLETED,
+    { .stage = CBT_STAGE_FINALIZE,
+      .status = CBT_STATUS_COMPLETED,
       .bytes_transferred = 600,
       .total_bytes = 600,
       .throughput_bps = 99,
       .error_message = "" },
-    { .stage = STAGE_ANALYSIS,
-      .status = STATUS_QUEUED,
+    { .stage = CBT_STAGE_ANALYSIS,
+      .status = CBT_STATUS_QUEUED,
       .bytes_transferred = 0,
       .total_bytes = 0,
       .error_message = "",
@@ -246,25 +246,25 @@ test_aggregate (void **state)
   assert_true (s.percent == 70.0);
   assert_true (s.throughput_bps == 10); /* only running disks */
   assert_true (s.eta_seconds == 30.0);
-  assert_int_equal (s.status, STATUS_IN_PROGRESS);
-  assert_int_equal (s.stage, STAGE_ANALYSIS);
+  assert_int_equal (s.status, CBT_STATUS_IN_PROGRESS);
+  assert_int_equal (s.stage, CBT_STAGE_ANALYSIS);
   assert_true (s.incremental);
 
   /* Everything moved but one disk not completed: below 100. */
   d[0].bytes_transferred = 400;
-  d[2].status = STATUS_IN_PROGRESS;
+  d[2].status = CBT_STATUS_IN_PROGRESS;
   progress_aggregate (d, 3, &s);
   assert_true (s.percent < 100.0);
 
-  d[0].status = d[2].status = STATUS_COMPLETED;
+  d[0].status = d[2].status = CBT_STATUS_COMPLETED;
   progress_aggregate (d, 3, &s);
-  assert_int_equal (s.status, STATUS_COMPLETED);
+  assert_int_equal (s.status, CBT_STATUS_COMPLETED);
   assert_true (s.percent == 100.0);
 
-  d[1].status = STATUS_FAILED;
+  d[1].status = CBT_STATUS_FAILED;
   d[1].error_message = "boom";
   progress_aggregate (d, 3, &s);
-  assert_int_equal (s.status, STATUS_FAILED);
+  assert_int_equal (s.status, CBT_STATUS_FAILED);
   assert_string_equal (s.error_message, "boom");
 }
 

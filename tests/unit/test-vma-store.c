@@ -15,7 +15,7 @@
 #include "common/error.h"
 #include "vma/render.h"
 #include "vma/store.h"
-#include "vma/update.h"
+#include "common/progress-model.h"
 
 #define T0 1000.0 /* monotonic clock of the tests */
 #define W0 1.7e9  /* wall clock of the tests */
@@ -25,13 +25,13 @@ static int
 apply_at (struct vma_store *store, const char *job, const char *body,
           double dt)
 {
-  struct vma_update u;
+  struct cbt_update u;
   int r;
 
-  if (vma_update_parse (body, strlen (body), &u) == -1)
+  if (cbt_update_decode (body, strlen (body), &u) == -1)
     fail_msg ("body refused: %s: %s", body, cbt_get_error ());
   r = vma_store_apply_update (store, job, &u, T0 + dt, W0 + dt);
-  vma_update_clear (&u);
+  cbt_update_clear (&u);
   return r;
 }
 
@@ -82,10 +82,10 @@ progress_one (const struct vma_job *job, void *opaque)
   return 0;
 }
 
-static struct vma_progress
+static struct cbt_progress
 progress (struct vma_store *store, const char *job)
 {
-  struct vma_progress p;
+  struct cbt_progress p;
 
   assert_int_equal (vma_store_visit_job (store, job, progress_one, &p), 0);
   return p;
@@ -94,33 +94,33 @@ progress (struct vma_store *store, const char *job)
 static void
 test_status_words (void **state)
 {
-  enum vma_status s = VMA_STATUS_FAILED;
-  enum vma_sync_type t = VMA_SYNC_INCREMENTAL;
+  enum cbt_status s = CBT_STATUS_FAILED;
+  enum cbt_sync_type t = CBT_SYNC_INCREMENTAL;
 
-  assert_int_equal (vma_status_parse ("in_progress", &s), 0);
-  assert_int_equal (s, VMA_STATUS_IN_PROGRESS);
-  assert_int_equal (vma_status_parse ("Running", &s), 0);
-  assert_int_equal (s, VMA_STATUS_IN_PROGRESS);
-  assert_int_equal (vma_status_parse ("Queued", &s), 0);
-  assert_int_equal (s, VMA_STATUS_QUEUED);
-  assert_int_equal (vma_status_parse ("COMPLETED", &s), 0);
-  assert_int_equal (s, VMA_STATUS_COMPLETED);
-  assert_int_equal (vma_status_parse ("failed", &s), 0);
-  assert_int_equal (s, VMA_STATUS_FAILED);
-  assert_int_equal (vma_status_parse ("paused", &s), -1);
-  assert_int_equal (vma_status_parse ("", &s), -1);
-  assert_int_equal (s, VMA_STATUS_FAILED);
+  assert_int_equal (cbt_status_parse ("in_progress", &s), 0);
+  assert_int_equal (s, CBT_STATUS_IN_PROGRESS);
+  assert_int_equal (cbt_status_parse ("Running", &s), 0);
+  assert_int_equal (s, CBT_STATUS_IN_PROGRESS);
+  assert_int_equal (cbt_status_parse ("Queued", &s), 0);
+  assert_int_equal (s, CBT_STATUS_QUEUED);
+  assert_int_equal (cbt_status_parse ("COMPLETED", &s), 0);
+  assert_int_equal (s, CBT_STATUS_COMPLETED);
+  assert_int_equal (cbt_status_parse ("failed", &s), 0);
+  assert_int_equal (s, CBT_STATUS_FAILED);
+  assert_int_equal (cbt_status_parse ("paused", &s), -1);
+  assert_int_equal (cbt_status_parse ("", &s), -1);
+  assert_int_equal (s, CBT_STATUS_FAILED);
 
-  assert_int_equal (vma_sync_type_parse ("initial", &t), 0);
-  assert_int_equal (t, VMA_SYNC_FULL);
-  assert_int_equal (vma_sync_type_parse ("Incremental", &t), 0);
-  assert_int_equal (t, VMA_SYNC_INCREMENTAL);
-  assert_int_equal (vma_sync_type_parse ("full", &t), 0);
-  assert_int_equal (t, VMA_SYNC_FULL);
-  assert_int_equal (vma_sync_type_parse ("differential", &t), -1);
-  assert_string_equal (vma_status_name (VMA_STATUS_IN_PROGRESS),
+  assert_int_equal (cbt_sync_type_parse ("initial", &t), 0);
+  assert_int_equal (t, CBT_SYNC_FULL);
+  assert_int_equal (cbt_sync_type_parse ("Incremental", &t), 0);
+  assert_int_equal (t, CBT_SYNC_INCREMENTAL);
+  assert_int_equal (cbt_sync_type_parse ("full", &t), 0);
+  assert_int_equal (t, CBT_SYNC_FULL);
+  assert_int_equal (cbt_sync_type_parse ("differential", &t), -1);
+  assert_string_equal (cbt_status_name (CBT_STATUS_IN_PROGRESS),
                        "in_progress");
-  assert_string_equal (vma_sync_type_name (VMA_SYNC_INCREMENTAL),
+  assert_string_equal (cbt_sync_type_name (CBT_SYNC_INCREMENTAL),
                        "incremental");
 }
 
@@ -135,32 +135,33 @@ test_parse_valid (void **state)
       "\"bytes_written\":1000,\"bytes_zero_skipped\":234,"
       "\"capacity_bytes\":8589934592,\"error_message\":\"\","
       "\"unknown\":{\"ignored\":[1,2]}}";
-  struct vma_update u;
+  struct cbt_update u;
 
-  assert_int_equal (vma_update_parse (body, strlen (body), &u), 0);
+  assert_int_equal (cbt_update_decode (body, strlen (body), &u), 0);
   assert_string_equal (u.disk_id, "disk-2000");
   assert_string_equal (u.stage, "Transfer");
-  assert_int_equal (u.status, VMA_STATUS_IN_PROGRESS);
-  assert_int_equal (u.sync_type, VMA_SYNC_FULL);
+  assert_int_equal (u.status, CBT_STATUS_IN_PROGRESS);
+  assert_int_equal (u.sync_type, CBT_SYNC_FULL);
   assert_int_equal (u.bytes_transferred, 1234);
   assert_int_equal (u.total_bytes, 5678);
   assert_int_equal (u.throughput_bps, 100);
   assert_int_equal (u.capacity_bytes, UINT64_C (8589934592));
-  assert_true (u.has & VMA_HAS_ETA);
-  assert_true (u.has & VMA_HAS_ERROR_MESSAGE);
-  vma_update_clear (&u);
+  assert_true (u.has & CBT_HAS_ETA);
+  assert_true (u.has & CBT_HAS_ERROR_MESSAGE);
+  cbt_update_clear (&u);
 
   /* migratekit leaves zero values out: nothing is required. */
-  assert_int_equal (vma_update_parse ("{}", 2, &u), 0);
+  assert_int_equal (cbt_update_decode ("{}", 2, &u), 0);
   assert_int_equal (u.has, 0);
   assert_string_equal (u.disk_id, "");
-  vma_update_clear (&u);
+  cbt_update_clear (&u);
 
   /* null is "not given" too. */
   assert_int_equal (
-      vma_update_parse ("{\"total_bytes\":null,\"disk_id\":null}", 35, &u), 0);
+      cbt_update_decode ("{\"total_bytes\":null,\"disk_id\":null}", 35, &u),
+      0);
   assert_int_equal (u.has, 0);
-  vma_update_clear (&u);
+  cbt_update_clear (&u);
 }
 
 static void
@@ -197,24 +198,24 @@ test_parse_invalid (void **state)
     "{\"total_bytes\":1,\"total_bytes\":2}",
     "{\"x\":\"\xff\"}",
   };
-  struct vma_update u;
+  struct cbt_update u;
   size_t i;
 
   memset (&u, 0x5a, sizeof u);
   for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    if (vma_update_parse (bad[i], strlen (bad[i]), &u) != -1)
+    if (cbt_update_decode (bad[i], strlen (bad[i]), &u) != -1)
       fail_msg ("accepted: %s", bad[i]);
     assert_int_equal (u.has, 0x5a5a5a5a);
   }
   /* A NUL byte inside the body is not JSON. */
-  assert_int_equal (vma_update_parse ("{}\0", 3, &u), -1);
+  assert_int_equal (cbt_update_decode ("{}\0", 3, &u), -1);
 }
 
 static void
 test_parse_long_error_is_cut (void **state)
 {
   char body[3000], *p = body;
-  struct vma_update u;
+  struct cbt_update u;
   size_t i;
 
   p += snprintf (p, 32, "{\"error_message\":\"");
@@ -224,16 +225,16 @@ test_parse_long_error_is_cut (void **state)
     *p++ = (char)0xa9;
   }
   p += snprintf (p, 8, "\"}");
-  assert_int_equal (vma_update_parse (body, (size_t)(p - body), &u), 0);
-  assert_int_equal (strlen (u.error_message), VMA_ERROR_MAX);
-  vma_update_clear (&u);
+  assert_int_equal (cbt_update_decode (body, (size_t)(p - body), &u), 0);
+  assert_int_equal (strlen (u.error_message), CBT_ERROR_MAX);
+  cbt_update_clear (&u);
 }
 
 static void
 test_aggregation (void **state)
 {
   struct vma_store *store = vma_store_create (NULL);
-  struct vma_progress p;
+  struct cbt_progress p;
 
   assert_int_equal (
       apply (store, "job-1",
@@ -253,8 +254,8 @@ test_aggregation (void **state)
   assert_int_equal (p.total_bytes, 3000);
   assert_true (p.percent == 16.66); /* rounded down */
   assert_int_equal (p.throughput_bps, 150);
-  assert_int_equal (p.status, VMA_STATUS_IN_PROGRESS);
-  assert_int_equal (p.sync_type, VMA_SYNC_INCREMENTAL);
+  assert_int_equal (p.status, CBT_STATUS_IN_PROGRESS);
+  assert_int_equal (p.sync_type, CBT_SYNC_INCREMENTAL);
   assert_true (p.has_eta);
   assert_true (p.eta_seconds == 2500.0 / 150);
 
@@ -267,7 +268,7 @@ test_aggregation (void **state)
   p = progress (store, "job-1");
   assert_int_equal (p.bytes_transferred, 1200);
   assert_int_equal (p.throughput_bps, 50);
-  assert_int_equal (p.status, VMA_STATUS_IN_PROGRESS);
+  assert_int_equal (p.status, CBT_STATUS_IN_PROGRESS);
   assert_string_equal (p.stage, "Transfer");
 
   /* All done: completed, 100 %, ETA 0, latest stage. */
@@ -277,7 +278,7 @@ test_aggregation (void **state)
              "\"completed\",\"bytes_transferred\":2000}"),
       0);
   p = progress (store, "job-1");
-  assert_int_equal (p.status, VMA_STATUS_COMPLETED);
+  assert_int_equal (p.status, CBT_STATUS_COMPLETED);
   assert_true (p.percent == 100.0);
   assert_int_equal (p.throughput_bps, 0);
   assert_true (p.has_eta && p.eta_seconds == 0);
@@ -295,7 +296,7 @@ test_aggregation (void **state)
              "\"error_message\":\"read error\"}"),
       0);
   p = progress (store, "job-2");
-  assert_int_equal (p.status, VMA_STATUS_FAILED);
+  assert_int_equal (p.status, CBT_STATUS_FAILED);
   assert_string_equal (p.error_message, "read error");
   assert_string_equal (p.error_disk, "b");
   assert_false (p.has_eta);
@@ -306,7 +307,7 @@ test_aggregation (void **state)
              "{\"disk_id\":\"a\",\"stage\":\"Analysis\",\"total_bytes\":5}"),
       0);
   p = progress (store, "job-3");
-  assert_int_equal (p.status, VMA_STATUS_QUEUED);
+  assert_int_equal (p.status, CBT_STATUS_QUEUED);
   assert_true (p.percent == 0);
   assert_false (p.has_eta);
 
@@ -315,7 +316,7 @@ test_aggregation (void **state)
       apply (store, "job-4", "{\"disk_id\":\"a\",\"status\":\"completed\"}"),
       0);
   p = progress (store, "job-4");
-  assert_int_equal (p.status, VMA_STATUS_COMPLETED);
+  assert_int_equal (p.status, CBT_STATUS_COMPLETED);
   assert_true (p.percent == 100.0);
 
   /* 100 % only when really done. */
@@ -330,11 +331,81 @@ test_aggregation (void **state)
   vma_store_free (store);
 }
 
+/* Finds disk probe->disk_id of JOB and takes its progress. */
+struct vma_disk_probe {
+  const char *disk_id;
+  struct cbt_progress p;
+};
+
+static int
+disk_probe (const struct vma_job *job, void *opaque)
+{
+  struct vma_disk_probe *probe = opaque;
+  size_t i;
+
+  for (i = 0; i < job->disks.len; i++)
+    if (strcmp (job->disks.ptr[i].id, probe->disk_id) == 0) {
+      vma_disk_progress (&job->disks.ptr[i], &probe->p);
+      return 0;
+    }
+  return -ENOENT;
+}
+
+/* Every byte moved but not completed (the target is not flushed yet): the
+ * disk and the job are at 99.99 %, never 100 %, until the disk completes.
+ */
+static void
+test_all_bytes_in_progress_is_not_100 (void **state)
+{
+  struct vma_store *store = vma_store_create (NULL);
+  struct cbt_progress p;
+  struct vma_disk_probe probe = { .disk_id = "d1" };
+  char *text;
+  json_t *doc;
+
+  assert_int_equal (apply (store, "j1",
+                           "{\"disk_id\":\"d1\",\"status\":\"in_progress\","
+                           "\"stage\":\"Transfer\",\"bytes_transferred\":100,"
+                           "\"total_bytes\":100}"),
+                    0);
+  p = progress (store, "j1");
+  assert_int_equal (p.status, CBT_STATUS_IN_PROGRESS);
+  assert_true (p.percent == 99.99);
+  assert_int_equal (vma_store_visit_job (store, "j1", disk_probe, &probe), 0);
+  assert_true (probe.p.percent == 99.99);
+  /* The same in the job document. */
+  text = dump (store, "j1");
+  doc = json_loads (text, 0, NULL);
+  assert_non_null (doc);
+  assert_true (json_real_value (json_object_get (doc, "percent")) == 99.99);
+  assert_true (json_real_value (json_object_get (
+                   json_array_get (json_object_get (doc, "disks"), 0),
+                   "percent")) == 99.99);
+  json_decref (doc);
+  free (text);
+
+  /* A job without disks follows the same rule. */
+  assert_int_equal (apply (store, "j2",
+                           "{\"status\":\"in_progress\","
+                           "\"bytes_transferred\":7,\"total_bytes\":7}"),
+                    0);
+  p = progress (store, "j2");
+  assert_true (p.percent == 99.99);
+
+  /* Completed: 100. */
+  assert_int_equal (
+      apply (store, "j1", "{\"disk_id\":\"d1\",\"status\":\"completed\"}"), 0);
+  p = progress (store, "j1");
+  assert_int_equal (p.status, CBT_STATUS_COMPLETED);
+  assert_true (p.percent == 100.0);
+  vma_store_free (store);
+}
+
 static void
 test_migratekit_bodies (void **state)
 {
   struct vma_store *store = vma_store_create (NULL);
-  struct vma_progress p;
+  struct cbt_progress p;
 
   /* As the original client sends them: zero values left out, "initial",
    * capitalised words, job-level (no disk_id).
@@ -345,7 +416,7 @@ test_migratekit_bodies (void **state)
                            "42949672960,\"throughput_bps\":0}"),
                     0);
   p = progress (store, "migration-vol-c290646c");
-  assert_int_equal (p.status, VMA_STATUS_QUEUED);
+  assert_int_equal (p.status, CBT_STATUS_QUEUED);
   assert_int_equal (p.total_bytes, UINT64_C (42949672960));
   assert_int_equal (
       apply (store, "migration-vol-c290646c",
@@ -355,9 +426,9 @@ test_migratekit_bodies (void **state)
       0);
   p = progress (store, "migration-vol-c290646c");
   /* No status given, bytes moving: running. */
-  assert_int_equal (p.status, VMA_STATUS_IN_PROGRESS);
+  assert_int_equal (p.status, CBT_STATUS_IN_PROGRESS);
   assert_true (p.percent == 2.17);
-  assert_int_equal (p.sync_type, VMA_SYNC_FULL);
+  assert_int_equal (p.sync_type, CBT_SYNC_FULL);
   assert_int_equal (p.throughput_bps, 104857600);
   assert_int_equal (
       apply (store, "migration-vol-c290646c",
@@ -366,7 +437,7 @@ test_migratekit_bodies (void **state)
              "\"percent\":100}"),
       0);
   p = progress (store, "migration-vol-c290646c");
-  assert_int_equal (p.status, VMA_STATUS_COMPLETED);
+  assert_int_equal (p.status, CBT_STATUS_COMPLETED);
   assert_true (p.percent == 100.0);
 
   assert_int_equal (apply (store, "job-20250925-134230.513-8034ee",
@@ -375,8 +446,8 @@ test_migratekit_bodies (void **state)
                            "\"nbd: connection reset\"}"),
                     0);
   p = progress (store, "job-20250925-134230.513-8034ee");
-  assert_int_equal (p.status, VMA_STATUS_FAILED);
-  assert_int_equal (p.sync_type, VMA_SYNC_INCREMENTAL);
+  assert_int_equal (p.status, CBT_STATUS_FAILED);
+  assert_int_equal (p.sync_type, CBT_SYNC_INCREMENTAL);
   assert_string_equal (p.error_message, "nbd: connection reset");
   vma_store_free (store);
 }
@@ -423,7 +494,7 @@ test_invalid_changes_nothing (void **state)
   /* Known jobs still take updates when the store is full. */
   assert_int_equal (apply (store, "k", "{\"total_bytes\":5}"), 0);
   {
-    struct vma_update u = { 0 };
+    struct cbt_update u = { 0 };
     assert_int_equal (vma_store_apply_update (store, "../x", &u, T0, W0),
                       -EINVAL);
   }
@@ -553,6 +624,7 @@ main (void)
     cmocka_unit_test (test_parse_invalid),
     cmocka_unit_test (test_parse_long_error_is_cut),
     cmocka_unit_test (test_aggregation),
+    cmocka_unit_test (test_all_bytes_in_progress_is_not_100),
     cmocka_unit_test (test_migratekit_bodies),
     cmocka_unit_test (test_invalid_changes_nothing),
     cmocka_unit_test (test_expiry),
