@@ -191,13 +191,18 @@ bool
 cbt_eta (enum cbt_status status, uint64_t done, uint64_t total,
          double throughput_bps, double *ret_eta)
 {
+  double eta;
+
   if (status == CBT_STATUS_COMPLETED) {
     *ret_eta = 0;
     return true;
   }
   if (status != CBT_STATUS_IN_PROGRESS || !(throughput_bps > 0))
     return false;
-  *ret_eta = done >= total ? 0 : (double)(total - done) / throughput_bps;
+  eta = done >= total ? 0 : (double)(total - done) / throughput_bps;
+  if (!(eta <= CBT_ETA_MAX))
+    return false; /* a trickle over a huge disk: no honest ETA */
+  *ret_eta = eta;
   return true;
 }
 
@@ -499,7 +504,8 @@ cbt_update_decode (const char *body, size_t len, struct cbt_update *ret)
     break;
   }
 
-  switch (cbt_json_get_number (obj, CBT_FIELD_ETA_SECONDS, 0, 1e12, &d)) {
+  switch (
+      cbt_json_get_number (obj, CBT_FIELD_ETA_SECONDS, 0, CBT_ETA_MAX, &d)) {
   case -1: goto out;
   case 1:
     u.eta_seconds = d;

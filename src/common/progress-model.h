@@ -137,10 +137,15 @@ double cbt_percent (uint64_t done, uint64_t total, bool completed);
  */
 int cbt_percent_shown (double percent);
 
+/* The longest ETA worth saying (about 31,700 years); the VMA refuses
+ * longer ones as nonsense.
+ */
+#define CBT_ETA_MAX 1e12
+
 /* THE ETA rule: 0 when STATUS is completed; (TOTAL - DONE) / THROUGHPUT
- * when in progress and THROUGHPUT (bytes per second) is above 0; unknown
- * otherwise.  Returns true and sets *RET_ETA when known, false with
- * *RET_ETA untouched when not.
+ * when in progress and THROUGHPUT (bytes per second) is above 0 and the
+ * result is at most CBT_ETA_MAX; unknown otherwise.  Returns true and sets
+ * *RET_ETA when known, false with *RET_ETA untouched when not.
  */
 bool cbt_eta (enum cbt_status status, uint64_t done, uint64_t total,
               double throughput_bps, double *ret_eta);
