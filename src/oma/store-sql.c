@@ -491,6 +491,13 @@ sql_ensure (struct sql_store *s)
   return 0;
 }
 
+/* Whether the driver's last failure may go away by itself. */
+static bool
+sql_is_transient (struct sql_store *s)
+{
+  return s->drv->ops->is_transient && s->drv->ops->is_transient (s->drv);
+}
+
 /* Runs BODY (with ARG) on a ready connection, inside a transaction when
  * TRANSACTION, and rolls back when it fails.  A transient failure of the
  * driver on a connection that was up (a lock held too long, a deadlock, a
@@ -523,7 +530,7 @@ sql_run (struct sql_store *s, bool transaction,
       return 0;
     if (transaction)
       ops->rollback (s->drv);
-    if (r != -EIO || committing || !retry || !ops->is_transient (s->drv))
+    if (r != -EIO || committing || !retry || !sql_is_transient (s))
       break;
     retry = false;
   }
@@ -1171,7 +1178,7 @@ oma_sql_store_create (struct oma_sql_driver *drv)
    * wrong credentials or a broken schema are errors now.
    */
   r = sql_ensure (s);
-  if (r < 0 && !(r == -EIO && ops->is_transient (drv)))
+  if (r < 0 && !(r == -EIO && sql_is_transient (s)))
     goto err;
   return &s->base;
 

@@ -187,7 +187,8 @@ struct oma_sql_driver_ops {
   /* Whether the last failure may go away by itself: a lock held too long
    * by someone else, a deadlock, or a server that is unreachable or went
    * away.  The store retries such a failure once, and a store whose
-   * database is only unreachable at open is still opened.
+   * database is only unreachable at open is still opened.  NULL when no
+   * failure is transient.
    */
   bool (*is_transient) (struct oma_sql_driver *drv);
 

@@ -2,8 +2,9 @@
  *
  * One connection in WAL mode (readers such as the operator's sqlite3 CLI
  * never block the poller), with a busy timeout so a briefly locked file is
- * waited for; a lock held longer is a transient failure, which the store
- * retries once.  Timestamps are stored as "YYYY-MM-DD HH:MM:SS" text (UTC).
+ * waited for; a lock held longer makes the operation fail with -EIO and
+ * the caller retries later.  Timestamps are stored as "YYYY-MM-DD HH:MM:SS"
+ * text (UTC).
  */
 #include <assert.h>
 #include <errno.h>
@@ -26,14 +27,11 @@ struct sq_driver {
   /* The columns of the open query. */
   const struct oma_sql_col *cols;
   size_t ncols;
-  /* The result code of the last failure. */
-  int last;
 };
 
 static int
 sq_fail (struct sq_driver *d, const char *what)
 {
-  d->last = sqlite3_errcode (d->db);
   cbt_set_error ("sqlite: %s: %s", what, sqlite3_errmsg (d->db));
   return -EIO;
 }
@@ -221,15 +219,6 @@ sq_rollback (struct oma_sql_driver *drv)
   }
 }
 
-static bool
-sq_is_transient (struct oma_sql_driver *drv)
-{
-  struct sq_driver *d = (struct sq_driver *)drv;
-  int primary = d->last & 0xff;
-
-  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
-}
-
 static void
 sq_close (struct oma_sql_driver *drv)
 {
@@ -275,9 +264,10 @@ static const struct oma_sql_driver_ops sqlite_ops = {
   .begin = sq_begin,
   .commit = sq_commit,
   .rollback = sq_rollback,
-  .is_transient = sq_is_transient,
   /* The file is opened once, by oma_sql_sqlite_open, and the migration
-   * is one transaction.
+   * is one transaction.  No failure is transient: SQLite has waited for
+   * a lock already (SQLITE_BUSY_TIMEOUT_MS), and waiting again would only
+   * stretch the bound on a poll cycle.
    */
 };
 

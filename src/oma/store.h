@@ -15,9 +15,10 @@
  * Every statement is prepared; no value is ever pasted into SQL text.
  * A store is safe to call from several threads (it serialises its single
  * connection).  A database that is down or locked makes an operation fail
- * with -EIO and a message (cbt_get_error) once the store has retried it;
- * the next call tries again (reconnecting if need be), so callers simply
- * retry.
+ * with -EIO and a message (cbt_get_error), after one retry when the
+ * failure was transient (a MariaDB connection that broke since the last
+ * call, a deadlock).  The next call tries again, reconnecting if need be,
+ * so callers simply retry.
  */
 #ifndef CBTRACK_OMA_STORE_H
 #define CBTRACK_OMA_STORE_H
@@ -208,10 +209,9 @@ struct oma_db_url {
 int oma_db_url_parse (const char *url, struct oma_db_url *ret_url);
 
 /* Opens the store named by URL, creating or migrating its schema.  For
- * SQLite the file must open; a database that cannot be reached for a
- * transient reason (a MariaDB server not up yet, an SQLite file locked
- * too long) is not an error (the store connects and migrates on first
- * use), but a refused login or an unusable database is.  Returns the
+ * SQLite the file must open; a MariaDB server that cannot be reached yet
+ * is not an error (the store connects and migrates on first use), but a
+ * refused login or an unusable database is.  Returns the
  * store, or NULL with an error recorded.
  */
 struct oma_store *oma_store_open (const char *url);
