@@ -537,7 +537,7 @@ sql_run (struct sql_store *s, bool transaction,
   return r == -EEXIST || r == -ENOENT ? r : -EIO;
 }
 
-/* Upserts disk D of job JOB_ID. */
+/* Binds the arguments of the upsert of disk D of job JOB_ID. */
 static void
 sql_arg_disk (struct sql_store *s, const char *job_id,
               const struct oma_disk *d)
@@ -552,7 +552,7 @@ sql_arg_disk (struct sql_store *s, const char *job_id,
   sql_arg_time (s, d->updated_at);
 }
 
-/* A history sample of JOB as it is now. */
+/* Binds the arguments of a history sample of JOB as it is now. */
 static void
 sql_arg_sample (struct sql_store *s, const struct oma_job *job)
 {
