@@ -1151,11 +1151,16 @@ oma_sql_store_create (struct oma_sql_driver *drv)
     ops->close (drv);
     return NULL;
   }
+  if ((r = pthread_mutex_init (&s->lock, NULL)) != 0) {
+    cbt_set_error_errno (r, "pthread_mutex_init");
+    ops->close (drv);
+    free (s);
+    return NULL;
+  }
   s->drv = drv;
   s->ops = sql_store_ops;
   s->ops.name = ops->name;
   s->base.ops = &s->ops;
-  pthread_mutex_init (&s->lock, NULL);
   memcpy (s->sql, sql_fixed, sizeof s->sql);
   s->built[OMA_SQL_DISK_UPSERT] =
       sql_build (ops, DISK_UPSERT_HEAD, DISK_ROW, 1, true);

@@ -220,8 +220,9 @@ struct oma_sql_driver *oma_sql_sqlite_open (const char *path);
 struct oma_sql_driver *oma_sql_mariadb_open (const struct oma_db_url *url);
 
 /* Makes the store on DRV, which it owns from now on (also when it fails),
- * and creates or migrates the schema.  A database that cannot be reached
- * for a transient reason is not an error: the store connects, migrates
+ * and creates or migrates the schema.  A NULL DRV (a driver that failed to
+ * open) gives NULL, keeping the driver's error.  A database that cannot be
+ * reached for a transient reason is not an error: the store connects, migrates
  * and prepares on first use.  Returns the store, or NULL with an error
  * recorded.
  */

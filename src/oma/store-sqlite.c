@@ -301,7 +301,10 @@ oma_sql_sqlite_open (const char *path)
                    d->db ? sqlite3_errmsg (d->db) : "cannot open");
     goto err;
   }
-  sqlite3_busy_timeout (d->db, SQLITE_BUSY_TIMEOUT_MS);
+  if (sqlite3_busy_timeout (d->db, SQLITE_BUSY_TIMEOUT_MS) != SQLITE_OK) {
+    sq_fail (d, path);
+    goto err;
+  }
   /* WAL lets readers (the UI, the operator's sqlite3) run beside the
    * poller's writes; NORMAL sync is durable across application crashes
    * and loses at most the last commits on power loss, which the next poll
