@@ -29,6 +29,7 @@ struct sq_driver {
   size_t ncols;
 };
 
+/* Records the connection's last error, saying WHAT failed; returns -EIO. */
 static int
 sq_fail (struct sq_driver *d, const char *what)
 {
@@ -48,6 +49,7 @@ sq_step_done (struct sq_driver *d, sqlite3_stmt *st, const char *what)
   return 0;
 }
 
+/* Binds the N arguments ARGS to ST; text is copied (SQLITE_TRANSIENT). */
 static int
 sq_bind (struct sq_driver *d, sqlite3_stmt *st, const struct oma_sql_arg *args,
          size_t n, const char *what)
