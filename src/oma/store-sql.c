@@ -260,29 +260,48 @@ sql_col (struct sql_cols *c, enum oma_sql_type type, void *dst, size_t size,
                             .null_is_minus_one = null_is_minus_one };
 }
 
-#define sql_col_text(c, dst)                                                  \
-  sql_col ((c), OMA_SQL_TEXT, (dst), sizeof (dst), 0)
-#define sql_col_int(c, dst) sql_col ((c), OMA_SQL_INT, (dst), 0, 0)
-#define sql_col_double(c, dst) sql_col ((c), OMA_SQL_DOUBLE, (dst), 0, 0)
-#define sql_col_time(c, dst) sql_col ((c), OMA_SQL_TIME, (dst), 0, 0)
+/* A text column into the char array DST of SIZE bytes. */
+static void
+sql_col_text (struct sql_cols *c, char *dst, size_t size)
+{
+  sql_col (c, OMA_SQL_TEXT, dst, size, false);
+}
+
+static void
+sql_col_int (struct sql_cols *c, int64_t *dst)
+{
+  sql_col (c, OMA_SQL_INT, dst, 0, false);
+}
+
+static void
+sql_col_double (struct sql_cols *c, double *dst)
+{
+  sql_col (c, OMA_SQL_DOUBLE, dst, 0, false);
+}
+
+static void
+sql_col_time (struct sql_cols *c, int64_t *dst)
+{
+  sql_col (c, OMA_SQL_TIME, dst, 0, false);
+}
 
 /* Binds the JOB_COLUMNS to JOB. */
 static void
 sql_cols_job (struct sql_cols *c, struct oma_job *job)
 {
-  sql_col_text (c, job->id);
-  sql_col_text (c, job->source_vm_name);
-  sql_col_text (c, job->replication_type);
-  sql_col_text (c, job->status);
-  sql_col_text (c, job->current_operation);
+  sql_col_text (c, job->id, sizeof job->id);
+  sql_col_text (c, job->source_vm_name, sizeof job->source_vm_name);
+  sql_col_text (c, job->replication_type, sizeof job->replication_type);
+  sql_col_text (c, job->status, sizeof job->status);
+  sql_col_text (c, job->current_operation, sizeof job->current_operation);
   sql_col_double (c, &job->progress_percent);
   sql_col_double (c, &job->setup_progress_percent);
   sql_col_int (c, &job->bytes_transferred);
   sql_col_int (c, &job->total_bytes);
   sql_col_int (c, &job->transfer_speed_bps);
   sql_col (c, OMA_SQL_INT, &job->eta_seconds, 0, true);
-  sql_col_text (c, job->vma_url);
-  sql_col_text (c, job->error_message);
+  sql_col_text (c, job->vma_url, sizeof job->vma_url);
+  sql_col_text (c, job->error_message, sizeof job->error_message);
   sql_col_time (c, &job->created_at);
   sql_col_time (c, &job->updated_at);
   sql_col_time (c, &job->started_at);
@@ -294,12 +313,12 @@ sql_cols_job (struct sql_cols *c, struct oma_job *job)
 static void
 sql_cols_disk (struct sql_cols *c, struct oma_disk *d)
 {
-  sql_col_text (c, d->disk_id);
+  sql_col_text (c, d->disk_id, sizeof d->disk_id);
   sql_col_int (c, &d->capacity_bytes);
   sql_col_int (c, &d->total_bytes);
   sql_col_int (c, &d->bytes_synced);
   sql_col_double (c, &d->sync_progress_percent);
-  sql_col_text (c, d->sync_status);
+  sql_col_text (c, d->sync_status, sizeof d->sync_status);
   sql_col_time (c, &d->updated_at);
 }
 
@@ -785,7 +804,7 @@ sql_merge_disks (struct sql_store *s, oma_job_vector *jobs)
   memset (&m, 0, sizeof m);
   m.jobs = jobs;
   m.index = index;
-  sql_col_text (&c, m.job_id);
+  sql_col_text (&c, m.job_id, sizeof m.job_id);
   sql_cols_disk (&c, &m.disk);
   return sql_read_all (s, OMA_SQL_DISK_LIST, &c, "read disks", sql_merge_disk,
                        &m);
