@@ -177,4 +177,10 @@ expect 503 POST /api/v1/replications -d '{"id":"job-9","vma_url":"http://x"}'
 restart_mariadb "$mdb"
 expect 200 GET /api/v1/replications/job-1
 expect 201 POST /api/v1/replications -d '{"id":"job-9","vma_url":"http://x"}'
+
+# MariaDB restarted between two requests: the store reconnects and
+# retries, so the first request after the restart already succeeds.
+stop_mariadb "$mdb"
+restart_mariadb "$mdb"
+expect 200 GET /api/v1/replications/job-9
 stop_service "$oma_pid" "$tmp/oma.log"

@@ -1,23 +1,24 @@
-/* cbtrack oma - opening a store: the --db URL picks the backend. */
+/* cbtrack oma - opening a store: the --db URL picks the driver. */
 #include <string.h>
 
+#include "oma/store-sql.h"
 #include "oma/store.h"
 
 struct oma_store *
 oma_store_open (const char *url)
 {
   struct oma_db_url u;
-  struct oma_store *store;
+  struct oma_sql_driver *drv;
 
   if (oma_db_url_parse (url, &u) == -1)
     return NULL;
   if (u.kind == OMA_DB_SQLITE)
-    store = oma_store_sqlite_open (u.path);
+    drv = oma_sql_sqlite_open (u.path);
   else
-    store = oma_store_mariadb_open (&u);
+    drv = oma_sql_mariadb_open (&u);
   /* The password must not linger in memory longer than needed. */
   memset (u.password, 0, sizeof u.password);
-  return store;
+  return oma_sql_store_create (drv);
 }
 
 void

@@ -1,8 +1,9 @@
 /* cbtrack oma - durable job storage (DESIGN §4).
  *
- * One small interface, two backends: SQLite (store-sqlite.c, the embedded
- * default) and MariaDB/MySQL through MariaDB Connector/C
- * (store-mariadb.c).  Both create and migrate the same schema at start:
+ * One store (store-sql.c) written once in SQL, over one thin driver per
+ * engine (store-sql.h): SQLite (store-sqlite.c, the embedded default) and
+ * MariaDB/MySQL through MariaDB Connector/C (store-mariadb.c).  Both
+ * create and migrate the same schema at start:
  *
  *   replication_jobs        one row per job, columns fixed by DESIGN §4
  *   vm_disks                one row per (job_id, disk_id)
@@ -12,10 +13,12 @@
  *   cbtrack_schema          the schema version
  *
  * Every statement is prepared; no value is ever pasted into SQL text.
- * A store is safe to call from several threads (each backend serialises
- * its single connection).  A database that is down or locked makes an
- * operation fail with -EIO and a message (cbt_get_error); the next call
- * tries again (the MariaDB backend reconnects), so callers simply retry.
+ * A store is safe to call from several threads (it serialises its single
+ * connection).  A database that is down or locked makes an operation fail
+ * with -EIO and a message (cbt_get_error), after one retry when the
+ * failure was transient (a MariaDB connection that broke since the last
+ * call, a deadlock).  The next call tries again, reconnecting if need be,
+ * so callers simply retry.
  */
 #ifndef CBTRACK_OMA_STORE_H
 #define CBTRACK_OMA_STORE_H
@@ -129,14 +132,14 @@ struct oma_patch {
 
 struct oma_store;
 
-/* The backend's operations.  Every member is mandatory.  Integer returns:
+/* The store's operations.  Every member is mandatory.  Integer returns:
  * 0 on success, -EIO when the database failed (message in cbt_get_error;
  * nothing was changed, the caller may retry later), or the specific
  * negative errno documented per member.  ret_… outputs are untouched on
  * failure.
  */
 struct oma_store_ops {
-  /* "sqlite" or "mariadb". */
+  /* The engine: "sqlite" or "mariadb". */
   const char *name;
 
   /* Closes the connection and frees the store. */
@@ -179,7 +182,7 @@ struct oma_store_ops {
                         const struct oma_update *updates, size_t n);
 };
 
-/* The common base of every backend's handle. */
+/* The public part of a store's handle. */
 struct oma_store {
   const struct oma_store_ops *ops;
 };
@@ -207,17 +210,11 @@ int oma_db_url_parse (const char *url, struct oma_db_url *ret_url);
 
 /* Opens the store named by URL, creating or migrating its schema.  For
  * SQLite the file must open; a MariaDB server that cannot be reached yet
- * is not an error (the store connects on first use), but a refused login
- * or an unusable database is.  Returns the store, or NULL with an error
- * recorded.
+ * is not an error (the store connects and migrates on first use), but a
+ * refused login or an unusable database is.  Returns the
+ * store, or NULL with an error recorded.
  */
 struct oma_store *oma_store_open (const char *url);
-
-/* Opens an SQLite store on PATH (store-sqlite.c). */
-struct oma_store *oma_store_sqlite_open (const char *path);
-
-/* Opens a MariaDB store (store-mariadb.c). */
-struct oma_store *oma_store_mariadb_open (const struct oma_db_url *url);
 
 /* Closes STORE; NULL is allowed. */
 void oma_store_close (struct oma_store *store);
