@@ -1,43 +1,64 @@
-/* cbtrack copy - the progress monitor. */
+/* cbtrack copy - the ticker of a job. */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
 #include "common/human.h"
+#include "common/pthread-checked.h"
 #include "common/timeutil.h"
-#include "copy/monitor.h"
 #include "copy/progress-json.h"
+#include "copy/ticker.h"
 
-#define MONITOR_TICK 0.1 /* seconds between looks at the progress */
-#define MONITOR_BAR_EVERY 0.25
+#define TICKER_TICK 0.1 /* seconds between looks at the progress */
+#define TICKER_BAR_EVERY 0.25
 
-struct monitor {
-  monitor_snapshot_fn snapshot;
-  void *opaque;
-  struct monitor_options o;
-  pthread_t thread;
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  bool stop;
-  bool kicked;
-
-  /* Owned by the monitor thread. */
-  int last_percent; /* last "N/100" written, -1 before any */
-  double last_json; /* when the last JSON update went out */
-  double last_bar;
-  enum progress_stage last_stage;
-  bool bar_drawn;
+/* What the ticker last emitted for one disk.  Owned by the ticker thread. */
+struct ticker_disk {
+  double last_json;          /* when its last JSON update went out */
+  int last_stage;            /* stage of that update, -1 before any */
+  int last_status;           /* status of that update, -1 before any */
+  uint64_t last_transferred; /* bytes_transferred of the last snapshot */
+  bool force;                /* kicked: send an update this tick */
 };
 
-/* Writes all of BUF to FD; errors are ignored (the reader went away). */
+struct ticker {
+  struct disk *disks;
+  size_t n;
+  struct ticker_options o;
+  pthread_t thread;
+
+  /* Protected by lock: how the other threads reach the ticker thread.
+   * WAKE is signalled on a kick, a sync request or stop; SYNCED is
+   * broadcast when sync_done catches up with a request.
+   */
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  pthread_cond_t synced;
+  bool stop;
+  bool *kicked;        /* one a disk */
+  bool any_kicked;     /* some kicked[i] is set */
+  uint64_t sync_asked; /* sync requests made (a counter) */
+  uint64_t sync_done;  /* requests answered by a complete update */
+
+  /* Owned by the ticker thread (and by ticker_start before it runs). */
+  struct progress_snapshot *snaps; /* one a disk */
+  struct ticker_disk *state;       /* one a disk */
+  int last_percent;                /* last "N/100" written, -1 before any */
+  double last_bar;                 /* when the bar was last drawn */
+  uint64_t last_job_transferred;   /* the job's, at the last snapshot */
+};
+
+/* Writes all of BUF to FD.  Errors end the write quietly: the reader went
+ * away, and the copy must not fail because its progress is not read.
+ */
 static void
-monitor_write_all (int fd, const char *buf, size_t len)
+ticker_write_all (int fd, const char *buf, size_t len)
 {
   while (len > 0) {
     ssize_t r = write (fd, buf, len);
@@ -51,16 +72,15 @@ monitor_write_all (int fd, const char *buf, size_t len)
   }
 }
 
+/* Draws the job's bar for snapshot S; FINAL ends the line. */
 static void
-monitor_draw_bar (struct monitor *m, const struct progress_snapshot *s,
-                  bool final)
+ticker_draw_bar (const struct progress_snapshot *s, bool final)
 {
   char done[32], total[32], rate[32], eta[32], line[256], bar[21];
   int filled, i;
 
   if (s->stage == STAGE_ANALYSIS && s->status == STATUS_IN_PROGRESS) {
-    snprintf (line, sizeof line, "%s%sanalysing the source's maps...",
-              m->o.label ? m->o.label : "", m->o.label ? ": " : "");
+    snprintf (line, sizeof line, "analysing the source's maps...");
   } else {
     filled = (int)(s->percent / 5);
     for (i = 0; i < 20; i++)
@@ -75,166 +95,289 @@ monitor_draw_bar (struct monitor *m, const struct progress_snapshot *s,
       snprintf (rate, sizeof rate, "--");
     }
     cbt_human_duration (s->eta_seconds, eta, sizeof eta);
-    snprintf (line, sizeof line, "%s%s[%s] %s of %s (%.0f %%) %s ETA %s %s",
-              m->o.label ? m->o.label : "", m->o.label ? ": " : "", bar, done,
-              total, floor (s->percent), rate, eta,
+    snprintf (line, sizeof line, "[%s] %s of %s (%.0f %%) %s ETA %s %s", bar,
+              done, total, floor (s->percent), rate, eta,
               s->status == STATUS_IN_PROGRESS
                   ? progress_stage_name (s->stage)
                   : progress_status_name (s->status));
   }
   fprintf (stderr, "\r%s\033[K%s", line, final ? "\n" : "");
   fflush (stderr);
-  m->bar_drawn = !final;
 }
 
-/* Emits whatever is due at time NOW. */
+/* Writes the job's "N/100" line for S if the whole percent changed.  The
+ * analysis stage writes nothing: there is no total yet.
+ */
 static void
-monitor_update (struct monitor *m, double now, bool force, bool final)
+ticker_write_percent (struct ticker *t, const struct progress_snapshot *s,
+                      bool final)
 {
-  struct progress_snapshot s;
+  int pct = (int)floor (s->percent);
+  char line[16];
+  int len;
 
-  m->snapshot (m->opaque, now, &s);
+  if (pct == t->last_percent || (s->stage == STAGE_ANALYSIS && !final))
+    return;
+  /* The job's percent only moves forward: the lines stay sorted. */
+  assert (pct > t->last_percent);
+  len = snprintf (line, sizeof line, "%d/100\n", pct);
+  assert (len > 0 && (size_t)len < sizeof line);
+  ticker_write_all (t->o.percent_fd, line, (size_t)len);
+  t->last_percent = pct;
+}
 
-  if (m->o.bar && (final || force || now - m->last_bar >= MONITOR_BAR_EVERY)) {
-    monitor_draw_bar (m, &s, final);
-    m->last_bar = now;
-  }
+/* Sends the JSON update of disk I (snapshot S) to the JSON file
+ * descriptor and the sink.
+ */
+static void
+ticker_emit_disk (struct ticker *t, size_t i,
+                  const struct progress_snapshot *s, bool final)
+{
+  const char *id = t->disks[i].spec.id;
 
-  if (m->o.percent_fd >= 0) {
-    int pct = (int)floor (s.percent);
+  if (t->o.json_fd >= 0) {
+    char *json = progress_json_format (s, id, true);
 
-    if (pct != m->last_percent && (s.stage != STAGE_ANALYSIS || final)) {
-      char line[16];
-      int n = snprintf (line, sizeof line, "%d/100\n", pct);
+    if (json) {
+      size_t len = strlen (json);
 
-      monitor_write_all (m->o.percent_fd, line, (size_t)n);
-      m->last_percent = pct;
+      /* One write per line: the newline takes the place of the NUL. */
+      json[len] = '\n';
+      ticker_write_all (t->o.json_fd, json, len + 1);
+      free (json);
     }
   }
+  if (t->o.sink) {
+    char *json = progress_json_format (s, id, false);
 
-  if (s.stage != m->last_stage) {
-    force = true;
-    m->last_stage = s.stage;
+    if (json) {
+      t->o.sink (t->o.sink_opaque, id, json, final);
+      free (json);
+    }
   }
-  if (force || final || now - m->last_json >= m->o.interval) {
-    m->last_json = now;
-    if (m->o.json_fd >= 0) {
-      char *json = progress_json_format (&s, m->o.disk_id, true);
+}
 
-      if (json) {
-        size_t len = strlen (json);
+/* Takes one snapshot of every disk at time NOW and emits whatever is
+ * due.  FORCE_ALL sends every disk's JSON (a sync, or the end); FINAL
+ * marks the last update.  Runs on the ticker thread.
+ */
+static void
+ticker_update (struct ticker *t, double now, bool force_all, bool final)
+{
+  struct progress_snapshot job;
+  bool any_force = force_all;
+  size_t i;
 
-        json[len] = '\n';
-        monitor_write_all (m->o.json_fd, json, len + 1);
-        free (json);
-      }
+  for (i = 0; i < t->n; i++) {
+    struct progress_snapshot *s = &t->snaps[i];
+
+    progress_snapshot (&t->disks[i].progress, now, s);
+    /* DESIGN §1: never above the total, never backwards. */
+    assert (s->bytes_transferred <= s->total_bytes);
+    assert (s->bytes_transferred >= t->state[i].last_transferred);
+    t->state[i].last_transferred = s->bytes_transferred;
+    any_force |= t->state[i].force;
+  }
+  progress_aggregate (t->snaps, t->n, &job);
+  assert (job.bytes_transferred <= job.total_bytes);
+  assert (job.bytes_transferred >= t->last_job_transferred);
+  t->last_job_transferred = job.bytes_transferred;
+
+  if (t->o.bar &&
+      (final || any_force || now - t->last_bar >= TICKER_BAR_EVERY)) {
+    ticker_draw_bar (&job, final);
+    t->last_bar = now;
+  }
+  if (t->o.percent_fd >= 0)
+    ticker_write_percent (t, &job, final);
+
+  if (t->o.json_fd < 0 && t->o.sink == NULL)
+    return;
+  for (i = 0; i < t->n; i++) {
+    const struct progress_snapshot *s = &t->snaps[i];
+    struct ticker_disk *st = &t->state[i];
+
+    if (final || force_all || st->force || (int)s->stage != st->last_stage ||
+        (int)s->status != st->last_status ||
+        now - st->last_json >= t->o.interval) {
+      ticker_emit_disk (t, i, s, final);
+      st->last_json = now;
+      st->last_stage = (int)s->stage;
+      st->last_status = (int)s->status;
     }
-    if (m->o.sink) {
-      char *json = progress_json_format (&s, m->o.disk_id, false);
-
-      if (json) {
-        m->o.sink (m->o.sink_opaque, m->o.disk_id, json, final);
-        free (json);
-      }
-    }
+    st->force = false;
   }
 }
 
 static void *
-monitor_run (void *arg)
+ticker_run (void *arg)
 {
-  struct monitor *m = arg;
+  struct ticker *t = arg;
+  size_t i;
 
-  pthread_mutex_lock (&m->lock);
-  while (!m->stop) {
-    struct timespec ts;
-    bool force = m->kicked;
-    double wake;
+  cbt_mutex_lock (&t->lock);
+  while (!t->stop) {
+    uint64_t asked = t->sync_asked;
+    bool force_all = asked != t->sync_done;
 
-    m->kicked = false;
-    pthread_mutex_unlock (&m->lock);
-    monitor_update (m, cbt_now_mono (), force, false);
-    pthread_mutex_lock (&m->lock);
+    for (i = 0; i < t->n; i++) {
+      t->state[i].force = t->kicked[i];
+      t->kicked[i] = false;
+    }
+    t->any_kicked = false;
+    cbt_mutex_unlock (&t->lock);
 
-    if (m->stop || m->kicked)
-      continue;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    wake = ts.tv_sec + ts.tv_nsec / 1e9 + MONITOR_TICK;
-    ts.tv_sec = (time_t)wake;
-    ts.tv_nsec = (long)((wake - (double)ts.tv_sec) * 1e9);
-    pthread_cond_timedwait (&m->cond, &m->lock, &ts);
+    /* Every snapshot is taken after the requests just read were made. */
+    ticker_update (t, cbt_now_mono (), force_all, false);
+
+    cbt_mutex_lock (&t->lock);
+    assert (asked >= t->sync_done);
+    if (force_all) {
+      t->sync_done = asked;
+      cbt_cond_broadcast (&t->synced);
+    }
+    if (!t->stop && !t->any_kicked && t->sync_asked == t->sync_done) {
+      struct timespec deadline = cbt_deadline_after (TICKER_TICK);
+
+      cbt_cond_timedwait (&t->wake, &t->lock, &deadline);
+    }
   }
-  pthread_mutex_unlock (&m->lock);
-  monitor_update (m, cbt_now_mono (), true, true);
+  cbt_mutex_unlock (&t->lock);
+
+  ticker_update (t, cbt_now_mono (), true, true);
+
+  cbt_mutex_lock (&t->lock);
+  t->sync_done = t->sync_asked;
+  cbt_cond_broadcast (&t->synced);
+  cbt_mutex_unlock (&t->lock);
+  return NULL;
+}
+
+bool
+ticker_is_wanted (const struct ticker_options *opts)
+{
+  return opts->bar || opts->percent_fd >= 0 || opts->json_fd >= 0 ||
+         opts->sink != NULL;
+}
+
+/* Frees what T holds once no thread uses it.  Accepts NULL. */
+static void
+ticker_free (struct ticker *t)
+{
+  if (t == NULL)
+    return;
+  free (t->kicked);
+  free (t->snaps);
+  free (t->state);
+  free (t);
+}
+
+struct ticker *
+ticker_start (struct disk *disks, size_t n, const struct ticker_options *opts)
+{
+  struct ticker *t = calloc (1, sizeof *t);
+  size_t i;
+  int err;
+
+  if (t == NULL)
+    goto nomem;
+  t->kicked = calloc (n ? n : 1, sizeof *t->kicked);
+  t->snaps = calloc (n ? n : 1, sizeof *t->snaps);
+  t->state = calloc (n ? n : 1, sizeof *t->state);
+  if (t->kicked == NULL || t->snaps == NULL || t->state == NULL)
+    goto nomem;
+  t->disks = disks;
+  t->n = n;
+  t->o = *opts;
+  if (!(t->o.interval > 0))
+    t->o.interval = 2;
+  t->last_percent = -1;
+  t->last_bar = -1e9;
+  for (i = 0; i < n; i++)
+    t->state[i] = (struct ticker_disk){ .last_json = -1e9,
+                                        .last_stage = -1,
+                                        .last_status = -1 };
+
+  err = pthread_mutex_init (&t->lock, NULL);
+  if (err)
+    goto err_lock;
+  err = cbt_cond_init_monotonic (&t->wake);
+  if (err)
+    goto err_wake;
+  err = cbt_cond_init_monotonic (&t->synced);
+  if (err)
+    goto err_synced;
+  err = pthread_create (&t->thread, NULL, ticker_run, t);
+  if (err)
+    goto err_thread;
+  return t;
+
+err_thread:
+  cbt_cond_destroy (&t->synced);
+err_synced:
+  cbt_cond_destroy (&t->wake);
+err_wake:
+  cbt_mutex_destroy (&t->lock);
+err_lock:
+  cbt_set_error ("cannot start the progress ticker: %s", strerror (err));
+  ticker_free (t);
+  return NULL;
+
+nomem:
+  cbt_set_error ("out of memory");
+  ticker_free (t);
   return NULL;
 }
 
 void
-monitor_progress_snapshot (void *opaque, double now,
-                           struct progress_snapshot *ret)
+ticker_kick (struct ticker *t, size_t index)
 {
-  progress_snapshot (opaque, now, ret);
+  if (t == NULL)
+    return;
+  assert (index < t->n);
+  cbt_mutex_lock (&t->lock);
+  t->kicked[index] = true;
+  t->any_kicked = true;
+  cbt_cond_signal (&t->wake);
+  cbt_mutex_unlock (&t->lock);
 }
 
-struct monitor *
-monitor_start (monitor_snapshot_fn snapshot, void *opaque,
-               const struct monitor_options *opts)
+int
+ticker_sync (struct ticker *t, double timeout)
 {
-  struct monitor *m = calloc (1, sizeof *m);
-  pthread_condattr_t attr;
-  int err;
+  struct timespec deadline = cbt_deadline_after (timeout);
+  uint64_t mine;
+  bool answered, waiting = true;
 
-  if (m == NULL) {
-    cbt_set_error ("out of memory");
-    return NULL;
+  if (t == NULL)
+    return 0;
+  cbt_mutex_lock (&t->lock);
+  mine = ++t->sync_asked;
+  cbt_cond_signal (&t->wake);
+  while (t->sync_done < mine && waiting)
+    waiting = cbt_cond_timedwait (&t->synced, &t->lock, &deadline);
+  answered = t->sync_done >= mine;
+  cbt_mutex_unlock (&t->lock);
+  if (!answered) {
+    cbt_set_error ("the progress ticker did not answer within %.1f s",
+                   timeout);
+    return -1;
   }
-  m->snapshot = snapshot;
-  m->opaque = opaque;
-  m->o = *opts;
-  if (!(m->o.interval > 0))
-    m->o.interval = 2;
-  m->last_percent = -1;
-  m->last_json = -1e9;
-  m->last_stage = (enum progress_stage) - 1;
-  pthread_mutex_init (&m->lock, NULL);
-  pthread_condattr_init (&attr);
-  pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
-  pthread_cond_init (&m->cond, &attr);
-  pthread_condattr_destroy (&attr);
-
-  err = pthread_create (&m->thread, NULL, monitor_run, m);
-  if (err) {
-    cbt_set_error ("cannot start the progress thread: %s", strerror (err));
-    pthread_cond_destroy (&m->cond);
-    pthread_mutex_destroy (&m->lock);
-    free (m);
-    return NULL;
-  }
-  return m;
+  return 0;
 }
 
 void
-monitor_kick (struct monitor *m)
+ticker_stop (struct ticker *t)
 {
-  if (m == NULL)
+  if (t == NULL)
     return;
-  pthread_mutex_lock (&m->lock);
-  m->kicked = true;
-  pthread_cond_signal (&m->cond);
-  pthread_mutex_unlock (&m->lock);
-}
-
-void
-monitor_stop (struct monitor *m)
-{
-  if (m == NULL)
-    return;
-  pthread_mutex_lock (&m->lock);
-  m->stop = true;
-  pthread_cond_signal (&m->cond);
-  pthread_mutex_unlock (&m->lock);
-  pthread_join (m->thread, NULL);
-  pthread_cond_destroy (&m->cond);
-  pthread_mutex_destroy (&m->lock);
-  free (m);
+  cbt_mutex_lock (&t->lock);
+  t->stop = true;
+  cbt_cond_signal (&t->wake);
+  cbt_mutex_unlock (&t->lock);
+  cbt_thread_join (t->thread);
+  cbt_cond_destroy (&t->synced);
+  cbt_cond_destroy (&t->wake);
+  cbt_mutex_destroy (&t->lock);
+  ticker_free (t);
 }

@@ -1,64 +1,80 @@
-/* cbtrack copy - the progress monitor: one thread that turns a progress
- * into every output the user asked for.
+/* cbtrack copy - the ticker: one thread per job that turns the progress
+ * of every disk into every output the user asked for.
  *
- *  - a live bar on stderr ("12.0 GiB of 18.0 GiB (67 %) 210 MiB/s ETA
- *    0:29"), redrawn a few times a second;
- *  - nbdcopy-compatible "N/100" lines on a file descriptor, whenever the
- *    whole percent changes;
- *  - one JSON object per line on a file descriptor, every report interval,
- *    at every stage change, and at the end;
- *  - the same JSON handed to a sink (the VMA reporter), on the same
- *    schedule.
+ * A few times a second the ticker snapshots each disk's progress once,
+ * sums the snapshots into the job's, and from that one consistent set of
+ * numbers emits:
  *
- * The monitor only reads the progress; the copy never waits for it.
+ *  - a live bar on stderr for the job ("12.0 GiB of 18.0 GiB (67 %)
+ *    210 MiB/s ETA 0:29"), redrawn a few times a second;
+ *  - nbdcopy-compatible "N/100" lines of the job's percent on a file
+ *    descriptor, whenever the whole percent changes;
+ *  - one JSON object per disk and line on a file descriptor, every report
+ *    interval, at every stage or status change of that disk, when kicked,
+ *    and at the end;
+ *  - the same JSON (without null fields) handed to a sink, the VMA
+ *    reporter, on the same schedule.
+ *
+ * The ticker only reads the progress of the disks; the copy never waits
+ * for it.  All its output state (what was last written, and when) belongs
+ * to the ticker thread alone.  Other threads talk to it only through
+ * ticker_kick, ticker_sync and ticker_stop.
  */
-#ifndef CBTRACK_COPY_MONITOR_H
-#define CBTRACK_COPY_MONITOR_H
+#ifndef CBTRACK_COPY_TICKER_H
+#define CBTRACK_COPY_TICKER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-#include "copy/progress.h"
+#include "copy/disk.h"
 
-/* Receives each JSON update (with disk_id, ETA left out when unknown).
- * Must not block: called from the monitor thread.
+/* Receives the JSON update of disk DISK_ID (NULL for a job-level update).
+ * FINAL marks the disk's last update.  Called from the ticker thread; must
+ * not block (reporter_offer has this signature).
  */
-typedef void (*monitor_sink) (void *opaque, const char *disk_id,
-                              const char *json, bool final);
+typedef void (*ticker_sink) (void *opaque, const char *disk_id,
+                             const char *json, bool final);
 
-struct monitor_options {
-  bool bar;            /* live bar on stderr */
-  int percent_fd;      /* -1, or where "N/100" lines go */
-  int json_fd;         /* -1, or where JSON lines go */
-  double interval;     /* seconds between JSON updates */
-  const char *disk_id; /* for the sink's JSON; NULL to leave out */
-  const char *label;   /* prefix of the bar (e.g. the disk id) or NULL */
-  monitor_sink sink;   /* NULL, or the VMA reporter */
-  void *sink_opaque;
+struct ticker_options {
+  bool bar;          /* live job bar on stderr */
+  int percent_fd;    /* -1, or where the job's "N/100" lines go */
+  int json_fd;       /* -1, or where every disk's JSON lines go */
+  double interval;   /* seconds between a disk's JSON updates (> 0) */
+  ticker_sink sink;  /* NULL, or where every disk's JSON goes too */
+  void *sink_opaque; /* passed to SINK */
 };
 
-struct monitor;
+struct ticker;
 
-/* Where a monitor gets its numbers: fills *RET with the state at NOW. */
-typedef void (*monitor_snapshot_fn) (void *opaque, double now,
-                                     struct progress_snapshot *ret);
+/* True if OPTS asks for any output at all (else no ticker is needed). */
+bool ticker_is_wanted (const struct ticker_options *opts);
 
-/* A monitor_snapshot_fn for one disk: OPAQUE is its struct progress. */
-void monitor_progress_snapshot (void *opaque, double now,
-                                struct progress_snapshot *ret);
-
-/* Starts a monitor that reads its numbers from SNAPSHOT (OPAQUE).
- * Returns the monitor, or NULL with an error recorded.  OPAQUE and the
- * strings in OPTS must outlive the monitor.
+/* Starts the ticker thread for the N disks at DISKS, whose progress it
+ * reads (each disk's id names its JSON updates).  The disks must be
+ * initialised (disk_init) and, like the strings in OPTS, outlive the
+ * ticker.  Returns the ticker, or NULL with an error recorded.
  */
-struct monitor *monitor_start (monitor_snapshot_fn snapshot, void *opaque,
-                               const struct monitor_options *opts);
+struct ticker *ticker_start (struct disk *disks, size_t n,
+                             const struct ticker_options *opts);
 
-/* Asks for an update now (after a stage change).  Accepts NULL. */
-void monitor_kick (struct monitor *m);
-
-/* Emits the final update (the progress should be completed or failed by
- * now), stops the thread and frees M.  Accepts NULL.
+/* Asks for an update of disk INDEX now, rather than at the next interval
+ * (after a stage change).  Never blocks for I/O.  Accepts NULL.
  */
-void monitor_stop (struct monitor *m);
+void ticker_kick (struct ticker *t, size_t index);
 
-#endif /* CBTRACK_COPY_MONITOR_H */
+/* Makes the ticker emit an update of every disk taken after this call,
+ * and waits until it has: when ticker_sync returns 0, every disk's state
+ * as of the call has been written and handed to the sink.  Waits at most
+ * TIMEOUT seconds (the ticker may be stuck writing to a full pipe); on
+ * timeout returns -1 with an error recorded, and the update still goes
+ * out when the ticker gets to it.  Accepts NULL (returns 0).
+ */
+int ticker_sync (struct ticker *t, double timeout);
+
+/* Emits the final update of every disk and of the job (each disk should
+ * be completed or failed by now), stops the thread and frees T.  Accepts
+ * NULL.
+ */
+void ticker_stop (struct ticker *t);
+
+#endif /* CBTRACK_COPY_TICKER_H */
