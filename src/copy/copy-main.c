@@ -1,4 +1,5 @@
 /* cbtrack copy - options and wiring. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -172,13 +173,16 @@ copy_warn (void *opaque, size_t index, const char *message)
            copy_disk_prefix (v, index, prefix, sizeof prefix), message);
 }
 
-/* Prints the one-line summary of what moved for disk R, after PREFIX. */
+/* Prints the one-line summary of what moved for the completed disk R,
+ * after PREFIX.
+ */
 static void
 copy_print_summary (const struct disk_result *r, const char *prefix)
 {
   char copied[32], written[32], zskip[32], holes[32], rate[32];
   const char *holes_verb;
 
+  assert (r->status == STATUS_COMPLETED);
   cbt_human_size (r->bytes_transferred, copied, sizeof copied);
   cbt_human_size (r->bytes_written, written, sizeof written);
   cbt_human_size (r->bytes_zero_skipped, zskip, sizeof zskip);
@@ -195,10 +199,9 @@ copy_print_summary (const struct disk_result *r, const char *prefix)
                                  : "holes and zeroes skipped";
   }
   fprintf (stderr,
-           "%s%s: %s %s of %s copied in %.1f s (%s/s): %s written, %s zero"
+           "%sdone: %s %s of %s copied in %.1f s (%s/s): %s written, %s zero"
            " blocks skipped, %s %s%s\n",
-           prefix, r->status == STATUS_COMPLETED ? "done" : "failed",
-           r->incremental ? "incremental" : "full", copied,
+           prefix, r->incremental ? "incremental" : "full", copied,
            r->incremental ? "changed data" : "data", r->elapsed_seconds, rate,
            written, zskip, holes, holes_verb,
            r->have_allocation
