@@ -73,7 +73,9 @@ int ticker_sync (struct ticker *t, double timeout);
 
 /* Emits the final update of every disk and of the job (each disk should
  * be completed or failed by now), stops the thread and frees T.  Accepts
- * NULL.
+ * NULL.  It waits for those last writes: a reader of --progress or
+ * --progress-json that stops reading a full pipe holds it, as it would
+ * hold nbdcopy.
  */
 void ticker_stop (struct ticker *t);
 
