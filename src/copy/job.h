@@ -42,7 +42,7 @@
  *
  * - Numbers flow one way: workers and runners write a disk's progress
  *   (progress_account_*, stage and status changes); the ticker reads it
- *   with progress_snapshot.  Nobody waits for anybody to do so.
+ *   with progress_snapshot.  Neither side waits for the other.
  * - After a stage or status change the runner or main calls ticker_kick,
  *   which only sets a flag: that disk's update goes out at the next tick.
  * - Before the first byte moves, main calls ticker_sync: it waits, with a
@@ -59,9 +59,14 @@
  *   joins the ticker; only then does main read the results.  copy_main
  *   stops the reporter last, giving it a bounded time to deliver.
  *
- * Every wait is bounded: NBD requests are polled with a timeout and
- * drained for at most a few seconds after a failure, the ticker sync and
- * the reporter flush have deadlines, and libcurl has timeouts.
+ * What bounds the waits: the ticker sync and the reporter flush have
+ * deadlines, libcurl has timeouts, the reporter is given a fixed time to
+ * deliver at exit, and after a failure requests in flight are drained for
+ * at most a few seconds.  Two waits are not bounded yet: an NBD server
+ * that stops answering without closing the connection stalls its
+ * workers (request timeouts are DESIGN §5 work), and a --progress or
+ * --progress-json pipe that nobody reads stalls the ticker, and so the
+ * end of the job in ticker_stop.
  */
 #ifndef CBTRACK_COPY_JOB_H
 #define CBTRACK_COPY_JOB_H
