@@ -1,4 +1,5 @@
 /* cbtrack copy - the data mover. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/pthread-checked.h"
 #include "common/timeutil.h"
 #include "copy/copier.h"
 #include "copy/zero.h"
@@ -59,10 +61,15 @@ struct copier {
   size_t max_subs;
 
   pthread_mutex_t lock; /* protects the cursor and the error */
-  size_t entry;         /* cursor: plan entry … */
-  uint64_t pos;         /* … and offset inside the disk */
+  size_t entry;         /* cursor: plan entry (<= entries.len) … */
+  uint64_t pos;         /* … and offset inside the disk; only grows */
   atomic_bool failed;
   char error[512];
+
+  /* PLAN_COPY bytes accounted so far: never more than the plan's
+   * transfer_bytes, and exactly that when the copy succeeded.
+   */
+  _Atomic uint64_t accounted;
 };
 
 /* Records the first failure; later ones are consequences. */
@@ -74,14 +81,14 @@ copier_fail (struct copier *c, const char *fmt, ...)
 {
   va_list ap;
 
-  pthread_mutex_lock (&c->lock);
+  cbt_mutex_lock (&c->lock);
   if (!atomic_load (&c->failed)) {
     va_start (ap, fmt);
     vsnprintf (c->error, sizeof c->error, fmt, ap);
     va_end (ap);
     atomic_store (&c->failed, true);
   }
-  pthread_mutex_unlock (&c->lock);
+  cbt_mutex_unlock (&c->lock);
 }
 
 /* Hands out the next piece of work: a COPY piece of at most one request,
@@ -95,17 +102,22 @@ copier_next_piece (struct copier *c, uint64_t *ret_offset, size_t *ret_len,
   const plan_entry_vector *v = &c->plan->entries;
   bool found = false;
 
-  pthread_mutex_lock (&c->lock);
+  cbt_mutex_lock (&c->lock);
   while (c->entry < v->len) {
     const struct plan_entry *e = &v->ptr[c->entry];
     uint64_t end = e->offset + e->length, len;
 
+    /* The cursor is inside the current entry, or at its end. */
+    assert (c->pos >= e->offset && c->pos <= end);
     /* On a target known to be zero, zero ranges need nothing. */
     if (e->action == PLAN_SKIP || c->pos >= end ||
         (e->action == PLAN_MAKE_ZERO && c->skip_zero_blocks)) {
       c->entry++;
-      if (c->entry < v->len)
+      if (c->entry < v->len) {
+        /* Entries are sorted and do not overlap: the cursor only grows. */
+        assert (v->ptr[c->entry].offset >= c->pos);
         c->pos = v->ptr[c->entry].offset;
+      }
       continue;
     }
     if (e->action == PLAN_COPY) {
@@ -117,13 +129,16 @@ copier_next_piece (struct copier *c, uint64_t *ret_offset, size_t *ret_len,
     }
     if (len > end - c->pos)
       len = end - c->pos;
+    assert (len > 0 && c->pos + len <= end);
+    assert (!*ret_is_copy || len <= c->request_size);
     *ret_offset = c->pos;
     *ret_len = (size_t)len;
     c->pos += len;
     found = true;
     break;
   }
-  pthread_mutex_unlock (&c->lock);
+  assert (c->entry <= v->len);
+  cbt_mutex_unlock (&c->lock);
   return found;
 }
 
@@ -136,16 +151,25 @@ slot_put (struct slot *s)
   struct worker *w = s->w;
   struct copier *c = w->c;
 
+  assert (s->in_use);
+  assert (s->pending > 0);
   if (--s->pending > 0)
     return;
   if (!atomic_load (&c->failed)) {
-    if (s->is_copy)
+    if (s->is_copy) {
+      uint64_t before = atomic_fetch_add (&c->accounted, s->cmd.length);
+
+      /* Every planned byte is accounted once, so never more than all. */
+      assert (before + s->cmd.length <= c->plan->transfer_bytes);
+      assert (s->written + s->zero_skipped == s->cmd.length);
       progress_account_done (c->progress, s->cmd.length, s->written,
                              s->zero_skipped);
-    else
+    } else {
       progress_account_zeroed (c->progress, s->cmd.length);
+    }
   }
   s->in_use = false;
+  assert (w->nr_free < c->requests && w->in_flight > 0);
   w->free_slots[w->nr_free++] = (unsigned)(s - w->slots);
   w->in_flight--;
 }
@@ -170,8 +194,12 @@ static void
 slot_issue (struct slot *s, uint64_t offset, size_t len, char *buf)
 {
   struct copier *c = s->w->c;
-  struct sub_request *sub = &s->subs[s->nr_subs++];
+  struct sub_request *sub;
   int r;
+
+  /* max_subs is the most runs a buffer can be split into. */
+  assert (s->nr_subs < c->max_subs);
+  sub = &s->subs[s->nr_subs++];
 
   sub->slot = s;
   sub->cmd = (struct command){
@@ -231,8 +259,11 @@ worker_start_piece (struct worker *w, uint64_t offset, size_t len,
                     bool is_copy)
 {
   struct copier *c = w->c;
-  struct slot *s = &w->slots[w->free_slots[--w->nr_free]];
+  struct slot *s;
 
+  assert (w->nr_free > 0 && w->nr_free <= c->requests);
+  s = &w->slots[w->free_slots[--w->nr_free]];
+  assert (!s->in_use);
   s->in_use = true;
   s->is_copy = is_copy;
   s->pending = 1;
@@ -322,13 +353,14 @@ worker_run (void *arg)
   double drain_deadline = 0;
 
   for (;;) {
-    uint64_t offset;
-    size_t len;
-    bool is_copy;
+    uint64_t offset = 0;
+    size_t len = 0;
+    bool is_copy = false;
 
     while (!atomic_load (&c->failed) && w->nr_free > 0 &&
            copier_next_piece (c, &offset, &len, &is_copy))
       worker_start_piece (w, offset, len, is_copy);
+    assert (w->in_flight + w->nr_free == c->requests);
     if (w->in_flight == 0)
       break;
     if (atomic_load (&c->failed)) {
@@ -403,7 +435,7 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
   };
   struct worker *workers = NULL;
   unsigned nr_workers, started = 0, i;
-  int n, ret = -1;
+  int n, err, ret = -1;
 
   if (plan->transfer_bytes == 0 &&
       (plan->zeroing_bytes == 0 || opts->target_is_zero)) {
@@ -413,8 +445,13 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
   }
   /* Worst case: alternating data and zero blocks, plus the odd tail. */
   c.max_subs = c.request_size / ZERO_BLOCK_SIZE + 2;
-  pthread_mutex_init (&c.lock, NULL);
+  err = pthread_mutex_init (&c.lock, NULL);
+  if (err) {
+    cbt_set_error ("cannot create a lock: %s", strerror (err));
+    return -1;
+  }
   atomic_init (&c.failed, false);
+  atomic_init (&c.accounted, 0);
   c.pos = plan->entries.len ? plan->entries.ptr[0].offset : 0;
 
   n = src->ops->connect_workers (src, opts->connections);
@@ -444,8 +481,7 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
       goto out_workers;
 
   for (i = 0; i < nr_workers; i++) {
-    int err =
-        pthread_create (&workers[i].thread, NULL, worker_run, &workers[i]);
+    err = pthread_create (&workers[i].thread, NULL, worker_run, &workers[i]);
     if (err) {
       copier_fail (&c, "cannot start a worker thread: %s", strerror (err));
       break;
@@ -453,12 +489,16 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
     started++;
   }
   for (i = 0; i < started; i++)
-    pthread_join (workers[i].thread, NULL);
+    cbt_thread_join (workers[i].thread);
 
-  if (atomic_load (&c.failed))
+  if (atomic_load (&c.failed)) {
     cbt_set_error ("%s", c.error);
-  else
+  } else {
+    /* Success means the whole plan was handed out and accounted. */
+    assert (c.entry == plan->entries.len);
+    assert (atomic_load (&c.accounted) == plan->transfer_bytes);
     ret = 0;
+  }
   if (ret_workers)
     *ret_workers = nr_workers;
 
@@ -467,6 +507,6 @@ out_workers:
     worker_free (&workers[i]);
   free (workers);
 out:
-  pthread_mutex_destroy (&c.lock);
+  cbt_mutex_destroy (&c.lock);
   return ret;
 }

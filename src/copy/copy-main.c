@@ -1,7 +1,9 @@
 /* cbtrack copy - options and wiring. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +138,117 @@ copy_parse_fd (const char *opt, const char *arg, int *ret_fd)
   return 0;
 }
 
+/* What copy_main needs to print the lines about a job's disks. */
+struct copy_job_view {
+  const struct disk_spec *specs;
+  size_t n;
+  bool bar; /* a bar may be on the current line of stderr */
+};
+
+/* Formats "cbtrack copy: " and, in a job of several disks, "disk ID: "
+ * into BUF of LEN bytes: the prefix of every line about disk INDEX.
+ */
+static const char *
+copy_disk_prefix (const struct copy_job_view *v, size_t index, char *buf,
+                  size_t len)
+{
+  const char *id = v->specs[index].id;
+  bool named = v->n > 1 && id;
+
+  snprintf (buf, len, "cbtrack copy: %s%s%s", named ? "disk " : "",
+            named ? id : "", named ? ": " : "");
+  return buf;
+}
+
+/* A job_warn_fn: prints the warning about disk INDEX on its own line
+ * (below the bar, if one is drawn).
+ */
+static void
+copy_warn (void *opaque, size_t index, const char *message)
+{
+  const struct copy_job_view *v = opaque;
+  char prefix[192];
+
+  fprintf (stderr, "%s%s%s\n", v->bar ? "\n" : "",
+           copy_disk_prefix (v, index, prefix, sizeof prefix), message);
+}
+
+/* Prints the one-line summary of what moved for the completed disk R,
+ * after PREFIX.
+ */
+static void
+copy_print_summary (const struct disk_result *r, const char *prefix)
+{
+  char copied[32], written[32], zskip[32], holes[32], rate[32];
+  const char *holes_verb;
+
+  assert (r->status == CBT_STATUS_COMPLETED);
+  cbt_human_size (r->bytes_transferred, copied, sizeof copied);
+  cbt_human_size (r->bytes_written, written, sizeof written);
+  cbt_human_size (r->bytes_zero_skipped, zskip, sizeof zskip);
+  cbt_human_size (r->elapsed_seconds > 0
+                      ? (uint64_t)(r->bytes_transferred / r->elapsed_seconds)
+                      : 0,
+                  rate, sizeof rate);
+  if (r->incremental) {
+    cbt_human_size (r->capacity_bytes - r->dirty_bytes, holes, sizeof holes);
+    holes_verb = "unchanged, left alone";
+  } else {
+    cbt_human_size (r->zero_bytes + r->hole_bytes, holes, sizeof holes);
+    holes_verb = r->bytes_zeroed ? "holes and zeroes zeroed on the target"
+                                 : "holes and zeroes skipped";
+  }
+  fprintf (stderr,
+           "%sdone: %s %s of %s copied in %.1f s (%s/s): %s written, %s zero"
+           " blocks skipped, %s %s%s\n",
+           prefix, r->incremental ? "incremental" : "full", copied,
+           r->incremental ? "changed data" : "data", r->elapsed_seconds, rate,
+           written, zskip, holes, holes_verb,
+           r->have_allocation
+               ? ""
+               : " (the source has no allocation map: the whole disk counted"
+                 " as data)");
+}
+
+/* Runs the job of the N disks in SPECS and prints what became of each:
+ * the reason of every failure and, unless QUIET, every summary.  Returns
+ * the exit status: 0 when every disk completed, else 1.
+ */
+static int
+copy_run_job (const struct disk_spec *specs, size_t n,
+              struct job_options *jopts, bool quiet)
+{
+  struct copy_job_view view = { .specs = specs, .n = n, .bar = jopts->bar };
+  struct disk_result *results = calloc (n, sizeof *results);
+  size_t i;
+  int ret = 0;
+
+  if (results == NULL) {
+    fprintf (stderr, "cbtrack copy: out of memory\n");
+    return 1;
+  }
+  jopts->warn = copy_warn;
+  jopts->warn_opaque = &view;
+  if (job_run (specs, n, jopts, results) == -1) {
+    fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
+    free (results);
+    return 1;
+  }
+  for (i = 0; i < n; i++) {
+    char prefix[192];
+
+    copy_disk_prefix (&view, i, prefix, sizeof prefix);
+    if (results[i].status != CBT_STATUS_COMPLETED) {
+      fprintf (stderr, "%s%s\n", prefix, results[i].error);
+      ret = 1;
+    } else if (!quiet) {
+      copy_print_summary (&results[i], prefix);
+    }
+  }
+  free (results);
+  return ret;
+}
+
 /* Reads and parses the manifest FILE into *RET. */
 static int
 copy_load_manifest (const char *file, struct manifest *ret)
@@ -172,7 +285,7 @@ copy_main (int argc, char **argv)
   const char *manifest_file = NULL, *vma_url = NULL, *job_id = NULL;
   const char *token_file = NULL;
   char *token = NULL;
-  bool force_bar = false;
+  bool force_bar = false, quiet = false;
   int c, ret = 1;
 
   optind = 1;
@@ -232,7 +345,7 @@ copy_main (int argc, char **argv)
     case OPT_JOB: job_id = optarg; break;
     case OPT_DISK: spec.id = optarg; break;
     case OPT_VMA_TOKEN_FILE: token_file = optarg; break;
-    case 'q': jopts.quiet = true; break;
+    case 'q': quiet = true; break;
     case 'h': copy_usage (stdout); return 0;
     default: copy_usage (stderr); return 2;
     }
@@ -292,7 +405,7 @@ copy_main (int argc, char **argv)
     if (token == NULL)
       goto usage_error;
   }
-  jopts.bar = !jopts.quiet && (force_bar || isatty (STDERR_FILENO));
+  jopts.bar = !quiet && (force_bar || isatty (STDERR_FILENO));
 
   if (vma_url) {
     curl_global_init (CURL_GLOBAL_DEFAULT);
@@ -304,9 +417,9 @@ copy_main (int argc, char **argv)
   }
 
   if (manifest_file)
-    ret = job_run (manifest.disks, manifest.nr_disks, &jopts) == 0 ? 0 : 1;
+    ret = copy_run_job (manifest.disks, manifest.nr_disks, &jopts, quiet);
   else
-    ret = job_run (&spec, 1, &jopts) == 0 ? 0 : 1;
+    ret = copy_run_job (&spec, 1, &jopts, quiet);
 
 out:
   if (vma_url) {

@@ -1,10 +1,10 @@
 /* cbtrack copy - one disk of a job. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
-#include "common/human.h"
 #include "common/readfile.h"
 #include "common/timeutil.h"
 #include "copy/analyse.h"
@@ -118,41 +118,28 @@ disk_transfer (struct disk *d, const struct copier_options *opts)
 }
 
 void
-disk_print_summary (struct disk *d, const char *prefix, FILE *fp)
+disk_get_result (struct disk *d, struct disk_result *ret)
 {
+  struct disk_result r = { 0 };
   struct progress_snapshot s;
-  char copied[32], written[32], zskip[32], holes[32], rate[32];
-  uint64_t not_copied = d->plan.zero_bytes + d->plan.hole_bytes;
-  const char *holes_verb;
 
   progress_snapshot (&d->progress, cbt_now_mono (), &s);
-  cbt_human_size (s.bytes_transferred, copied, sizeof copied);
-  cbt_human_size (s.bytes_written, written, sizeof written);
-  cbt_human_size (s.bytes_zero_skipped, zskip, sizeof zskip);
-  cbt_human_size (s.elapsed_seconds > 0
-                      ? (uint64_t)(s.bytes_transferred / s.elapsed_seconds)
-                      : 0,
-                  rate, sizeof rate);
-  if (d->plan.incremental) {
-    cbt_human_size (d->plan.capacity - d->plan.dirty_bytes, holes,
-                    sizeof holes);
-    holes_verb = "unchanged, left alone";
-  } else {
-    cbt_human_size (not_copied, holes, sizeof holes);
-    holes_verb = s.bytes_zeroed ? "holes and zeroes zeroed on the target"
-                                : "holes and zeroes skipped";
-  }
-  fprintf (fp,
-           "%s%s: %s %s of %s copied in %.1f s (%s/s): %s written, %s zero"
-           " blocks skipped, %s %s%s\n",
-           prefix, s.status == CBT_STATUS_COMPLETED ? "done" : "failed",
-           d->plan.incremental ? "incremental" : "full", copied,
-           d->plan.incremental ? "changed data" : "data", s.elapsed_seconds,
-           rate, written, zskip, holes, holes_verb,
-           d->plan.have_allocation
-               ? ""
-               : " (the source has no allocation map: the whole disk counted"
-                 " as data)");
+  r.status = s.status;
+  if (s.status != CBT_STATUS_COMPLETED)
+    snprintf (r.error, sizeof r.error, "%s",
+              s.error_message[0] ? s.error_message : "failed");
+  r.incremental = d->plan.incremental;
+  r.have_allocation = d->plan.have_allocation;
+  r.capacity_bytes = d->plan.capacity;
+  r.dirty_bytes = d->plan.dirty_bytes;
+  r.hole_bytes = d->plan.hole_bytes;
+  r.zero_bytes = d->plan.zero_bytes;
+  r.bytes_transferred = s.bytes_transferred;
+  r.bytes_written = s.bytes_written;
+  r.bytes_zero_skipped = s.bytes_zero_skipped;
+  r.bytes_zeroed = s.bytes_zeroed;
+  r.elapsed_seconds = s.elapsed_seconds;
+  *ret = r;
 }
 
 void

@@ -9,7 +9,7 @@
 #define CBTRACK_COPY_DISK_H
 
 #include <stdbool.h>
-#include <stdio.h>
+#include <stdint.h>
 
 #include "copy/copier.h"
 #include "copy/plan.h"
@@ -54,8 +54,27 @@ int disk_analyse_source_only (struct disk *d);
  */
 int disk_transfer (struct disk *d, const struct copier_options *opts);
 
-/* Prints the one-line summary of what moved to FP, prefixed with PREFIX. */
-void disk_print_summary (struct disk *d, const char *prefix, FILE *fp);
+/* What became of one disk, as the summary line reports it. */
+struct disk_result {
+  enum cbt_status status; /* completed, or failed */
+  char error[512];        /* unless completed: why not, else "" */
+  bool incremental;       /* an incremental plan */
+  bool have_allocation;   /* the source had an allocation map */
+  uint64_t capacity_bytes;
+  uint64_t dirty_bytes; /* incremental: changed (dirty) bytes */
+  uint64_t hole_bytes;
+  uint64_t zero_bytes;
+  uint64_t bytes_transferred;
+  uint64_t bytes_written;
+  uint64_t bytes_zero_skipped;
+  uint64_t bytes_zeroed;
+  double elapsed_seconds;
+};
+
+/* Fills *RET with the state of D now (normally after its transfer ended,
+ * when no other thread changes it any more).
+ */
+void disk_get_result (struct disk *d, struct disk_result *ret);
 
 /* Closes the endpoints and frees what D holds.  Accepts NULL. */
 void disk_free (struct disk *d);

@@ -1,4 +1,5 @@
-/* cbtrack copy - a job of one or more disks. */
+/* cbtrack copy - a job of one or more disks (threads: see job.h). */
+#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -6,38 +7,22 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/pthread-checked.h"
 #include "common/timeutil.h"
 #include "copy/job.h"
-#include "copy/monitor.h"
-
-/* How long the VMA is given to learn every disk's total before the first
- * byte moves (it never delays a copy by more).
- */
-#define JOB_ANNOUNCE_SECONDS 2.0
+#include "copy/ticker.h"
 
 struct job {
   struct disk *disks;
-  struct monitor **monitors;
-  struct progress_snapshot *snaps; /* job_snapshot's scratch, one a disk */
   size_t n;
   const struct job_options *o;
-  atomic_size_t next; /* next disk to transfer */
-  atomic_bool failed;
+  struct ticker *ticker; /* NULL when no output is wanted */
+  atomic_size_t next;    /* the next disk a runner takes */
+  atomic_bool failed;    /* some disk failed */
+
+  pthread_mutex_t lock; /* protects failed_disk */
   char failed_disk[160];
-  pthread_mutex_t lock;
 };
-
-/* The job's numbers: the sum over its disks. */
-static void
-job_snapshot (void *opaque, double now, struct progress_snapshot *ret)
-{
-  struct job *job = opaque;
-  size_t i;
-
-  for (i = 0; i < job->n; i++)
-    progress_snapshot (&job->disks[i].progress, now, &job->snaps[i]);
-  progress_aggregate (job->snaps, job->n, ret);
-}
 
 /* Marks disk D failed because another disk failed first. */
 static void
@@ -45,25 +30,31 @@ job_fail_unstarted (struct job *job, struct disk *d)
 {
   char msg[256];
 
-  pthread_mutex_lock (&job->lock);
+  cbt_mutex_lock (&job->lock);
+  assert (job->failed_disk[0] != '\0');
   snprintf (msg, sizeof msg, "not started: %s failed", job->failed_disk);
-  pthread_mutex_unlock (&job->lock);
+  cbt_mutex_unlock (&job->lock);
   progress_fail (&d->progress, cbt_now_mono (), msg);
 }
 
+/* Records that disk D failed; the first failure names the job's. */
 static void
 job_note_failure (struct job *job, struct disk *d)
 {
-  pthread_mutex_lock (&job->lock);
+  cbt_mutex_lock (&job->lock);
   if (!atomic_load (&job->failed))
     snprintf (job->failed_disk, sizeof job->failed_disk, "disk %s",
               d->spec.id ? d->spec.id : d->spec.source);
   atomic_store (&job->failed, true);
-  pthread_mutex_unlock (&job->lock);
+  cbt_mutex_unlock (&job->lock);
 }
 
+/* A disk runner: transfers the next disk not yet taken, until none is
+ * left.  Runs on its own thread, or on the main thread when no thread
+ * could be started.
+ */
 static void *
-job_transfer_worker (void *arg)
+job_run_disks (void *arg)
 {
   struct job *job = arg;
 
@@ -76,181 +67,150 @@ job_transfer_worker (void *arg)
     d = &job->disks[i];
     if (atomic_load (&job->failed)) {
       job_fail_unstarted (job, d);
+      ticker_kick (job->ticker, i);
       continue;
     }
-    monitor_kick (job->monitors[i]);
+    ticker_kick (job->ticker, i);
     if (disk_transfer (d, &job->o->copier) == -1)
       job_note_failure (job, d);
-    monitor_kick (job->monitors[i]);
+    ticker_kick (job->ticker, i);
   }
   return NULL;
 }
 
-/* Formats "cbtrack copy: " and, in a job of several disks, "disk ID: "
- * into BUF: the prefix of every line about disk D.
+/* Analyses every disk on the main thread, before any data moves.  After
+ * a failure the remaining disks are marked failed, not analysed.
  */
-static const char *
-job_disk_prefix (const struct job *job, const struct disk *d, char *buf,
-                 size_t len)
+static void
+job_analyse (struct job *job)
 {
-  bool named = job->n > 1 && d->spec.id;
+  size_t i;
 
-  snprintf (buf, len, "cbtrack copy: %s%s%s", named ? "disk " : "",
-            named ? d->spec.id : "", named ? ": " : "");
-  return buf;
+  for (i = 0; i < job->n; i++) {
+    struct disk *d = &job->disks[i];
+
+    if (atomic_load (&job->failed)) {
+      job_fail_unstarted (job, d);
+    } else if (disk_analyse (d) == -1) {
+      job_note_failure (job, d);
+    } else {
+      if (!d->plan.have_allocation && job->o->warn) {
+        char msg[512];
+
+        snprintf (msg, sizeof msg,
+                  "warning: %s has no base:allocation map:"
+                  " the whole disk counts as data",
+                  d->spec.source);
+        job->o->warn (job->o->warn_opaque, i, msg);
+      }
+      if (job->n > 1)
+        progress_set_queued (&d->progress, cbt_now_mono ());
+    }
+    ticker_kick (job->ticker, i);
+  }
 }
 
-/* Prints MESSAGE about disk D on its own line. */
+/* Gives the VMA every disk's total before the first byte moves: the
+ * ticker hands the reporter an update of every disk taken now, then the
+ * reporter sends them.  Both waits share one bound; when it runs out the
+ * copy goes on and the updates follow when they can.
+ */
 static void
-job_print (const struct job *job, const struct disk *d, const char *msg)
+job_announce (struct job *job)
 {
-  char prefix[192];
+  double deadline = cbt_now_mono () + JOB_ANNOUNCE_SECONDS;
+  double left;
 
-  fprintf (stderr, "%s%s\n", job_disk_prefix (job, d, prefix, sizeof prefix),
-           msg);
+  if (job->o->reporter == NULL || atomic_load (&job->failed))
+    return;
+  if (ticker_sync (job->ticker, JOB_ANNOUNCE_SECONDS) == -1)
+    return; /* the ticker is stuck on its outputs: don't wait for it */
+  left = deadline - cbt_now_mono ();
+  if (left > 0)
+    reporter_flush (job->o->reporter, left);
+}
+
+/* Transfers the analysed disks, at most `parallel` at a time, and returns
+ * when every disk is completed or failed.
+ */
+static void
+job_transfer (struct job *job)
+{
+  size_t nr_runners = job->o->parallel < job->n ? job->o->parallel : job->n;
+  pthread_t *runners = calloc (nr_runners, sizeof *runners);
+  size_t i, started = 0;
+
+  assert (nr_runners >= 1);
+  for (i = 0; runners && i < nr_runners; i++) {
+    if (pthread_create (&runners[i], NULL, job_run_disks, job) != 0)
+      break;
+    started++;
+  }
+  /* When no runner thread could be started, the main thread is the
+   * runner.
+   */
+  if (started == 0)
+    job_run_disks (job);
+  for (i = 0; i < started; i++)
+    cbt_thread_join (runners[i]);
+  free (runners);
+  assert (atomic_load (&job->next) >= job->n);
 }
 
 int
-job_run (const struct disk_spec *specs, size_t n, const struct job_options *o)
+job_run (const struct disk_spec *specs, size_t n, const struct job_options *o,
+         struct disk_result *ret_results)
 {
   struct job job = { .n = n, .o = o };
-  struct monitor_options jm = {
+  struct ticker_options to = {
     .bar = o->bar,
     .percent_fd = o->percent_fd,
-    .json_fd = -1,
+    .json_fd = o->json_fd,
     .interval = o->interval,
+    .sink = o->reporter ? reporter_offer : NULL,
+    .sink_opaque = o->reporter,
   };
-  struct monitor *job_monitor = NULL;
-  pthread_t *threads = NULL;
-  size_t i, started = 0, nr_threads;
-  int ret = -1;
+  size_t i;
+  int err, ret = -1;
 
-  pthread_mutex_init (&job.lock, NULL);
+  assert (n >= 1);
+  err = pthread_mutex_init (&job.lock, NULL);
+  if (err) {
+    cbt_set_error ("cannot create a lock: %s", strerror (err));
+    return -1;
+  }
   atomic_init (&job.next, 0);
   atomic_init (&job.failed, false);
   job.disks = calloc (n, sizeof *job.disks);
-  job.monitors = calloc (n, sizeof *job.monitors);
-  job.snaps = calloc (n, sizeof *job.snaps);
-  if (job.disks == NULL || job.monitors == NULL || job.snaps == NULL) {
-    fprintf (stderr, "cbtrack copy: out of memory\n");
+  if (job.disks == NULL) {
+    cbt_set_error ("out of memory");
     goto out;
   }
   for (i = 0; i < n; i++)
     disk_init (&job.disks[i], &specs[i]);
-
-  /* Each disk reports its own updates; the job shows the sum. */
-  for (i = 0; i < n; i++) {
-    struct monitor_options dm = {
-      .percent_fd = -1,
-      .json_fd = o->json_fd,
-      .interval = o->interval,
-      .disk_id = specs[i].id,
-      .sink = o->reporter ? reporter_offer : NULL,
-      .sink_opaque = o->reporter,
-    };
-
-    if (dm.json_fd < 0 && dm.sink == NULL)
-      continue;
-    job.monitors[i] =
-        monitor_start (monitor_progress_snapshot, &job.disks[i].progress, &dm);
-    if (job.monitors[i] == NULL)
-      goto monitor_error;
-  }
-  job_monitor = monitor_start (job_snapshot, &job, &jm);
-  if (job_monitor == NULL)
-    goto monitor_error;
-
-  /* Analyse every disk before any data moves. */
-  for (i = 0; i < n; i++) {
-    struct disk *d = &job.disks[i];
-
-    if (atomic_load (&job.failed)) {
-      job_fail_unstarted (&job, d);
-      continue;
-    }
-    if (disk_analyse (d) == -1) {
-      job_note_failure (&job, d);
-      continue;
-    }
-    if (!d->plan.have_allocation) {
-      char msg[512];
-
-      snprintf (msg, sizeof msg,
-                "warning: %s has no base:allocation map:"
-                " the whole disk counts as data",
-                d->spec.source);
-      if (o->bar)
-        fputc ('\n', stderr);
-      job_print (&job, d, msg);
-    }
-    if (n > 1)
-      progress_set_queued (&d->progress, cbt_now_mono ());
-    monitor_kick (job.monitors[i]);
-  }
-  if (o->reporter && !atomic_load (&job.failed)) {
-    for (i = 0; i < n; i++)
-      monitor_kick (job.monitors[i]);
-    cbt_sleep (0.05);
-    reporter_flush (o->reporter, JOB_ANNOUNCE_SECONDS);
+  if (ticker_is_wanted (&to)) {
+    job.ticker = ticker_start (job.disks, n, &to);
+    if (job.ticker == NULL)
+      goto out;
   }
 
-  /* Then transfer them, a few at a time. */
-  nr_threads = o->parallel < n ? o->parallel : n;
-  threads = calloc (nr_threads, sizeof *threads);
-  if (threads == NULL) {
-    fprintf (stderr, "cbtrack copy: out of memory\n");
-    goto stop;
-  }
-  for (i = 0; i < nr_threads; i++) {
-    if (pthread_create (&threads[i], NULL, job_transfer_worker, &job) != 0)
-      break;
-    started++;
-  }
-  if (started == 0)
-    job_transfer_worker (&job);
-  for (i = 0; i < started; i++)
-    pthread_join (threads[i], NULL);
+  job_analyse (&job);
+  job_announce (&job);
+  job_transfer (&job);
 
-stop:
-  for (i = 0; i < n; i++) {
-    monitor_stop (job.monitors[i]);
-    job.monitors[i] = NULL;
-  }
-  monitor_stop (job_monitor);
-  job_monitor = NULL;
-
+  /* Every disk is completed or failed: the final updates go out. */
+  ticker_stop (job.ticker);
+  job.ticker = NULL;
+  for (i = 0; i < n; i++)
+    disk_get_result (&job.disks[i], &ret_results[i]);
   ret = 0;
-  for (i = 0; i < n; i++) {
-    struct disk *d = &job.disks[i];
-    struct progress_snapshot s;
 
-    progress_snapshot (&d->progress, cbt_now_mono (), &s);
-    if (s.status != CBT_STATUS_COMPLETED) {
-      job_print (&job, d, s.error_message[0] ? s.error_message : "failed");
-      ret = -1;
-    } else if (!o->quiet) {
-      char prefix[192];
-
-      disk_print_summary (d, job_disk_prefix (&job, d, prefix, sizeof prefix),
-                          stderr);
-    }
-  }
-  goto out;
-
-monitor_error:
-  fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
 out:
-  if (job.monitors)
-    for (i = 0; i < n; i++)
-      monitor_stop (job.monitors[i]);
-  monitor_stop (job_monitor);
+  ticker_stop (job.ticker);
   if (job.disks)
     for (i = 0; i < n; i++)
       disk_free (&job.disks[i]);
   free (job.disks);
-  free (job.monitors);
-  free (job.snaps);
-  free (threads);
-  pthread_mutex_destroy (&job.lock);
+  cbt_mutex_destroy (&job.lock);
   return ret;
 }

@@ -5,6 +5,68 @@
  * total before the first byte moves).  Then the disks are transferred,
  * at most `parallel` at a time.  A failed disk fails the job: disks not
  * yet started are not started, and are reported failed with the reason.
+ *
+ * The threads of a copy
+ * ---------------------
+ *
+ * main        copy_main, then job_run.  Owns the options, the job and its
+ *             disks.  Analyses every disk in turn (opens the endpoints,
+ *             reads the maps, builds the plan, fixes the totals), then
+ *             hands the analysed disks to the disk runners, joins them,
+ *             stops the ticker and returns one result per disk.  Only
+ *             copy_main prints (warnings, failures, summaries).
+ *
+ * disk runner min(parallel, disks) threads, started by job_run after the
+ *             analysis.  Each takes the next disk from an atomic index
+ *             and owns it (plan, endpoints) until disk_transfer returns:
+ *             no other thread touches those until job_run joins it.
+ *
+ * worker      per disk being transferred, one per connection (copier_run
+ *             starts and joins them; see copier.c).  Each owns its
+ *             connection index, its request slots and their buffers; the
+ *             workers of a disk share only the plan cursor (under the
+ *             copier's lock) and add completed bytes to the disk's
+ *             progress (atomics, never locks).
+ *
+ * ticker      one per job (ticker.h), when any output is wanted.  Reads
+ *             every disk's progress, a few times a second and on demand,
+ *             and owns every output: the bar, the "N/100" lines, the JSON
+ *             lines, and what is offered to the reporter.
+ *
+ * reporter    one per process (reporter.h), made by copy_main when there
+ *             is a VMA.  Owns the libcurl handle and the newest unsent
+ *             update of each disk; POSTs them.
+ *
+ * How they hand off
+ * -----------------
+ *
+ * - Numbers flow one way: workers and runners write a disk's progress
+ *   (progress_account_*, stage and status changes); the ticker reads it
+ *   with progress_snapshot.  Neither side waits for the other.
+ * - After a stage or status change the runner or main calls ticker_kick,
+ *   which only sets a flag: that disk's update goes out at the next tick.
+ * - Before the first byte moves, main calls ticker_sync: it waits, with a
+ *   bound, until the ticker has emitted an update of every disk taken
+ *   after the call, so every total is with the reporter; then
+ *   reporter_flush waits, with a bound, until those are POSTed.  A slow
+ *   or down VMA delays the copy by at most JOB_ANNOUNCE_SECONDS.
+ * - The ticker hands updates to the reporter with reporter_offer, a copy
+ *   under the reporter's lock: it never waits for the network.
+ * - The first failure is recorded under the job's lock; runners then mark
+ *   the disks they would have started failed instead.
+ * - At the end job_run joins the runners (so every disk is completed or
+ *   failed), then ticker_stop sends the final update of every disk and
+ *   joins the ticker; only then does main read the results.  copy_main
+ *   stops the reporter last, giving it a bounded time to deliver.
+ *
+ * What bounds the waits: the ticker sync and the reporter flush have
+ * deadlines, libcurl has timeouts, the reporter is given a fixed time to
+ * deliver at exit, and after a failure requests in flight are drained for
+ * at most a few seconds.  Two waits are not bounded yet: an NBD server
+ * that stops answering without closing the connection stalls its
+ * workers (request timeouts are DESIGN §5 work), and a --progress or
+ * --progress-json pipe that nobody reads stalls the ticker, and so the
+ * end of the job in ticker_stop.
  */
 #ifndef CBTRACK_COPY_JOB_H
 #define CBTRACK_COPY_JOB_H
@@ -16,25 +78,40 @@
 #include "copy/disk.h"
 #include "copy/reporter.h"
 
+/* Receives a warning about disk INDEX of the job that does not stop it
+ * (today: the source has no allocation map, so the whole disk counts as
+ * data).  Called on the main thread, during the analysis.
+ */
+typedef void (*job_warn_fn) (void *opaque, size_t index, const char *message);
+
 struct job_options {
   struct copier_options copier;
   unsigned parallel;         /* disks transferred at once (>= 1) */
   bool bar;                  /* live job bar on stderr */
-  bool quiet;                /* no summary lines */
   int percent_fd;            /* -1 or FD for the job's "N/100" lines */
   int json_fd;               /* -1 or FD for every disk's JSON lines */
   double interval;           /* seconds between JSON/VMA updates */
   struct reporter *reporter; /* NULL, or where disk updates go */
+  job_warn_fn warn;          /* NULL, or where warnings go */
+  void *warn_opaque;
 };
 
 #define JOB_DEFAULT_PARALLEL 2
 
-/* Runs the job of the N disks in SPECS.  Prints warnings, the failure of
- * each failed disk and (unless quiet) one summary line per disk to
- * stderr, prefixed "cbtrack copy: ".  Returns 0 when every disk completed
- * (flushed), -1 otherwise.
+/* How long, at most, the VMA is given to learn every disk's total before
+ * the first byte moves.
+ */
+#define JOB_ANNOUNCE_SECONDS 2.0
+
+/* Runs the job of the N (>= 1) disks in SPECS and fills RET_RESULTS, an
+ * array of N, with what became of each disk: completed (flushed), or
+ * failed with the reason.  Returns 0 when the job ran (whatever the fate
+ * of its disks), or -1 with an error recorded and RET_RESULTS untouched
+ * when it could not run at all (out of memory, no thread).  Prints
+ * nothing: besides the results, only the outputs asked for in OPTS (bar,
+ * progress lines, reports) and the WARN callback say anything.
  */
 int job_run (const struct disk_spec *specs, size_t n,
-             const struct job_options *opts);
+             const struct job_options *opts, struct disk_result *ret_results);
 
 #endif /* CBTRACK_COPY_JOB_H */

@@ -1,7 +1,9 @@
 /* cbtrack copy - progress accounting (I/O-free). */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/pthread-checked.h"
 #include "copy/progress.h"
 
 void
@@ -16,14 +18,16 @@ progress_init (struct progress *p, bool incremental, double now)
   atomic_init (&p->zeroed, 0);
   atomic_init (&p->stage, CBT_STAGE_ANALYSIS);
   atomic_init (&p->status, CBT_STATUS_IN_PROGRESS);
-  pthread_mutex_init (&p->lock, NULL);
+  /* A default mutex needs no resources to initialise on Linux. */
+  cbt_pthread_check (pthread_mutex_init (&p->lock, NULL),
+                     "pthread_mutex_init");
 }
 
 void
 progress_destroy (struct progress *p)
 {
   if (p)
-    pthread_mutex_destroy (&p->lock);
+    cbt_mutex_destroy (&p->lock);
 }
 
 void
@@ -31,13 +35,16 @@ progress_set_plan (struct progress *p, uint64_t total_bytes,
                    uint64_t capacity_bytes, uint64_t hole_bytes,
                    uint64_t zero_bytes)
 {
-  pthread_mutex_lock (&p->lock);
+  /* The totals are fixed before the first byte is accounted. */
+  assert (atomic_load (&p->done) == 0);
+  assert (total_bytes <= capacity_bytes);
+  cbt_mutex_lock (&p->lock);
   p->total_bytes = total_bytes;
   p->capacity_bytes = capacity_bytes;
   p->hole_bytes = hole_bytes;
   p->zero_bytes = zero_bytes;
   p->have_total = true;
-  pthread_mutex_unlock (&p->lock);
+  cbt_mutex_unlock (&p->lock);
 }
 
 void
@@ -59,7 +66,13 @@ void
 progress_account_done (struct progress *p, uint64_t bytes, uint64_t written,
                        uint64_t zero_skipped)
 {
-  atomic_fetch_add_explicit (&p->done, bytes, memory_order_relaxed);
+  uint64_t before;
+
+  /* Written and zero-skipped bytes are parts of the completed ones. */
+  assert (written + zero_skipped <= bytes);
+  before = atomic_fetch_add_explicit (&p->done, bytes, memory_order_relaxed);
+  /* The counter only grows: it never wraps. */
+  assert (before + bytes >= before);
   if (written)
     atomic_fetch_add_explicit (&p->written, written, memory_order_relaxed);
   if (zero_skipped)
@@ -78,22 +91,22 @@ progress_set_queued (struct progress *p, double now)
 {
   int expected = CBT_STATUS_IN_PROGRESS;
 
-  pthread_mutex_lock (&p->lock);
+  cbt_mutex_lock (&p->lock);
   if (atomic_compare_exchange_strong (&p->status, &expected,
                                       CBT_STATUS_QUEUED))
     p->queued_since = now;
-  pthread_mutex_unlock (&p->lock);
+  cbt_mutex_unlock (&p->lock);
 }
 
 void
 progress_start_transfer (struct progress *p, double now)
 {
-  pthread_mutex_lock (&p->lock);
+  cbt_mutex_lock (&p->lock);
   if (p->queued_since > 0) {
     p->start_time += now - p->queued_since;
     p->queued_since = 0;
   }
-  pthread_mutex_unlock (&p->lock);
+  cbt_mutex_unlock (&p->lock);
   progress_set_stage (p, CBT_STAGE_TRANSFER);
 }
 
@@ -109,24 +122,24 @@ progress_is_running (struct progress *p)
 void
 progress_complete (struct progress *p, double now)
 {
-  pthread_mutex_lock (&p->lock);
+  cbt_mutex_lock (&p->lock);
   if (progress_is_running (p)) {
     atomic_store (&p->status, CBT_STATUS_COMPLETED);
     p->end_time = now;
   }
-  pthread_mutex_unlock (&p->lock);
+  cbt_mutex_unlock (&p->lock);
 }
 
 void
 progress_fail (struct progress *p, double now, const char *message)
 {
-  pthread_mutex_lock (&p->lock);
+  cbt_mutex_lock (&p->lock);
   if (progress_is_running (p)) {
     atomic_store (&p->status, CBT_STATUS_FAILED);
     p->end_time = now;
     snprintf (p->error, sizeof p->error, "%s", message ? message : "failed");
   }
-  pthread_mutex_unlock (&p->lock);
+  cbt_mutex_unlock (&p->lock);
 }
 
 /* Adds (NOW, BYTES) to the rate window and drops samples that fell out of
@@ -173,7 +186,7 @@ progress_snapshot (struct progress *p, double now,
   struct progress_snapshot s = { 0 };
   uint64_t done;
 
-  pthread_mutex_lock (&p->lock);
+  cbt_mutex_lock (&p->lock);
   done = atomic_load (&p->done);
   s.stage = atomic_load (&p->stage);
   s.status = atomic_load (&p->status);
@@ -225,7 +238,11 @@ progress_snapshot (struct progress *p, double now,
   if (!cbt_eta (s.status, done, s.total_bytes, s.throughput_bps,
                 &s.eta_seconds))
     s.eta_seconds = -1;
-  pthread_mutex_unlock (&p->lock);
+  cbt_mutex_unlock (&p->lock);
+  /* DESIGN §1: never above the total; 100 when completed. */
+  assert (s.bytes_transferred <= s.total_bytes);
+  assert (s.percent >= 0 && s.percent <= 100);
+  assert (s.status != CBT_STATUS_COMPLETED || s.percent == 100.0);
   *ret = s;
 }
 
@@ -296,5 +313,6 @@ progress_aggregate (const struct progress_snapshot *disks, size_t n,
   s.elapsed_seconds = job.elapsed_seconds;
   if (job.error_message != NULL)
     s.error_message = job.error_message;
+  assert (s.bytes_transferred <= s.total_bytes);
   *ret = s;
 }

@@ -1,7 +1,7 @@
 /* cbtrack copy - reporting progress to a VMA (DESIGN §2, §3).
  *
- * A reporter owns one thread and one libcurl handle.  Monitors hand it
- * each disk's latest update (a JSON body); the thread POSTs it to
+ * A reporter owns one thread and one libcurl handle.  The job's ticker
+ * hands it each disk's latest update (a JSON body); the thread POSTs it to
  * URL/api/v1/progress/JOB/update.  Only the newest body per disk is kept:
  * updates are absolute, so a VMA that was down or slow gets the full state
  * with the next one.  Nothing here ever blocks the copy: offering is a
@@ -23,8 +23,8 @@ struct reporter *reporter_start (const char *url, const char *job_id,
 
 /* Queues JSON, the body of an update of disk DISK_ID (NULL for job-level
  * updates), for sending, replacing any unsent body of the same disk.  FINAL
- * marks the disk's last update.  A monitor sink: the signature matches
- * monitor_sink.  Never blocks for I/O.
+ * marks the disk's last update.  A ticker sink: the signature matches
+ * ticker_sink.  Never blocks for I/O.
  */
 void reporter_offer (void *reporter, const char *disk_id, const char *json,
                      bool final);
