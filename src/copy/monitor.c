@@ -55,7 +55,7 @@ static void
 monitor_draw_bar (struct monitor *m, const struct progress_snapshot *s,
                   bool final)
 {
-  char done[32], total[32], rate[32], eta[32], line[256], bar[21];
+  char done[32], total[32], speed[24], rate[32], eta[32], line[256], bar[21];
   int filled, i;
 
   if (s->stage == STAGE_ANALYSIS && s->status == STATUS_IN_PROGRESS) {
@@ -69,8 +69,8 @@ monitor_draw_bar (struct monitor *m, const struct progress_snapshot *s,
     cbt_human_size (s->bytes_transferred, done, sizeof done);
     cbt_human_size (s->total_bytes, total, sizeof total);
     if (s->throughput_bps > 0) {
-      cbt_human_size ((uint64_t)s->throughput_bps, rate, sizeof rate);
-      strncat (rate, "/s", sizeof rate - strlen (rate) - 1);
+      cbt_human_size ((uint64_t)s->throughput_bps, speed, sizeof speed);
+      snprintf (rate, sizeof rate, "%s/s", speed);
     } else {
       snprintf (rate, sizeof rate, "--");
     }
