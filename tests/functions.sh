@@ -1,8 +1,9 @@
 # cbtrack - shared helpers for the shell integration tests.
 #
 # Source this first:   . "$SRCDIR/tests/functions.sh"
-# Meson sets CBTRACK (the binary under test), SRCDIR, BUILDDIR and
-# CBTRACK_SANITIZED; the defaults below let a test run by hand too.
+# Meson sets CBTRACK (the binary under test), SRCDIR, BUILDDIR,
+# CBTRACK_SANITIZED and CBTRACK_MARIADB (0: built without MariaDB); the
+# defaults below let a test run by hand too.
 
 set -e
 set -u
@@ -259,6 +260,10 @@ check_progress_json ()
 start_mariadb ()
 {
     local var=$1 dir
+    if [ "${CBTRACK_MARIADB:-1}" != 1 ]; then
+        echo "$0: test skipped: cbtrack built without MariaDB" >&2
+        exit 77
+    fi
     requires command -v mariadbd
     requires command -v mariadb-install-db
     requires command -v mariadb

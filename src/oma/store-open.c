@@ -1,6 +1,7 @@
 /* cbtrack oma - opening a store: the --db URL picks the backend. */
 #include <string.h>
 
+#include "common/error.h"
 #include "oma/store.h"
 
 struct oma_store *
@@ -13,8 +14,15 @@ oma_store_open (const char *url)
     return NULL;
   if (u.kind == OMA_DB_SQLITE)
     store = oma_store_sqlite_open (u.path);
-  else
+  else {
+#ifdef CBTRACK_HAVE_MARIADB
     store = oma_store_mariadb_open (&u);
+#else
+    cbt_set_error ("this cbtrack was built without MariaDB support "
+                   "(meson -Dmariadb=disabled); use sqlite:PATH");
+    store = NULL;
+#endif
+  }
   /* The password must not linger in memory longer than needed. */
   memset (u.password, 0, sizeof u.password);
   return store;
