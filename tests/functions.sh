@@ -19,6 +19,9 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 _cleanup_fns=()
+# Set by a cleanup that found a bug (kill_daemon needing SIGKILL): the test
+# then fails even if everything before the cleanups passed.
+_cleanup_failed=0
 
 # cleanup_fn CMD [ARGS...]: run CMD when the test exits, however it exits.
 # Cleanups run last-registered first.
@@ -34,6 +37,11 @@ _run_cleanups ()
     for (( i=${#_cleanup_fns[@]}-1; i >= 0; i-- )); do
         eval "${_cleanup_fns[$i]}"
     done
+    # A skipped or passed test whose cleanup found a bug has failed.
+    if [ "$_cleanup_failed" = 1 ] && { [ "$status" = 0 ] ||
+                                       [ "$status" = 77 ]; }; then
+        status=1
+    fi
     exit $status
 }
 trap _run_cleanups EXIT
@@ -100,7 +108,7 @@ wait_for ()
 }
 
 # start_daemon PIDVAR CMD [ARGS...]: start CMD in the background, store its
-# pid in PIDVAR, and stop it (SIGTERM, then SIGKILL) at exit.
+# pid in PIDVAR, and stop it at exit with kill_daemon.
 start_daemon ()
 {
     local var=$1
@@ -111,7 +119,10 @@ start_daemon ()
     cleanup_fn kill_daemon "$pid"
 }
 
-# kill_daemon PID: stop PID politely, then not.
+# kill_daemon PID: stop PID with SIGTERM.  A daemon still running 5 s
+# later ignores SIGTERM, which is a bug: it is killed with SIGKILL and the
+# test fails (status 1 here; at exit, through _cleanup_failed, even though
+# this runs as a cleanup).
 kill_daemon ()
 {
     local pid=$1
@@ -122,7 +133,9 @@ kill_daemon ()
     done
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null || :
-    return 0
+    echo "$0: FAIL: process $pid ignored SIGTERM and needed SIGKILL" >&2
+    _cleanup_failed=1
+    return 1
 }
 
 # start_nbdkit SOCKVAR [NBDKIT ARGS...]: serve an export over a new Unix
