@@ -281,10 +281,12 @@ start_mariadb ()
     requires command -v mariadb-install-db
     requires command -v mariadb
     dir="$tmp/mariadb-$RANDOM"
-    mkdir -p "$dir"
+    # Its own tmpdir too: servers sharing /tmp (other tests, other
+    # users) clash on the names of their temporary tables.
+    mkdir -p "$dir/tmp"
     mariadb-install-db --no-defaults --user="$(id -un)" \
         --datadir="$dir/data" --auth-root-authentication-method=normal \
-        --skip-test-db >"$dir/install.log" 2>&1 || {
+        --skip-test-db --tmpdir="$dir/tmp" >"$dir/install.log" 2>&1 || {
         cat "$dir/install.log" >&2
         fail "mariadb-install-db failed"
     }
@@ -302,6 +304,7 @@ restart_mariadb ()
     local dir=$1
     mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/data" \
         --socket="$dir/sock" --skip-networking --pid-file="$dir/pid" \
+        --tmpdir="$dir/tmp" \
         --log-error="$dir/error.log" --innodb-buffer-pool-size=32M \
         --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2 \
         --skip-name-resolve </dev/null >/dev/null 2>&1 &
