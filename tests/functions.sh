@@ -81,7 +81,10 @@ make_tmpdir ()
     cleanup_fn rm -rf "$tmp"
 }
 
-# pick_port: print a TCP port on 127.0.0.1 that is free right now.
+# pick_port: print a TCP port on 127.0.0.1 that is free right now.  Tests
+# run in parallel, so another may take it before it is used: daemons of
+# ours listen on 127.0.0.1:0 instead (start_service, start_vma), and a
+# port where nothing may answer is 9 (discard, privileged, never picked).
 pick_port ()
 {
     local port
