@@ -1,21 +1,27 @@
 # cbtrack - convenience wrapper around Meson and Ninja.
 #
 #   make build          configure (once) and compile build/src/cbtrack
-#   make check          install missing deps, build, run every test twice
-#                       (normal and ASan+UBSan builds), print one summary
+#   make check          install missing deps, build with warnings as errors,
+#                       run every test twice (normal and ASan+UBSan builds;
+#                       the source checks once), print one summary
 #   make demo           the main job end to end on embedded defaults
 #   make bench          the benchmarks under bench/ (slow; not tests)
 #   make install        install to $(PREFIX) (default /usr/local)
 #   make format / format-check   clang-format the sources / verify them
+#   make lint           no banned functions (STYLE.md) in the C sources
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 PREFIX     ?= /usr/local
 MESON      ?= meson
 SOURCES     = $(shell git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'bench/*.c' 2>/dev/null)
+# What CI needs of both builds: warnings are errors, and a missing cmocka
+# or MariaDB Connector/C fails the configuration instead of quietly
+# dropping the unit tests or the MariaDB store.
+CHECK_OPTS  = -Dwerror=true -Dcmocka=enabled -Dmariadb=enabled
 
-.PHONY: all build deps check check-normal check-asan demo bench install \
-        format format-check clean
+.PHONY: all build deps check demo bench install format format-check lint \
+        clean
 
 all: build
 
@@ -23,19 +29,23 @@ deps:
 	@scripts/install-deps
 
 $(BUILD)/build.ninja:
-	$(MESON) setup $(BUILD) --prefix=$(PREFIX)
+	$(MESON) setup $(BUILD) --prefix=$(PREFIX) -Dwerror=true
 
 $(ASAN_BUILD)/build.ninja:
 	$(MESON) setup $(ASAN_BUILD) -Db_sanitize=address,undefined \
-	    -Db_lundef=false -Dbuildtype=debug
+	    -Db_lundef=false -Dbuildtype=debug -Dwerror=true
 
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# Both suites always run; the summary line decides the exit status.
+# Both suites always run; the summary line decides the exit status.  The
+# source checks (format-check, lint) are tests of the normal build's
+# "lint" suite, so they count in the summary too.
 check: deps
-	@$(MAKE) --no-print-directory build
-	@$(MAKE) --no-print-directory $(ASAN_BUILD)/build.ninja
+	@$(MAKE) --no-print-directory $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
+	$(MESON) setup --reconfigure $(BUILD) $(CHECK_OPTS)
+	$(MESON) setup --reconfigure $(ASAN_BUILD) $(CHECK_OPTS)
+	ninja -C $(BUILD)
 	ninja -C $(ASAN_BUILD)
 	-$(MESON) test -C $(BUILD) --print-errorlogs
 	-$(MESON) test -C $(ASAN_BUILD) --print-errorlogs
@@ -58,7 +68,10 @@ format:
 	clang-format -i $(SOURCES)
 
 format-check:
-	clang-format --dry-run -Werror $(SOURCES)
+	@scripts/check-format
+
+lint:
+	@scripts/check-banned
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -37,20 +37,3 @@ sort -n -c -t/ -k1 "$tmp/pct" 2>/dev/null || sort -c -n "$tmp/pct" ||
 [ "$(tail -n1 "$tmp/pct")" = "100/100" ] || fail "last line is not 100/100"
 [ "$(grep -c '^100/100$' "$tmp/pct")" = 1 ] || fail "100/100 more than once"
 [ "$(wc -l < "$tmp/pct")" -ge 3 ] || fail "too few --progress lines"
-
-# --target-is-zero on a fresh NBD volume: nothing is zeroed, still exact.
-start_nbdkit fast sparse-random size=64M seed=11 percent=12 runlength=32
-start_nbdkit dst memory size=64M
-"$CBTRACK" copy -q --target-is-zero "$fast_uri" "$dst_uri" \
-    --progress-json=3 3>"$tmp/z.json"
-check_same "$fast_uri" "$dst_uri"
-jq -e -s '.[-1].bytes_zeroed == 0' "$tmp/z.json" >/dev/null ||
-    fail "--target-is-zero still zeroed"
-# Without it, the holes of a non-fresh target are zeroed.
-start_nbdkit dst2 memory size=64M
-head -c 64M /dev/urandom > "$tmp/garbage"
-nbdcopy -- "$tmp/garbage" "$dst2_uri"
-"$CBTRACK" copy -q "$fast_uri" "$dst2_uri" --progress-json=3 3>"$tmp/z2.json"
-check_same "$fast_uri" "$dst2_uri"
-jq -e -s '.[-1].bytes_zeroed > 0' "$tmp/z2.json" >/dev/null ||
-    fail "holes were not zeroed"

@@ -1,8 +1,9 @@
 # cbtrack - shared helpers for the shell integration tests.
 #
 # Source this first:   . "$SRCDIR/tests/functions.sh"
-# Meson sets CBTRACK (the binary under test), SRCDIR, BUILDDIR and
-# CBTRACK_SANITIZED; the defaults below let a test run by hand too.
+# Meson sets CBTRACK (the binary under test), SRCDIR, BUILDDIR,
+# CBTRACK_SANITIZED and CBTRACK_MARIADB (0: built without MariaDB); the
+# defaults below let a test run by hand too.
 
 set -e
 set -u
@@ -18,6 +19,9 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 _cleanup_fns=()
+# Set by a cleanup that found a bug (kill_daemon needing SIGKILL): the test
+# then fails even if everything before the cleanups passed.
+_cleanup_failed=0
 
 # cleanup_fn CMD [ARGS...]: run CMD when the test exits, however it exits.
 # Cleanups run last-registered first.
@@ -33,6 +37,11 @@ _run_cleanups ()
     for (( i=${#_cleanup_fns[@]}-1; i >= 0; i-- )); do
         eval "${_cleanup_fns[$i]}"
     done
+    # A skipped or passed test whose cleanup found a bug has failed.
+    if [ "$_cleanup_failed" = 1 ] && { [ "$status" = 0 ] ||
+                                       [ "$status" = 77 ]; }; then
+        status=1
+    fi
     exit $status
 }
 trap _run_cleanups EXIT
@@ -72,7 +81,10 @@ make_tmpdir ()
     cleanup_fn rm -rf "$tmp"
 }
 
-# pick_port: print a TCP port on 127.0.0.1 that is free right now.
+# pick_port: print a TCP port on 127.0.0.1 that is free right now.  Tests
+# run in parallel, so another may take it before it is used: daemons of
+# ours listen on 127.0.0.1:0 instead (start_service, start_vma), and a
+# port where nothing may answer is 9 (discard, privileged, never picked).
 pick_port ()
 {
     local port
@@ -99,7 +111,7 @@ wait_for ()
 }
 
 # start_daemon PIDVAR CMD [ARGS...]: start CMD in the background, store its
-# pid in PIDVAR, and stop it (SIGTERM, then SIGKILL) at exit.
+# pid in PIDVAR, and stop it at exit with kill_daemon.
 start_daemon ()
 {
     local var=$1
@@ -110,7 +122,10 @@ start_daemon ()
     cleanup_fn kill_daemon "$pid"
 }
 
-# kill_daemon PID: stop PID politely, then not.
+# kill_daemon PID: stop PID with SIGTERM.  A daemon still running 5 s
+# later ignores SIGTERM, which is a bug: it is killed with SIGKILL and the
+# test fails (status 1 here; at exit, through _cleanup_failed, even though
+# this runs as a cleanup).
 kill_daemon ()
 {
     local pid=$1
@@ -121,7 +136,9 @@ kill_daemon ()
     done
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null || :
-    return 0
+    echo "$0: FAIL: process $pid ignored SIGTERM and needed SIGKILL" >&2
+    _cleanup_failed=1
+    return 1
 }
 
 # start_nbdkit SOCKVAR [NBDKIT ARGS...]: serve an export over a new Unix
@@ -259,14 +276,20 @@ check_progress_json ()
 start_mariadb ()
 {
     local var=$1 dir
+    if [ "${CBTRACK_MARIADB:-1}" != 1 ]; then
+        echo "$0: test skipped: cbtrack built without MariaDB" >&2
+        exit 77
+    fi
     requires command -v mariadbd
     requires command -v mariadb-install-db
     requires command -v mariadb
     dir="$tmp/mariadb-$RANDOM"
-    mkdir -p "$dir"
+    # Its own tmpdir too: servers sharing /tmp (other tests, other
+    # users) clash on the names of their temporary tables.
+    mkdir -p "$dir/tmp"
     mariadb-install-db --no-defaults --user="$(id -un)" \
         --datadir="$dir/data" --auth-root-authentication-method=normal \
-        --skip-test-db >"$dir/install.log" 2>&1 || {
+        --skip-test-db --tmpdir="$dir/tmp" >"$dir/install.log" 2>&1 || {
         cat "$dir/install.log" >&2
         fail "mariadb-install-db failed"
     }
@@ -284,6 +307,7 @@ restart_mariadb ()
     local dir=$1
     mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/data" \
         --socket="$dir/sock" --skip-networking --pid-file="$dir/pid" \
+        --tmpdir="$dir/tmp" \
         --log-error="$dir/error.log" --innodb-buffer-pool-size=32M \
         --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2 \
         --skip-name-resolve </dev/null >/dev/null 2>&1 &

@@ -83,3 +83,31 @@ snapshot ()
     curl -sf "$vma_url/api/v1/progress/$1" |
         sed -E 's/"seconds_since_update":[0-9]+/"seconds_since_update":0/g'
 }
+
+# bad_input_job: create job-1 with disks d1 and d2, and save its GET answer
+# in $before (see bad_body).
+bad_input_job ()
+{
+    post_update job-1 '{"disk_id":"d1","stage":"Transfer","status":"in_progress",
+                        "bytes_transferred":100,"total_bytes":1000,
+                        "throughput_bps":10,"error_message":"kept"}'
+    post_update job-1 '{"disk_id":"d2","status":"queued","total_bytes":50}'
+    before=$(snapshot job-1)
+}
+
+# bad_body CODE BODY: POST BODY to job-1 (see bad_input_job), expect CODE
+# and no change to the job.
+bad_body ()
+{
+    expect_http "$1" POST /api/v1/progress/job-1/update --data-binary "$2"
+    [ "$(snapshot job-1)" = "$before" ] ||
+        fail "job-1 changed after: $2"
+}
+
+# job_list: the GET answer of all jobs, except the field that moves with
+# the clock.
+job_list ()
+{
+    curl -sf "$vma_url/api/v1/progress" |
+        sed -E 's/"seconds_since_update":[0-9]+/"seconds_since_update":0/g'
+}

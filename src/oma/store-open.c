@@ -1,6 +1,7 @@
 /* cbtrack oma - opening a store: the --db URL picks the driver. */
 #include <string.h>
 
+#include "common/error.h"
 #include "oma/store-sql.h"
 #include "oma/store.h"
 
@@ -14,8 +15,15 @@ oma_store_open (const char *url)
     return NULL;
   if (u.kind == OMA_DB_SQLITE)
     drv = oma_sql_sqlite_open (u.path);
-  else
+  else {
+#ifdef CBTRACK_HAVE_MARIADB
     drv = oma_sql_mariadb_open (&u);
+#else
+    cbt_set_error ("this cbtrack was built without MariaDB support "
+                   "(meson -Dmariadb=disabled); use sqlite:PATH");
+    drv = NULL;
+#endif
+  }
   /* The password must not linger in memory longer than needed. */
   memset (u.password, 0, sizeof u.password);
   return oma_sql_store_create (drv);

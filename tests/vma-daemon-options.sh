@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# cbtrack vma as a daemon: options, address errors, clean stop on SIGINT
-# and SIGTERM with requests in flight.
+# cbtrack vma's options: --help lists them; bad options, listen addresses
+# and a port already taken get a clear error and an exit, not a hang.
 . "$SRCDIR/tests/functions.sh"
 . "$SRCDIR/tests/vma-functions.sh"
 requires curl --version
@@ -23,23 +23,4 @@ start_vma
 port=${vma_url##*:}
 expect_exit 1 timeout 10 "$CBTRACK" vma --listen "127.0.0.1:$port"
 expect_stderr 'cannot listen on .*Address already in use'
-
-# Stop with requests in flight (idle keep-alive connections too).
-post_update j '{"disk_id":"d","total_bytes":10}'
-( for i in $(seq 200); do
-      curl -s -o /dev/null "$vma_url/api/v1/progress/j/update" \
-          -d "{\"disk_id\":\"d\",\"bytes_transferred\":$(( i % 10 ))}"
-  done ) &
-load=$!
-sleep 0.3
 stop_vma
-wait "$load" || true
-
-# SIGINT stops it too.
-start_vma
-post_update j '{}'
-kill -INT "$vma_pid"
-status=0
-wait "$vma_pid" || status=$?
-[ "$status" = 0 ] || fail "exit status $status after SIGINT"
-grep -q 'stopping' "$vma_log" || fail "no stop message"

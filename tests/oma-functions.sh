@@ -1,29 +1,10 @@
-#!/usr/bin/env bash
-# cbtrack oma: the JSON API and its error conventions, on SQLite and on
-# MariaDB; options; a database that goes away gives 503, not a crash.
-. "$SRCDIR/tests/functions.sh"
-make_tmpdir
-requires command -v curl
-requires command -v jq
+# cbtrack - helpers for the tests of `cbtrack oma`.
+#
+# Source after functions.sh and make_tmpdir.
 
-# Options.
-"$CBTRACK" oma --help | grep -q '^Usage: cbtrack oma' || fail "--help"
-expect_exit 2 "$CBTRACK" oma --frobnicate
-expect_exit 2 "$CBTRACK" oma --db postgres://x/y
-expect_stderr "expected sqlite:PATH or mysql://"
-expect_exit 2 "$CBTRACK" oma --vma ftp://x
-expect_exit 2 "$CBTRACK" oma --poll-interval 0
-expect_exit 2 "$CBTRACK" oma --dead-timeout never
-expect_exit 2 "$CBTRACK" oma extra-argument
-expect_exit 1 "$CBTRACK" oma --token-file "$tmp/missing-token"
-expect_exit 1 "$CBTRACK" oma --db "sqlite:$tmp/no/such/dir/x.db" \
-    --listen 127.0.0.1:0
-
-echo "s3cret-token" >"$tmp/token"
-auth=(-H "Authorization: Bearer s3cret-token")
-
-# http METHOD PATH [CURL ARGS...]: the status code on stdout, the body in
-# $tmp/body, the headers in $tmp/headers.
+# http METHOD PATH [CURL ARGS...]: one request to the OMA on $port; the
+# status code on stdout, the body in $tmp/body, the headers in
+# $tmp/headers.
 http ()
 {
     local method=$1 path=$2
@@ -52,9 +33,15 @@ expect ()
     fi
 }
 
+# api_tests DB: start an OMA on the --db URL DB (with a token file) and
+# check its whole JSON API: auth, registering, bad requests that change
+# nothing, one job with its disks, PATCH, and the page with its parts.
+# Stops the OMA at the end; job-1's setup_progress_percent is then 42.5.
 api_tests ()
 {
     local db=$1 oma_pid before
+    echo "s3cret-token" >"$tmp/token"
+    local auth=(-H "Authorization: Bearer s3cret-token")
     start_service oma_pid port "$tmp/oma.log" "$CBTRACK" oma --db "$db" \
         --token-file "$tmp/token" --vma http://127.0.0.1:9 \
         --poll-interval 1h
@@ -155,32 +142,38 @@ api_tests ()
     stop_service "$oma_pid" "$tmp/oma.log"
 }
 
-api_tests "sqlite:$tmp/api.db"
-[ "$(sqlite3 "$tmp/api.db" "SELECT setup_progress_percent FROM
-      replication_jobs WHERE id='job-1'")" = 42.5 ] || fail "sqlite row"
+# vma_post PORT JOB BODY: one update to the VMA on PORT.
+vma_post ()
+{
+    curl -sf -o /dev/null -X POST -d "$3" \
+        "http://127.0.0.1:$1/api/v1/progress/$2/update" ||
+        fail "update of $2 refused: $3"
+}
 
-start_mariadb mdb
-# A refused login is fatal at start (a server that is down is not).
-expect_exit 1 "$CBTRACK" oma --listen 127.0.0.1:0 \
-    --db "mysql://nobody:wrong@localhost/cbtrack?socket=$mdb_sock"
-expect_stderr "Access denied"
-api_tests "$mdb_url"
-[ "$(mariadb_query "$mdb" "SELECT setup_progress_percent FROM
-      replication_jobs WHERE id='job-1'")" = 42.5 ] || fail "mariadb row"
+# vma_update PORT JOB DISK STATUS DONE TOTAL: a disk's update in the
+# Transfer stage (capacity twice the total).
+vma_update ()
+{
+    vma_post "$1" "$2" "{\"disk_id\":\"$3\",\"stage\":\"Transfer\",
+        \"status\":\"$4\",\"sync_type\":\"full\",\"bytes_transferred\":$5,
+        \"total_bytes\":$6,\"throughput_bps\":1000,\"capacity_bytes\":$(($6 * 2))}"
+}
 
-# MariaDB down: the API answers 503 and the OMA lives on; back: 200.
-start_service oma_pid port "$tmp/oma.log" "$CBTRACK" oma --db "$mdb_url" \
-    --poll-interval 1h
-stop_mariadb "$mdb"
-expect 503 GET /api/v1/replications
-expect 503 POST /api/v1/replications -d '{"id":"job-9","vma_url":"http://x"}'
-restart_mariadb "$mdb"
-expect 200 GET /api/v1/replications/job-1
-expect 201 POST /api/v1/replications -d '{"id":"job-9","vma_url":"http://x"}'
+# row JOB: "status|progress_percent|bytes_transferred|total_bytes" from
+# the MariaDB server of $db, through the mariadb command-line client.
+row ()
+{
+    mariadb_query "$db" "SELECT CONCAT_WS('|', status, progress_percent,
+        bytes_transferred, total_bytes) FROM replication_jobs
+        WHERE id = '$1'"
+}
 
-# MariaDB restarted between two requests: the store reconnects and
-# retries, so the first request after the restart already succeeds.
-stop_mariadb "$mdb"
-restart_mariadb "$mdb"
-expect 200 GET /api/v1/replications/job-9
-stop_service "$oma_pid" "$tmp/oma.log"
+# row_is JOB ROW: row JOB is ROW.
+row_is () { [ "$(row "$1")" = "$2" ]; }
+
+# error_of JOB: the job's error_message in the MariaDB server of $db.
+error_of ()
+{
+    mariadb_query "$db" "SELECT error_message FROM replication_jobs
+        WHERE id = '$1'"
+}
