@@ -76,7 +76,7 @@ ticker_write_all (int fd, const char *buf, size_t len)
 static void
 ticker_draw_bar (const struct progress_snapshot *s, bool final)
 {
-  char done[32], total[32], rate[32], eta[32], line[256], bar[21];
+  char done[32], total[32], speed[24], rate[32], eta[32], line[256], bar[21];
   int filled, i;
 
   if (s->stage == CBT_STAGE_ANALYSIS && s->status == CBT_STATUS_IN_PROGRESS) {
@@ -89,8 +89,8 @@ ticker_draw_bar (const struct progress_snapshot *s, bool final)
     cbt_human_size (s->bytes_transferred, done, sizeof done);
     cbt_human_size (s->total_bytes, total, sizeof total);
     if (s->throughput_bps > 0) {
-      cbt_human_size ((uint64_t)s->throughput_bps, rate, sizeof rate);
-      strncat (rate, "/s", sizeof rate - strlen (rate) - 1);
+      cbt_human_size ((uint64_t)s->throughput_bps, speed, sizeof speed);
+      snprintf (rate, sizeof rate, "%s/s", speed);
     } else {
       snprintf (rate, sizeof rate, "--");
     }
