@@ -30,7 +30,7 @@
 #define OMA_DEFAULT_DEAD_TIMEOUT 300.0
 #define OMA_MAX_VMAS 64
 
-static const struct cbt_httpd_route oma_routes[] = {
+static const struct cbt_route oma_routes[] = {
   { "GET", "/api/v1/replications", oma_replications_list },
   { "POST", "/api/v1/replications", oma_replications_create },
   { "GET", "/api/v1/replications/{id}", oma_replications_get },

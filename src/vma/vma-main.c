@@ -24,7 +24,7 @@
 
 #define VMA_DEFAULT_LISTEN "127.0.0.1:8081"
 
-static const struct cbt_httpd_route vma_routes[] = {
+static const struct cbt_route vma_routes[] = {
   { "POST", "/api/v1/progress/{id}/update", vma_progress_update },
   { "GET", "/api/v1/progress/{id}", vma_progress_get },
   { "DELETE", "/api/v1/progress/{id}", vma_progress_delete },
