@@ -219,6 +219,7 @@ httpd_dispatch (struct httpd_conn *c)
   };
   struct cbt_router_result res;
   bool locked = false;
+  unsigned status;
   int err;
 
   if (cbt_router_needs_token (in.method)) {
@@ -236,27 +237,29 @@ httpd_dispatch (struct httpd_conn *c)
   if (locked)
     pthread_rwlock_unlock (&httpd->token_lock);
 
+  /* The status of every verdict is the router's; the words are ours. */
+  status = cbt_router_status (res.verdict);
   switch (res.verdict) {
   case CBT_ROUTE_FOUND: break;
   case CBT_ROUTE_NOT_FOUND:
-    cbt_httpd_respond_error (&c->req, 404, "no such resource");
+    cbt_httpd_respond_error (&c->req, status, "no such resource");
     return;
   case CBT_ROUTE_NOT_ALLOWED:
     cbt_httpd_add_header (&c->req, MHD_HTTP_HEADER_ALLOW, res.allow);
-    cbt_httpd_respond_error (&c->req, 405,
+    cbt_httpd_respond_error (&c->req, status,
                              "method %s not allowed here (allowed: %s)",
                              in.method, res.allow);
     return;
   case CBT_ROUTE_UNAUTHORIZED:
     cbt_httpd_add_header (&c->req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    cbt_httpd_respond_error (&c->req, 401, "missing or wrong bearer token");
+    cbt_httpd_respond_error (&c->req, status, "missing or wrong bearer token");
     return;
   case CBT_ROUTE_TOO_LARGE:
-    cbt_httpd_respond_error (&c->req, 413, "request body over %zu bytes",
+    cbt_httpd_respond_error (&c->req, status, "request body over %zu bytes",
                              httpd->max_body);
     return;
   case CBT_ROUTE_BAD_ID:
-    cbt_httpd_respond_error (&c->req, 400,
+    cbt_httpd_respond_error (&c->req, status,
                              "invalid id in path: ids are "
                              "1-128 characters of [A-Za-z0-9._:-]");
     return;
@@ -339,8 +342,8 @@ httpd_conn_new (struct cbt_httpd *httpd, struct MHD_Connection *connection,
                                       MHD_HTTP_HEADER_CONTENT_LENGTH);
   if (cbt_router_length_too_large (clen, httpd->max_body)) {
     c->too_large = true;
-    cbt_httpd_respond_error (&c->req, 413, "request body over %zu bytes",
-                             httpd->max_body);
+    cbt_httpd_respond_error (&c->req, cbt_router_status (CBT_ROUTE_TOO_LARGE),
+                             "request body over %zu bytes", httpd->max_body);
   }
   return c;
 }
