@@ -45,12 +45,12 @@ enum {
 };
 
 /* The entries of those options, for a daemon's struct option table. */
+/* clang-format off */
 #define CBT_DAEMON_LONG_OPTIONS                                               \
   { "listen", required_argument, NULL, CBT_DAEMON_OPT_LISTEN },               \
-      { "token-file", required_argument, NULL, CBT_DAEMON_OPT_TOKEN_FILE },   \
-  {                                                                           \
-    "threads", required_argument, NULL, CBT_DAEMON_OPT_THREADS                \
-  }
+  { "token-file", required_argument, NULL, CBT_DAEMON_OPT_TOKEN_FILE },       \
+  { "threads", required_argument, NULL, CBT_DAEMON_OPT_THREADS }
+/* clang-format on */
 
 struct cbt_daemon_config {
   /* The subcommand: log lines start "cbtrack NAME: ".  Required. */
