@@ -1,4 +1,5 @@
-/* cbtrack - a small HTTP/JSON server layer on libmicrohttpd.
+/* cbtrack - a small HTTP/JSON server on libmicrohttpd: the glue between
+ * libmicrohttpd and the router (common/router.h), which decides.
  *
  * libmicrohttpd calls httpd_access() several times per request: once with
  * the headers, once per piece of body, and once more with no data when the
@@ -9,12 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "common/httpd.h"
 #include "common/human.h"
 #include "common/ids.h"
+#include "common/router.h"
 
 #define HTTPD_MAX_EXTRA_HEADERS 4
 #define HTTPD_MAX_STATUS 600
@@ -35,8 +37,12 @@
 
 struct cbt_httpd {
   struct MHD_Daemon *daemon;
-  const struct cbt_httpd_route *routes;
+  const struct cbt_route *routes;
   void *app;
+  /* The token may be replaced while handlers run (cbt_httpd_set_token):
+   * readers hold TOKEN_LOCK for reading while they compare.
+   */
+  pthread_rwlock_t token_lock;
   char *token;
   size_t max_body;
   uint16_t port;
@@ -65,20 +71,6 @@ static struct httpd_conn *
 httpd_conn_of (struct cbt_httpd_request *req)
 {
   return (struct httpd_conn *)req;
-}
-
-bool
-cbt_httpd_secret_equal (const char *a, size_t len, const char *secret)
-{
-  size_t n = strlen (secret), i;
-  unsigned char diff = len != n;
-
-  /* Always walk the whole secret, so the time taken does not reveal how
-   * many leading characters were right.
-   */
-  for (i = 0; i < n; i++)
-    diff |= (unsigned char)secret[i] ^ (unsigned char)(i < len ? a[i] : 0);
-  return diff == 0;
 }
 
 uint16_t
@@ -213,177 +205,72 @@ cbt_httpd_respond_error (struct cbt_httpd_request *req, unsigned status,
                                  json_pack ("{s:s}", "error", msg));
 }
 
-/* True when the LEN bytes at S contain a "." or ".." segment. */
-static bool
-httpd_has_dot_segment (const char *s, size_t len)
-{
-  size_t i = 0, j;
-
-  while (i < len) {
-    for (j = i; j < len && s[j] != '/'; j++)
-      ;
-    if ((j - i == 1 && s[i] == '.') ||
-        (j - i == 2 && s[i] == '.' && s[i + 1] == '.'))
-      return true;
-    i = j + 1;
-  }
-  return false;
-}
-
-/* Matches PATH against route pattern PATTERN.  Returns 0 (no match), 1 (a
- * match in which {id} is one segment) or 2 (a match only if {id} may span
- * several segments and one of them is "." or "..": a path-traversal
- * attempt, answered as an invalid id rather than an unknown path).  For 1
- * and 2 the id is PATH[*RET_OFF .. *RET_OFF + *RET_LEN).
- */
-static int
-httpd_match (const char *pattern, const char *path, size_t *ret_off,
-             size_t *ret_len)
-{
-  const char *hole = strstr (pattern, "{id}");
-  size_t plen, prefix, suffix, idlen;
-
-  if (hole == NULL)
-    return strcmp (pattern, path) == 0;
-  plen = strlen (path);
-  prefix = (size_t)(hole - pattern);
-  suffix = strlen (hole + 4);
-  if (plen <= prefix + suffix || strncmp (path, pattern, prefix) != 0 ||
-      strcmp (path + plen - suffix, hole + 4) != 0)
-    return 0;
-  idlen = plen - prefix - suffix;
-  *ret_off = prefix;
-  *ret_len = idlen;
-  if (memchr (path + prefix, '/', idlen) == NULL)
-    return 1;
-  return httpd_has_dot_segment (path + prefix, idlen) ? 2 : 0;
-}
-
-/* Appends METHOD to the comma-separated list ALLOW (of SIZE bytes) unless
- * it is already there.
- */
-static void
-httpd_allow_add (char *allow, size_t size, const char *method)
-{
-  size_t len = strlen (allow), mlen = strlen (method);
-  const char *p = allow;
-
-  while ((p = strstr (p, method)) != NULL) {
-    if ((p == allow || p[-1] == ' ') && (p[mlen] == ',' || p[mlen] == '\0'))
-      return;
-    p += mlen;
-  }
-  snprintf (allow + len, size - len, "%s%s", len ? ", " : "", method);
-}
-
-/* Finds the route for C among matches of kind WANT (1 or 2, see
- * httpd_match).  Returns it, or NULL with ALLOW listing the methods that
- * the path has (empty when the path is unknown).
- */
-static const struct cbt_httpd_route *
-httpd_route (struct httpd_conn *c, int want, char *allow, size_t size,
-             size_t *ret_off, size_t *ret_len)
-{
-  const struct cbt_httpd_route *r;
-  const char *method = c->req.method;
-  size_t off = 0, len = 0;
-
-  if (strcmp (method, "HEAD") == 0)
-    method = "GET";
-  allow[0] = '\0';
-  for (r = c->req.httpd->routes; r->method != NULL; r++) {
-    if (httpd_match (r->path, c->req.path, &off, &len) != want)
-      continue;
-    if (strcmp (r->method, method) == 0) {
-      *ret_off = off;
-      *ret_len = len;
-      return r;
-    }
-    httpd_allow_add (allow, size, r->method);
-    if (strcmp (r->method, "GET") == 0)
-      httpd_allow_add (allow, size, "HEAD");
-  }
-  return NULL;
-}
-
-/* True when the request carries "Authorization: Bearer TOKEN". */
-static bool
-httpd_authorized (struct httpd_conn *c)
-{
-  const char *auth = cbt_httpd_header (&c->req, MHD_HTTP_HEADER_AUTHORIZATION);
-
-  if (auth == NULL || strncasecmp (auth, "Bearer ", 7) != 0)
-    return false;
-  auth += 7;
-  while (*auth == ' ')
-    auth++;
-  return cbt_httpd_secret_equal (auth, strlen (auth), c->req.httpd->token);
-}
-
-/* Runs when the whole request is in: the dispatcher's answers, then the
- * handler.
+/* Runs when the whole request is in: the router decides, then the
+ * dispatcher answers its errors or runs the handler.
  */
 static void
 httpd_dispatch (struct httpd_conn *c)
 {
-  const struct cbt_httpd_route *route;
-  const char *m = c->req.method;
-  char allow[128];
-  size_t off = 0, len = 0;
+  struct cbt_httpd *httpd = c->req.httpd;
+  struct cbt_router_input in = {
+    .method = c->req.method,
+    .path = c->req.path,
+    .body_too_large = c->too_large,
+  };
+  struct cbt_router_result res;
+  bool locked = false;
+  unsigned status;
+  int err;
 
-  route = httpd_route (c, 1, allow, sizeof allow, &off, &len);
-  if (route == NULL && allow[0] == '\0') {
-    route = httpd_route (c, 2, allow, sizeof allow, &off, &len);
-    if (route != NULL) {
-      cbt_httpd_respond_error (&c->req, 400,
-                               "invalid id in path: ids are "
-                               "1-128 characters of [A-Za-z0-9._:-]");
+  if (cbt_router_needs_token (in.method)) {
+    err = pthread_rwlock_rdlock (&httpd->token_lock);
+    if (err != 0) {
+      cbt_httpd_respond_error (&c->req, 500, "token lock: %s", strerror (err));
       return;
     }
+    locked = true;
+    in.token = httpd->token;
+    in.authorization =
+        cbt_httpd_header (&c->req, MHD_HTTP_HEADER_AUTHORIZATION);
   }
-  if (route == NULL && allow[0] == '\0') {
-    cbt_httpd_respond_error (&c->req, 404, "no such resource");
+  cbt_router_decide (httpd->routes, &in, &res);
+  if (locked)
+    pthread_rwlock_unlock (&httpd->token_lock);
+
+  /* The status of every verdict is the router's; the words are ours. */
+  status = cbt_router_status (res.verdict);
+  switch (res.verdict) {
+  case CBT_ROUTE_FOUND: break;
+  case CBT_ROUTE_NOT_FOUND:
+    cbt_httpd_respond_error (&c->req, status, "no such resource");
     return;
-  }
-  if (route == NULL) {
-    cbt_httpd_add_header (&c->req, MHD_HTTP_HEADER_ALLOW, allow);
-    cbt_httpd_respond_error (&c->req, 405,
-                             "method %s not allowed here "
-                             "(allowed: %s)",
-                             m, allow);
+  case CBT_ROUTE_NOT_ALLOWED:
+    cbt_httpd_add_header (&c->req, MHD_HTTP_HEADER_ALLOW, res.allow);
+    cbt_httpd_respond_error (&c->req, status,
+                             "method %s not allowed here (allowed: %s)",
+                             in.method, res.allow);
     return;
-  }
-  if (c->req.httpd->token != NULL && strcmp (m, "GET") != 0 &&
-      strcmp (m, "HEAD") != 0 && !httpd_authorized (c)) {
+  case CBT_ROUTE_UNAUTHORIZED:
     cbt_httpd_add_header (&c->req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    cbt_httpd_respond_error (&c->req, 401, "missing or wrong bearer token");
+    cbt_httpd_respond_error (&c->req, status, "missing or wrong bearer token");
+    return;
+  case CBT_ROUTE_TOO_LARGE:
+    cbt_httpd_respond_error (&c->req, status, "request body over %zu bytes",
+                             httpd->max_body);
+    return;
+  case CBT_ROUTE_BAD_ID:
+    cbt_httpd_respond_error (&c->req, status,
+                             "invalid id in path: ids are "
+                             "1-128 characters of [A-Za-z0-9._:-]");
     return;
   }
-  if (c->too_large) {
-    cbt_httpd_respond_error (&c->req, 413, "request body over %zu bytes",
-                             c->req.httpd->max_body);
-    return;
-  }
-  if (strstr (route->path, "{id}") != NULL) {
-    if (len > CBT_ID_MAX) {
-      cbt_httpd_respond_error (&c->req, 400,
-                               "invalid id in path: ids are "
-                               "1-128 characters of [A-Za-z0-9._:-]");
-      return;
-    }
-    memcpy (c->id, c->req.path + off, len);
-    c->id[len] = '\0';
-    if (!cbt_id_is_valid (c->id)) {
-      cbt_httpd_respond_error (&c->req, 400,
-                               "invalid id in path: ids are "
-                               "1-128 characters of [A-Za-z0-9._:-]");
-      return;
-    }
+  if (res.id[0] != '\0') {
+    memcpy (c->id, res.id, sizeof c->id);
     c->req.id = c->id;
   }
   c->body[c->req.body_len] = '\0';
   c->req.body = c->body;
-  route->handler (&c->req);
+  res.route->handler (&c->req);
   if (!c->responded)
     cbt_httpd_respond_error (&c->req, 500, "the handler gave no reply");
 }
@@ -434,8 +321,6 @@ httpd_conn_new (struct cbt_httpd *httpd, struct MHD_Connection *connection,
 {
   struct httpd_conn *c;
   const char *clen;
-  unsigned long long n;
-  char *end;
 
   c = malloc (sizeof *c);
   if (c == NULL)
@@ -455,14 +340,10 @@ httpd_conn_new (struct cbt_httpd *httpd, struct MHD_Connection *connection,
 
   clen = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_CONTENT_LENGTH);
-  if (clen != NULL) {
-    errno = 0;
-    n = strtoull (clen, &end, 10);
-    if (errno != 0 || end == clen || n > httpd->max_body) {
-      c->too_large = true;
-      cbt_httpd_respond_error (&c->req, 413, "request body over %zu bytes",
-                               httpd->max_body);
-    }
+  if (cbt_router_length_too_large (clen, httpd->max_body)) {
+    c->too_large = true;
+    cbt_httpd_respond_error (&c->req, cbt_router_status (CBT_ROUTE_TOO_LARGE),
+                             "request body over %zu bytes", httpd->max_body);
   }
   return c;
 }
@@ -596,11 +477,17 @@ cbt_httpd_start (const struct cbt_httpd_config *config)
   struct cbt_httpd *httpd;
   unsigned flags, threads = config->threads;
   long ncpu;
-  int fd;
+  int fd, err;
 
   httpd = calloc (1, sizeof *httpd);
   if (httpd == NULL) {
     cbt_set_error_errno (errno, "calloc");
+    return NULL;
+  }
+  err = pthread_rwlock_init (&httpd->token_lock, NULL);
+  if (err != 0) {
+    cbt_set_error_errno (err, "pthread_rwlock_init");
+    free (httpd);
     return NULL;
   }
   httpd->routes = config->routes;
@@ -641,9 +528,36 @@ cbt_httpd_start (const struct cbt_httpd_config *config)
   return httpd;
 
 err:
+  pthread_rwlock_destroy (&httpd->token_lock);
   free (httpd->token);
   free (httpd);
   return NULL;
+}
+
+int
+cbt_httpd_set_token (struct cbt_httpd *httpd, const char *token)
+{
+  char *copy = NULL, *old;
+  int err;
+
+  if (token != NULL) {
+    copy = strdup (token);
+    if (copy == NULL) {
+      cbt_set_error_errno (errno, "strdup");
+      return -1;
+    }
+  }
+  err = pthread_rwlock_wrlock (&httpd->token_lock);
+  if (err != 0) {
+    free (copy);
+    cbt_set_error_errno (err, "pthread_rwlock_wrlock");
+    return -1;
+  }
+  old = httpd->token;
+  httpd->token = copy;
+  pthread_rwlock_unlock (&httpd->token_lock);
+  free (old);
+  return 0;
 }
 
 void
@@ -653,6 +567,7 @@ cbt_httpd_stop (struct cbt_httpd *httpd)
     return;
   /* MHD_stop_daemon also closes the listening socket. */
   MHD_stop_daemon (httpd->daemon);
+  pthread_rwlock_destroy (&httpd->token_lock);
   free (httpd->token);
   free (httpd);
 }

@@ -1,22 +1,16 @@
-/* cbtrack - a small HTTP/JSON server layer on libmicrohttpd.
+/* cbtrack - a small HTTP/JSON server on libmicrohttpd.
  *
  * Both daemons (`cbtrack vma`, `cbtrack oma`) are a static route table and
- * one handler per route.  This layer does everything that is the same for
- * every route, so that handlers only decide:
+ * one handler per route.  The router (common/router.h) decides which
+ * handler answers, or which error the dispatcher answers instead (404,
+ * 405 with Allow, 401 with WWW-Authenticate, 413, 400 for a bad {id}).
+ * This file is the thin glue around it:
  *
  *  - listening on ADDR:PORT with libmicrohttpd's internal thread pool
  *    (epoll where available), and a clean stop;
  *  - collecting the request body, refusing bodies over a limit (413) before
  *    they are read when Content-Length says so;
- *  - routing: a path is exact ("/healthz") or has one "{id}" segment
- *    ("/api/v1/progress/{id}/update").  The dispatcher alone answers 404
- *    (no such path), 405 (path exists, method does not; with an Allow
- *    header), 413 (body too large), 401 (missing or wrong bearer token on
- *    POST/PUT/PATCH/DELETE when a token is configured) and 400 (the {id}
- *    is not a valid cbtrack id, see common/ids.h; a would-be id that
- *    spans segments counts as an id only when one of them is "." or
- *    "..", such as "../x" — a traversal attempt gets 400, while
- *    "/things/a/b" is simply 404);
+ *  - feeding each complete request to the router and running the handler;
  *  - every reply through cbt_httpd_respond_*(), errors always as
  *    {"error":"..."}; replies are counted by status code for /metrics.
  *
@@ -28,7 +22,7 @@
  * Example:
  *
  *   static void get_thing (struct cbt_httpd_request *req);
- *   static const struct cbt_httpd_route routes[] = {
+ *   static const struct cbt_route routes[] = {
  *     { "GET", "/api/v1/things/{id}", get_thing },
  *     { "DELETE", "/api/v1/things/{id}", delete_thing },
  *     { NULL }
@@ -47,6 +41,8 @@
 #include <stdint.h>
 
 #include <jansson.h>
+
+#include "common/router.h"
 
 /* The request body limit when the configuration gives none. */
 #define CBT_HTTPD_DEFAULT_MAX_BODY (64 * 1024)
@@ -67,31 +63,19 @@ struct cbt_httpd_request {
   struct cbt_httpd *httpd; /* the server, e.g. for cbt_httpd_count() */
 };
 
-/* A handler: decides, then queues one reply with cbt_httpd_respond_*(). */
-typedef void (*cbt_httpd_handler) (struct cbt_httpd_request *req);
-
-/* One entry of a route table.  Tables end with an entry whose method is
- * NULL.  PATH is exact, or contains "{id}" once as a whole segment.  When
- * several entries share a path they differ by method.
- */
-struct cbt_httpd_route {
-  const char *method;
-  const char *path;
-  cbt_httpd_handler handler;
-};
-
 struct cbt_httpd_config {
   /* "ADDR:PORT", "[IPV6]:PORT" or "HOSTNAME:PORT"; PORT 0 picks a free
    * port (see cbt_httpd_port).  Required.
    */
   const char *listen;
   /* The route table, ended by { NULL }.  Must outlive the server. */
-  const struct cbt_httpd_route *routes;
+  const struct cbt_route *routes;
   /* Passed to every handler as req->app. */
   void *app;
   /* When not NULL, POST, PUT, PATCH and DELETE need the header
    * "Authorization: Bearer TOKEN" (compared in constant time); GET and
-   * HEAD never do.  The string is copied.
+   * HEAD never do.  The string is copied; cbt_httpd_set_token()
+   * replaces it.
    */
   const char *token;
   /* Largest accepted body in bytes; 0 means CBT_HTTPD_DEFAULT_MAX_BODY. */
@@ -114,6 +98,13 @@ struct cbt_httpd *cbt_httpd_start (const struct cbt_httpd_config *config);
  * to return and frees the server.  Accepts NULL.
  */
 void cbt_httpd_stop (struct cbt_httpd *httpd);
+
+/* Replaces the bearer token (see cbt_httpd_config.token; NULL: none)
+ * while the server runs.  Requests decided from now on use the new one.
+ * Returns 0, or -1 with a message recorded when out of memory (the old
+ * token then stays).
+ */
+int cbt_httpd_set_token (struct cbt_httpd *httpd, const char *token);
 
 /* The TCP port the server listens on (useful after PORT 0). */
 uint16_t cbt_httpd_port (const struct cbt_httpd *httpd);
@@ -166,10 +157,5 @@ enum cbt_httpd_mem {
 int cbt_httpd_respond_data (struct cbt_httpd_request *req, unsigned status,
                             const char *content_type, const void *data,
                             size_t len, enum cbt_httpd_mem mem);
-
-/* True when the LEN bytes at A equal the NUL-terminated SECRET, in time
- * that depends only on SECRET's length (for token checks).
- */
-bool cbt_httpd_secret_equal (const char *a, size_t len, const char *secret);
 
 #endif /* CBTRACK_COMMON_HTTPD_H */

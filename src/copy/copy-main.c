@@ -21,7 +21,6 @@
 #include "common/readfile.h"
 #include "common/token.h"
 
-#include <curl/curl.h>
 
 static void
 copy_usage (FILE *fp)
@@ -408,7 +407,6 @@ copy_main (int argc, char **argv)
   jopts.bar = !quiet && (force_bar || isatty (STDERR_FILENO));
 
   if (vma_url) {
-    curl_global_init (CURL_GLOBAL_DEFAULT);
     jopts.reporter = reporter_start (vma_url, job_id, token);
     if (jopts.reporter == NULL) {
       fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
@@ -422,10 +420,8 @@ copy_main (int argc, char **argv)
     ret = copy_run_job (&spec, 1, &jopts, quiet);
 
 out:
-  if (vma_url) {
+  if (vma_url)
     reporter_stop (jopts.reporter, 3.0);
-    curl_global_cleanup ();
-  }
   manifest_free (&manifest);
   free (token);
   return ret;

@@ -7,16 +7,16 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "common/error.h"
+#include "common/http-client.h"
 #include "common/timeutil.h"
 #include "common/vector.h"
 #include "copy/reporter.h"
 
 #define REPORTER_CONNECT_TIMEOUT_MS 1000L
 #define REPORTER_TIMEOUT_MS 2000L
-#define REPORTER_RETRY_MIN 0.5 /* seconds after a failed POST */
+#define REPORTER_MAX_REPLY (64 * 1024) /* the VMA's answers are tiny */
+#define REPORTER_RETRY_MIN 0.5         /* seconds after a failed POST */
 #define REPORTER_RETRY_MAX 5.0
 
 /* The newest unsent body of one disk. */
@@ -28,8 +28,7 @@ DEFINE_VECTOR_TYPE (pending_vector, struct pending);
 
 struct reporter {
   char *update_url;
-  struct curl_slist *headers;
-  CURL *curl;
+  struct cbt_http *http; /* used by the reporter thread only */
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t cond; /* work arrived, or stop */
@@ -57,24 +56,18 @@ reporter_deadline (double seconds)
   return ts;
 }
 
-static size_t
-reporter_discard (char *ptr, size_t size, size_t nmemb, void *opaque)
-{
-  return size * nmemb;
-}
-
 /* POSTs BODY.  Returns 0 when the VMA answered (any status: a 4xx will
  * not get better by resending), -1 when it could not be reached.
  */
 static int
 reporter_post (struct reporter *r, const char *body)
 {
-  CURLcode rc;
+  long status;
 
-  curl_easy_setopt (r->curl, CURLOPT_POSTFIELDS, body);
-  curl_easy_setopt (r->curl, CURLOPT_POSTFIELDSIZE, (long)strlen (body));
-  rc = curl_easy_perform (r->curl);
-  return rc == CURLE_OK ? 0 : -1;
+  if (cbt_http_prepare (r->http, "POST", r->update_url, "application/json",
+                        body, strlen (body)) == -1)
+    return -1;
+  return cbt_http_perform (r->http, &status);
 }
 
 /* Takes the first waiting body out of the table and sets *RET_SLOT to its
@@ -166,6 +159,7 @@ reporter_start (const char *url, const char *job_id, const char *token)
 {
   struct reporter *r = calloc (1, sizeof *r);
   pthread_condattr_t attr;
+  bool global_init = false;
   size_t len;
   int err;
 
@@ -180,30 +174,18 @@ reporter_start (const char *url, const char *job_id, const char *token)
   snprintf (r->update_url, len + strlen (job_id) + 64,
             "%.*s/api/v1/progress/%s/update", (int)len, url, job_id);
 
-  r->curl = curl_easy_init ();
-  if (r->curl == NULL) {
-    cbt_set_error ("cannot initialise libcurl");
+  if (cbt_http_global_init () == -1)
     goto err;
-  }
-  r->headers = curl_slist_append (NULL, "Content-Type: application/json");
-  if (token) {
-    size_t hlen = strlen (token) + 32;
-    char *h = malloc (hlen);
-
-    if (h == NULL)
-      goto nomem;
-    snprintf (h, hlen, "Authorization: Bearer %s", token);
-    r->headers = curl_slist_append (r->headers, h);
-    free (h);
-  }
-  curl_easy_setopt (r->curl, CURLOPT_URL, r->update_url);
-  curl_easy_setopt (r->curl, CURLOPT_HTTPHEADER, r->headers);
-  curl_easy_setopt (r->curl, CURLOPT_CONNECTTIMEOUT_MS,
-                    REPORTER_CONNECT_TIMEOUT_MS);
-  curl_easy_setopt (r->curl, CURLOPT_TIMEOUT_MS, REPORTER_TIMEOUT_MS);
-  curl_easy_setopt (r->curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (r->curl, CURLOPT_WRITEFUNCTION, reporter_discard);
-  curl_easy_setopt (r->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  global_init = true;
+  r->http = cbt_http_new (&(struct cbt_http_options){
+      .component = "copy",
+      .token = token,
+      .connect_timeout_ms = REPORTER_CONNECT_TIMEOUT_MS,
+      .timeout_ms = REPORTER_TIMEOUT_MS,
+      .max_reply = REPORTER_MAX_REPLY,
+  });
+  if (r->http == NULL)
+    goto err;
 
   pthread_mutex_init (&r->lock, NULL);
   pthread_condattr_init (&attr);
@@ -225,12 +207,12 @@ nomem:
   cbt_set_error ("out of memory");
 err:
   if (r) {
-    curl_slist_free_all (r->headers);
-    if (r->curl)
-      curl_easy_cleanup (r->curl);
+    cbt_http_free (r->http);
     free (r->update_url);
     free (r);
   }
+  if (global_init)
+    cbt_http_global_cleanup ();
   return NULL;
 }
 
@@ -312,8 +294,8 @@ reporter_stop (struct reporter *r, double timeout)
     free (r->pending.ptr[i].body);
   }
   pending_vector_reset (&r->pending);
-  curl_slist_free_all (r->headers);
-  curl_easy_cleanup (r->curl);
+  cbt_http_free (r->http);
+  cbt_http_global_cleanup ();
   pthread_cond_destroy (&r->cond);
   pthread_cond_destroy (&r->idle);
   pthread_mutex_destroy (&r->lock);

@@ -1,23 +1,20 @@
 /* cbtrack oma - the destination side: poller, database, web UI (DESIGN §4).
  *
  * Options and wiring only: the store keeps rows, the poller fills them
- * from the VMAs, the resources answer HTTP.  The main thread waits for
- * SIGTERM/SIGINT and then stops everything in order.
+ * from the VMAs, the resources answer HTTP, the daemon layer
+ * (common/daemon.h) serves and handles signals.  The main thread waits for
+ * SIGTERM/SIGINT (SIGHUP reloads the token file) and then stops everything
+ * in order.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
-#include "common/cleanup.h"
+#include "common/daemon.h"
 #include "common/error.h"
-#include "common/token.h"
-#include "common/httpd.h"
 #include "common/human.h"
 #include "oma/api-logic.h"
 #include "oma/oma.h"
@@ -30,7 +27,7 @@
 #define OMA_DEFAULT_DEAD_TIMEOUT 300.0
 #define OMA_MAX_VMAS 64
 
-static const struct cbt_httpd_route oma_routes[] = {
+static const struct cbt_route oma_routes[] = {
   { "GET", "/api/v1/replications", oma_replications_list },
   { "POST", "/api/v1/replications", oma_replications_create },
   { "GET", "/api/v1/replications/{id}", oma_replications_get },
@@ -84,56 +81,48 @@ oma_usage (FILE *fp)
 "                                       current_operation\n"
 "  GET   /healthz                       liveness\n"
 "\n"
-"SIGTERM or SIGINT stops the OMA cleanly.  See docs/oma.md.\n");
+"SIGTERM or SIGINT stops the OMA cleanly; SIGHUP re-reads the token file.\n"
+"See docs/oma.md.\n");
   /* clang-format on */
 }
 
-static pthread_mutex_t oma_log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* The daemon's log: one line on stderr per message. */
+/* The daemon's log (the poller's too): one line on stderr per message. */
 static void oma_log (const char *fmt, ...)
     __attribute__ ((format (printf, 1, 2)));
 
 static void
 oma_log (const char *fmt, ...)
 {
+  char msg[2048];
   va_list ap;
 
-  pthread_mutex_lock (&oma_log_lock);
-  fputs ("cbtrack oma: ", stderr);
   va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
+  vsnprintf (msg, sizeof msg, fmt, ap);
   va_end (ap);
-  fputc ('\n', stderr);
-  pthread_mutex_unlock (&oma_log_lock);
+  cbt_daemon_log_as ("oma", "%s", msg);
 }
 
 int
 oma_main (int argc, char **argv)
 {
   enum {
-    OPT_LISTEN = 256,
-    OPT_DB,
+    OPT_DB = 256,
     OPT_VMA,
     OPT_POLL_INTERVAL,
     OPT_DEAD_TIMEOUT,
-    OPT_TOKEN_FILE,
-    OPT_THREADS,
   };
   static const struct option long_options[] = {
-    { "listen", required_argument, NULL, OPT_LISTEN },
+    CBT_DAEMON_LONG_OPTIONS,
     { "db", required_argument, NULL, OPT_DB },
     { "vma", required_argument, NULL, OPT_VMA },
     { "poll-interval", required_argument, NULL, OPT_POLL_INTERVAL },
     { "dead-timeout", required_argument, NULL, OPT_DEAD_TIMEOUT },
-    { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
-    { "threads", required_argument, NULL, OPT_THREADS },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL },
   };
-  struct cbt_httpd_config config = { .listen = OMA_DEFAULT_LISTEN,
-                                     .routes = oma_routes };
+  struct cbt_daemon_config dconfig = { .name = "oma",
+                                       .listen = OMA_DEFAULT_LISTEN };
   struct oma_poller_config pcfg = {
     .interval = OMA_DEFAULT_POLL_INTERVAL,
     .dead_timeout = OMA_DEFAULT_DEAD_TIMEOUT,
@@ -141,19 +130,20 @@ oma_main (int argc, char **argv)
   };
   const char *vmas[OMA_MAX_VMAS];
   size_t n_vmas = 0;
-  const char *db_url = OMA_DEFAULT_DB, *token_file = NULL;
-  CLEANUP_FREE char *token = NULL;
+  const char *db_url = OMA_DEFAULT_DB;
   struct oma_server server = { 0 };
   struct oma_poller *poller = NULL;
-  struct cbt_httpd *httpd = NULL;
-  sigset_t sigs, old_sigs;
-  int c, sig, ret = 1, verbose = 0;
-  long long n;
+  struct cbt_daemon *daemon = NULL;
+  int c, r, ret = 1, verbose = 0;
 
   optind = 1;
   while ((c = getopt_long (argc, argv, "hv", long_options, NULL)) != -1) {
+    r = cbt_daemon_option (&dconfig, c, optarg);
+    if (r == -1)
+      goto usage_error;
+    if (r == 1)
+      continue;
     switch (c) {
-    case OPT_LISTEN: config.listen = optarg; break;
     case OPT_DB: db_url = optarg; break;
     case OPT_VMA:
       if (n_vmas == OMA_MAX_VMAS) {
@@ -175,12 +165,6 @@ oma_main (int argc, char **argv)
       if (cbt_parse_duration (optarg, &pcfg.dead_timeout) == -1)
         goto usage_error;
       break;
-    case OPT_TOKEN_FILE: token_file = optarg; break;
-    case OPT_THREADS:
-      if (cbt_parse_int ("--threads", optarg, 1, 256, &n) == -1)
-        goto usage_error;
-      config.threads = (unsigned)n;
-      break;
     case 'v': verbose = 1; break;
     case 'h': oma_usage (stdout); return 0;
     default: oma_usage (stderr); return 2;
@@ -198,43 +182,31 @@ oma_main (int argc, char **argv)
       goto usage_error;
     memset (parsed.password, 0, sizeof parsed.password);
   }
-  if (token_file != NULL) {
-    token = cbt_read_token (token_file);
-    if (token == NULL) {
-      fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
-      return 1;
-    }
-    config.token = token;
-  }
-
-  server.store = oma_store_open (db_url);
-  if (server.store == NULL) {
+  /* Before the store opens and before any thread exists (see
+   * common/daemon.h).
+   */
+  daemon = cbt_daemon_create (&dconfig);
+  if (daemon == NULL) {
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
     return 1;
   }
+  server.store = oma_store_open (db_url);
+  if (server.store == NULL) {
+    fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+    goto out;
+  }
   server.default_vma_url = n_vmas > 0 ? vmas[0] : NULL;
-  config.app = &server;
   pcfg.store = server.store;
   pcfg.vma_urls = vmas;
   pcfg.n_vma_urls = n_vmas;
   pcfg.verbose = verbose;
-
-  /* Block the stop signals before any thread exists, so that every
-   * thread inherits the mask and only this one receives them.
-   */
-  signal (SIGPIPE, SIG_IGN);
-  sigemptyset (&sigs);
-  sigaddset (&sigs, SIGTERM);
-  sigaddset (&sigs, SIGINT);
-  pthread_sigmask (SIG_BLOCK, &sigs, &old_sigs);
 
   poller = oma_poller_create (&pcfg);
   if (poller == NULL) {
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
     goto out;
   }
-  httpd = cbt_httpd_start (&config);
-  if (httpd == NULL) {
+  if (cbt_daemon_serve (daemon, oma_routes, &server) == -1) {
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
     goto out;
   }
@@ -242,23 +214,25 @@ oma_main (int argc, char **argv)
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
     goto out;
   }
-  oma_log ("listening on %s (port %u), database %s, polling every %g s, "
-           "dead after %g s%s",
-           config.listen, (unsigned)cbt_httpd_port (httpd),
-           server.store->ops->name, pcfg.interval, pcfg.dead_timeout,
-           token ? ", token required for POST and PATCH" : "");
+  cbt_daemon_log (daemon,
+                  "listening on %s (port %u), database %s, polling every "
+                  "%g s, dead after %g s%s",
+                  dconfig.listen, (unsigned)cbt_daemon_port (daemon),
+                  server.store->ops->name, pcfg.interval, pcfg.dead_timeout,
+                  cbt_daemon_has_token (daemon)
+                      ? ", token required for POST and PATCH"
+                      : "");
 
-  do
-    sig = sigwaitinfo (&sigs, NULL);
-  while (sig != SIGTERM && sig != SIGINT);
-  oma_log ("stopping");
+  cbt_daemon_wait (daemon, 0, NULL, NULL);
+  cbt_daemon_log (daemon, "stopping");
   ret = 0;
 
 out:
-  cbt_httpd_stop (httpd);
+  /* Handlers and the poller use the store: both stop before it closes. */
+  cbt_daemon_stop_serving (daemon);
   oma_poller_free (poller);
   oma_store_close (server.store);
-  pthread_sigmask (SIG_SETMASK, &old_sigs, NULL);
+  cbt_daemon_free (daemon);
   return ret;
 
 usage_error:

@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/http-client.h"
 #include "common/timeutil.h"
 #include "common/vector.h"
 #include "oma/poll-logic.h"
@@ -30,19 +31,16 @@
 /* The discovery set is forgotten (and rebuilt) beyond this size. */
 #define POLLER_MAX_KNOWN_IDS 200000
 
-DEFINE_VECTOR_TYPE (char_vector, char);
 DEFINE_VECTOR_TYPE (string_vector, char *);
 DEFINE_VECTOR_TYPE (update_vector, struct oma_update);
 
 /* One HTTP GET in flight. */
 struct fetch {
-  CURL *easy;
+  struct cbt_http *http; /* NULL: nothing to fetch */
   char *url;
-  char_vector body;
-  size_t limit;
+  CURLcode code; /* the transfer's result, set by poller_fetch_all */
+  bool ok;       /* the VMA answered; then http_status is set */
   long http_status;
-  CURLcode code;
-  char errbuf[CURL_ERROR_SIZE];
 };
 
 struct oma_poller {
@@ -88,110 +86,109 @@ poller_db_state (struct oma_poller *p, bool ok, const char *what)
   p->db_down = !ok;
 }
 
-static size_t
-poller_write_cb (char *data, size_t size, size_t nmemb, void *opaque)
-{
-  struct fetch *f = opaque;
-  size_t n = size * nmemb;
-
-  if (n > f->limit - f->body.len ||
-      char_vector_reserve (&f->body, n + 1) == -1)
-    return 0; /* too big: curl fails the transfer */
-  memcpy (f->body.ptr + f->body.len, data, n);
-  f->body.len += n;
-  f->body.ptr[f->body.len] = '\0';
-  return n;
-}
-
 static void
 fetch_reset (struct fetch *f)
 {
-  if (f->easy)
-    curl_easy_cleanup (f->easy);
+  cbt_http_free (f->http);
   free (f->url);
-  char_vector_reset (&f->body);
   memset (f, 0, sizeof *f);
 }
 
-/* Prepares F to GET BASE + PATH + ID. */
+/* Prepares F to GET BASE + PATH + ID, keeping at most LIMIT bytes of the
+ * answer.  Returns 0, or -1 with a message recorded.
+ */
 static int
 fetch_init (struct oma_poller *p, struct fetch *f, const char *base,
             const char *path, const char *id, size_t limit)
 {
   size_t blen = strlen (base);
-  long timeout_ms;
+  long timeout_ms = (long)(p->cfg.http_timeout * 1000);
+  CURLcode rc;
 
   memset (f, 0, sizeof *f);
   while (blen > 0 && base[blen - 1] == '/')
     blen--;
   if (asprintf (&f->url, "%.*s%s%s", (int)blen, base, path, id) == -1) {
     f->url = NULL;
+    cbt_set_error ("out of memory");
     return -1;
   }
-  f->easy = curl_easy_init ();
-  if (f->easy == NULL)
+  f->http = cbt_http_new (&(struct cbt_http_options){
+      .component = "oma",
+      .connect_timeout_ms = timeout_ms < 5000 ? timeout_ms : 5000L,
+      .timeout_ms = timeout_ms,
+      .max_reply = limit,
+  });
+  if (f->http == NULL ||
+      cbt_http_prepare (f->http, "GET", f->url, NULL, NULL, 0) == -1)
     return -1;
-  f->limit = limit;
-  timeout_ms = (long)(p->cfg.http_timeout * 1000);
-  curl_easy_setopt (f->easy, CURLOPT_URL, f->url);
-  curl_easy_setopt (f->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (f->easy, CURLOPT_WRITEFUNCTION, poller_write_cb);
-  curl_easy_setopt (f->easy, CURLOPT_WRITEDATA, f);
-  curl_easy_setopt (f->easy, CURLOPT_PRIVATE, f);
-  curl_easy_setopt (f->easy, CURLOPT_ERRORBUFFER, f->errbuf);
-  curl_easy_setopt (f->easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (f->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt (f->easy, CURLOPT_CONNECTTIMEOUT_MS,
-                    timeout_ms < 5000 ? timeout_ms : 5000L);
-  curl_easy_setopt (f->easy, CURLOPT_USERAGENT,
-                    "cbtrack-oma/" CBTRACK_VERSION);
+  rc = curl_easy_setopt (cbt_http_easy (f->http), CURLOPT_PRIVATE, f);
+  if (rc != CURLE_OK) {
+    cbt_set_error ("CURLOPT_PRIVATE: %s", curl_easy_strerror (rc));
+    return -1;
+  }
   return 0;
 }
 
 /* Runs the N prepared fetches concurrently until all ended (or a stop was
- * asked for: the rest then end as aborted).
+ * asked for: the rest then end as aborted), and sets each one's ok and
+ * http_status.
  */
 static void
 poller_fetch_all (struct oma_poller *p, struct fetch *f, size_t n)
 {
   CURLMsg *msg;
+  CURLMcode mc;
   int running = 0, left;
   size_t i;
 
   for (i = 0; i < n; i++) {
     f[i].code = CURLE_ABORTED_BY_CALLBACK;
-    if (f[i].easy && curl_multi_add_handle (p->multi, f[i].easy) != CURLM_OK)
+    if (f[i].http && curl_multi_add_handle (
+                         p->multi, cbt_http_easy (f[i].http)) != CURLM_OK)
       f[i].code = CURLE_OUT_OF_MEMORY;
   }
   do {
-    if (curl_multi_perform (p->multi, &running) != CURLM_OK)
+    mc = curl_multi_perform (p->multi, &running);
+    if (mc != CURLM_OK) {
+      poller_log (p, "fetching: %s", curl_multi_strerror (mc));
       break;
+    }
     while ((msg = curl_multi_info_read (p->multi, &left)) != NULL)
       if (msg->msg == CURLMSG_DONE) {
         struct fetch *done = NULL;
 
-        curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, &done);
-        done->code = msg->data.result;
-        curl_easy_getinfo (msg->easy_handle, CURLINFO_RESPONSE_CODE,
-                           &done->http_status);
+        if (curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, &done) ==
+                CURLE_OK &&
+            done != NULL)
+          done->code = msg->data.result;
       }
     if (running == 0 || atomic_load (&p->stop))
       break;
-    curl_multi_poll (p->multi, NULL, 0, 500, NULL);
+    mc = curl_multi_poll (p->multi, NULL, 0, 500, NULL);
+    if (mc != CURLM_OK) {
+      poller_log (p, "fetching: %s", curl_multi_strerror (mc));
+      break;
+    }
   } while (!atomic_load (&p->stop));
 
-  for (i = 0; i < n; i++)
-    if (f[i].easy)
-      curl_multi_remove_handle (p->multi, f[i].easy);
+  for (i = 0; i < n; i++) {
+    if (f[i].http == NULL)
+      continue;
+    /* Removing a handle that the multi has (added above) cannot fail in a
+     * way that leaves it there.
+     */
+    (void)curl_multi_remove_handle (p->multi, cbt_http_easy (f[i].http));
+    f[i].ok = cbt_http_complete (f[i].http, f[i].code, &f[i].http_status) == 0;
+  }
 }
 
 /* A short description of how fetch F failed. */
 static const char *
 fetch_error (const struct fetch *f, char *buf, size_t len)
 {
-  if (f->code != CURLE_OK)
-    snprintf (buf, len, "%s",
-              f->errbuf[0] ? f->errbuf : curl_easy_strerror (f->code));
+  if (!f->ok)
+    snprintf (buf, len, "%s", cbt_http_error (f->http));
   else
     snprintf (buf, len, "HTTP %ld", f->http_status);
   return buf;
@@ -294,16 +291,19 @@ poller_discover (struct oma_poller *p, int64_t now)
 
   for (i = 0; i < n && !atomic_load (&p->stop); i++) {
     cbt_doc_job_vector jobs = empty_vector;
+    const char *body;
+    size_t body_len;
 
-    if (f[i].easy == NULL)
+    if (f[i].http == NULL)
       continue;
-    if (f[i].code != CURLE_OK || f[i].http_status != 200) {
+    if (!f[i].ok || f[i].http_status != 200) {
       if (p->cfg.verbose)
         poller_log (p, "discovery on %s: %s", p->cfg.vma_urls[i],
                     fetch_error (&f[i], err, sizeof err));
       continue;
     }
-    if (oma_vma_list_parse (f[i].body.ptr, f[i].body.len, &jobs) == -1) {
+    body = cbt_http_reply (f[i].http, &body_len);
+    if (oma_vma_list_parse (body, body_len, &jobs) == -1) {
       poller_log (p, "discovery on %s: %s", p->cfg.vma_urls[i],
                   cbt_get_error ());
       continue;
@@ -439,12 +439,14 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
     struct oma_update u;
 
     memset (&vma, 0, sizeof vma);
-    if (f[i].easy) {
-      if (f[i].code == CURLE_OK && f[i].http_status == 404)
+    if (f[i].http) {
+      size_t body_len;
+      const char *body = cbt_http_reply (f[i].http, &body_len);
+
+      if (f[i].ok && f[i].http_status == 404)
         result = OMA_FETCH_NOT_FOUND;
-      else if (f[i].code == CURLE_OK && f[i].http_status == 200) {
-        if (oma_vma_job_parse (f[i].body.ptr ? f[i].body.ptr : "",
-                               f[i].body.len, &vma) == -1)
+      else if (f[i].ok && f[i].http_status == 200) {
+        if (oma_vma_job_parse (body, body_len, &vma) == -1)
           snprintf (err, sizeof err, "bad answer: %s", cbt_get_error ());
         else if (strcmp (vma.job_id, job->id) != 0)
           snprintf (err, sizeof err, "bad answer: another job's");
@@ -553,15 +555,14 @@ oma_poller_create (const struct oma_poller_config *config)
 {
   struct oma_poller *p;
   pthread_condattr_t attr;
+  CURLMcode mc;
 
-  if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    cbt_set_error ("curl_global_init failed");
+  if (cbt_http_global_init () == -1)
     return NULL;
-  }
   p = calloc (1, sizeof *p);
   if (p == NULL) {
     cbt_set_error_errno (errno, "calloc");
-    curl_global_cleanup ();
+    cbt_http_global_cleanup ();
     return NULL;
   }
   p->cfg = *config;
@@ -573,15 +574,21 @@ oma_poller_create (const struct oma_poller_config *config)
   if (p->multi == NULL) {
     cbt_set_error ("curl_multi_init failed");
     free (p);
-    curl_global_cleanup ();
+    cbt_http_global_cleanup ();
     return NULL;
   }
-  curl_multi_setopt (p->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                     (long)POLLER_HOST_CONNECTIONS);
-  curl_multi_setopt (p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                     (long)POLLER_TOTAL_CONNECTIONS);
-  curl_multi_setopt (p->multi, CURLMOPT_MAXCONNECTS,
-                     (long)POLLER_TOTAL_CONNECTIONS);
+  if ((mc = curl_multi_setopt (p->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                               (long)POLLER_HOST_CONNECTIONS)) != CURLM_OK ||
+      (mc = curl_multi_setopt (p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                               (long)POLLER_TOTAL_CONNECTIONS)) != CURLM_OK ||
+      (mc = curl_multi_setopt (p->multi, CURLMOPT_MAXCONNECTS,
+                               (long)POLLER_TOTAL_CONNECTIONS)) != CURLM_OK) {
+    cbt_set_error ("libcurl multi options: %s", curl_multi_strerror (mc));
+    curl_multi_cleanup (p->multi);
+    free (p);
+    cbt_http_global_cleanup ();
+    return NULL;
+  }
   pthread_mutex_init (&p->lock, NULL);
   pthread_condattr_init (&attr);
   pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
@@ -614,7 +621,10 @@ oma_poller_free (struct oma_poller *p)
     atomic_store (&p->stop, true);
     pthread_cond_broadcast (&p->cond);
     pthread_mutex_unlock (&p->lock);
-    curl_multi_wakeup (p->multi);
+    /* A failed wakeup only delays the stop: the fetch loop polls every
+     * 500 ms and checks the flag.
+     */
+    (void)curl_multi_wakeup (p->multi);
     pthread_join (p->thread, NULL);
   }
   curl_multi_cleanup (p->multi);
@@ -623,5 +633,5 @@ oma_poller_free (struct oma_poller *p)
   pthread_cond_destroy (&p->cond);
   pthread_mutex_destroy (&p->lock);
   free (p);
-  curl_global_cleanup ();
+  cbt_http_global_cleanup ();
 }

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "commands.h"
 #include "common/error.h"
+#include "common/http-client.h"
 #include "common/human.h"
 #include "common/ids.h"
 #include "common/progress-model.h"
@@ -21,10 +21,10 @@
 
 #define STATUS_DEFAULT_VMA "http://127.0.0.1:8081"
 #define STATUS_MAX_REPLY (256 * 1024 * 1024)
+#define STATUS_CONNECT_TIMEOUT_MS 5000L
+#define STATUS_TIMEOUT_MS 30000L
 #define STATUS_JOB_BAR 30
 #define STATUS_DISK_BAR 20
-
-DEFINE_VECTOR_TYPE (status_buffer, char);
 
 static void
 status_usage (FILE *fp)
@@ -46,53 +46,21 @@ status_usage (FILE *fp)
   /* clang-format on */
 }
 
-static size_t
-status_write (char *data, size_t size, size_t n, void *opaque)
-{
-  status_buffer *buf = opaque;
-  size_t len = size * n;
-
-  if (buf->len + len > STATUS_MAX_REPLY ||
-      status_buffer_reserve (buf, len + 1) == -1)
-    return 0;
-  memcpy (buf->ptr + buf->len, data, len);
-  buf->len += len;
-  buf->ptr[buf->len] = '\0';
-  return len;
-}
-
-/* GETs URL into *BUF.  Returns the HTTP status, or -1 with a message
- * recorded when the service cannot be reached.
+/* GETs URL with HTTP.  Returns the HTTP status, the reply then in
+ * cbt_http_reply (HTTP), or -1 with a message recorded when the service
+ * cannot be reached.
  */
 static long
-status_fetch (const char *url, status_buffer *buf)
+status_fetch (struct cbt_http *http, const char *url)
 {
-  char errbuf[CURL_ERROR_SIZE] = "";
-  CURL *curl;
-  CURLcode rc;
-  long code = -1;
+  long code;
 
-  curl = curl_easy_init ();
-  if (curl == NULL) {
-    cbt_set_error ("curl_easy_init failed");
+  if (cbt_http_prepare (http, "GET", url, NULL, NULL, 0) == -1)
+    return -1;
+  if (cbt_http_perform (http, &code) == -1) {
+    cbt_set_error ("cannot reach %s: %s", url, cbt_http_error (http));
     return -1;
   }
-  curl_easy_setopt (curl, CURLOPT_URL, url);
-  curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, status_write);
-  curl_easy_setopt (curl, CURLOPT_WRITEDATA, buf);
-  curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT, 5L);
-  curl_easy_setopt (curl, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (curl, CURLOPT_USERAGENT,
-                    "cbtrack-status/" CBTRACK_VERSION);
-  rc = curl_easy_perform (curl);
-  if (rc != CURLE_OK)
-    cbt_set_error ("cannot reach %s: %s", url,
-                   errbuf[0] ? errbuf : curl_easy_strerror (rc));
-  else
-    curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup (curl);
   return code;
 }
 
@@ -206,7 +174,9 @@ status_main (int argc, char **argv)
     { NULL },
   };
   const char *vma = STATUS_DEFAULT_VMA, *job_id = NULL;
-  status_buffer reply = empty_vector;
+  struct cbt_http *http = NULL;
+  const char *reply;
+  size_t reply_len;
   json_t *json = NULL, *jobs, *job;
   json_error_t jerr;
   char *url = NULL;
@@ -248,13 +218,24 @@ status_main (int argc, char **argv)
     return 1;
   }
 
-  curl_global_init (CURL_GLOBAL_DEFAULT);
-  code = status_fetch (url, &reply);
+  if (cbt_http_global_init () == -1) {
+    fprintf (stderr, "cbtrack status: %s\n", cbt_get_error ());
+    free (url);
+    return 1;
+  }
+  http = cbt_http_new (&(struct cbt_http_options){
+      .component = "status",
+      .connect_timeout_ms = STATUS_CONNECT_TIMEOUT_MS,
+      .timeout_ms = STATUS_TIMEOUT_MS,
+      .max_reply = STATUS_MAX_REPLY,
+  });
+  code = http != NULL ? status_fetch (http, url) : -1;
   if (code == -1) {
     fprintf (stderr, "cbtrack status: %s\n", cbt_get_error ());
     goto out;
   }
-  json = reply.len ? json_loadb (reply.ptr, reply.len, 0, &jerr) : NULL;
+  reply = cbt_http_reply (http, &reply_len);
+  json = reply_len ? json_loadb (reply, reply_len, 0, &jerr) : NULL;
   if (code == 404 && job_id != NULL) {
     fprintf (stderr, "cbtrack status: no job '%s' at %.*s\n", job_id,
              (int)vlen, vma);
@@ -270,8 +251,8 @@ status_main (int argc, char **argv)
   }
 
   if (as_json) {
-    fwrite (reply.ptr, 1, reply.len, stdout);
-    if (reply.ptr[reply.len - 1] != '\n')
+    fwrite (reply, 1, reply_len, stdout);
+    if (reply[reply_len - 1] != '\n')
       putchar ('\n');
   } else if (job_id != NULL)
     status_decode_and_print (json);
@@ -290,8 +271,8 @@ status_main (int argc, char **argv)
 
 out:
   json_decref (json);
-  status_buffer_reset (&reply);
+  cbt_http_free (http);
   free (url);
-  curl_global_cleanup ();
+  cbt_http_global_cleanup ();
   return ret;
 }

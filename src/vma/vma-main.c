@@ -1,30 +1,24 @@
 /* cbtrack vma - the source-side progress service (DESIGN §3).
  *
  * Options and wiring only: the store decides, the resources answer, the
- * httpd layer serves.  The main thread waits for SIGTERM/SIGINT and, once
- * a second, lets finished jobs expire.
+ * daemon layer (common/daemon.h) serves and handles signals.  The main
+ * thread waits for SIGTERM/SIGINT (SIGHUP reloads the token file) and,
+ * once a second, lets finished jobs expire.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "commands.h"
-#include "common/cleanup.h"
+#include "common/daemon.h"
 #include "common/error.h"
-#include "common/httpd.h"
 #include "common/human.h"
 #include "common/timeutil.h"
-#include "common/token.h"
 #include "vma/vma.h"
 
 #define VMA_DEFAULT_LISTEN "127.0.0.1:8081"
 
-static const struct cbt_httpd_route vma_routes[] = {
+static const struct cbt_route vma_routes[] = {
   { "POST", "/api/v1/progress/{id}/update", vma_progress_update },
   { "GET", "/api/v1/progress/{id}", vma_progress_get },
   { "DELETE", "/api/v1/progress/{id}", vma_progress_delete },
@@ -65,46 +59,47 @@ vma_usage (FILE *fp)
 "  GET    /api/v1/progress              every job, newest first\n"
 "  GET    /healthz, /metrics            liveness; Prometheus metrics\n"
 "\n"
-"SIGTERM or SIGINT stops the service cleanly.  See docs/vma.md.\n");
+"SIGTERM or SIGINT stops the service cleanly; SIGHUP re-reads the token\n"
+"file.  See docs/vma.md.\n");
   /* clang-format on */
+}
+
+/* The daemon's tick: finished jobs expire. */
+static void
+vma_tick (void *arg)
+{
+  struct vma_server *server = arg;
+
+  vma_store_expire (server->store, cbt_now_mono ());
 }
 
 int
 vma_main (int argc, char **argv)
 {
-  enum {
-    OPT_LISTEN = 256,
-    OPT_TOKEN_FILE,
-    OPT_JOB_TTL,
-    OPT_MAX_JOBS,
-    OPT_THREADS
-  };
+  enum { OPT_JOB_TTL = 256, OPT_MAX_JOBS };
   static const struct option long_options[] = {
-    { "listen", required_argument, NULL, OPT_LISTEN },
-    { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+    CBT_DAEMON_LONG_OPTIONS,
     { "job-ttl", required_argument, NULL, OPT_JOB_TTL },
     { "max-jobs", required_argument, NULL, OPT_MAX_JOBS },
-    { "threads", required_argument, NULL, OPT_THREADS },
     { "help", no_argument, NULL, 'h' },
     { NULL },
   };
+  struct cbt_daemon_config dconfig = { .name = "vma",
+                                       .listen = VMA_DEFAULT_LISTEN };
   struct vma_store_limits limits = { 0 };
-  struct cbt_httpd_config config = { .listen = VMA_DEFAULT_LISTEN,
-                                     .routes = vma_routes };
   struct vma_server server = { 0 };
-  struct cbt_httpd *httpd = NULL;
-  CLEANUP_FREE char *token = NULL;
-  const char *token_file = NULL;
-  struct timespec tick = { .tv_sec = 1 };
-  sigset_t sigs, old_sigs;
+  struct cbt_daemon *daemon = NULL;
   long long n;
-  int c, sig, ret = 1;
+  int c, r, ret = 1;
 
   optind = 1;
   while ((c = getopt_long (argc, argv, "h", long_options, NULL)) != -1) {
+    r = cbt_daemon_option (&dconfig, c, optarg);
+    if (r == -1)
+      goto usage_error;
+    if (r == 1)
+      continue;
     switch (c) {
-    case OPT_LISTEN: config.listen = optarg; break;
-    case OPT_TOKEN_FILE: token_file = optarg; break;
     case OPT_JOB_TTL:
       if (cbt_parse_duration (optarg, &limits.job_ttl) == -1)
         goto usage_error;
@@ -113,11 +108,6 @@ vma_main (int argc, char **argv)
       if (cbt_parse_int ("--max-jobs", optarg, 1, 100000000, &n) == -1)
         goto usage_error;
       limits.max_jobs = (size_t)n;
-      break;
-    case OPT_THREADS:
-      if (cbt_parse_int ("--threads", optarg, 1, 256, &n) == -1)
-        goto usage_error;
-      config.threads = (unsigned)n;
       break;
     case 'h': vma_usage (stdout); return 0;
     default: vma_usage (stderr); return 2;
@@ -128,53 +118,36 @@ vma_main (int argc, char **argv)
     vma_usage (stderr);
     return 2;
   }
-  if (token_file != NULL) {
-    token = cbt_read_token (token_file);
-    if (token == NULL) {
-      fprintf (stderr, "cbtrack vma: %s\n", cbt_get_error ());
-      return 1;
-    }
-    config.token = token;
-  }
 
-  server.store = vma_store_create (&limits);
-  if (server.store == NULL) {
+  daemon = cbt_daemon_create (&dconfig);
+  if (daemon == NULL) {
     fprintf (stderr, "cbtrack vma: %s\n", cbt_get_error ());
     return 1;
   }
-  config.app = &server;
-
-  /* Block the stop signals before the server's threads exist, so that
-   * they inherit the mask and only this thread receives them.
-   */
-  signal (SIGPIPE, SIG_IGN);
-  sigemptyset (&sigs);
-  sigaddset (&sigs, SIGTERM);
-  sigaddset (&sigs, SIGINT);
-  pthread_sigmask (SIG_BLOCK, &sigs, &old_sigs);
-
-  httpd = cbt_httpd_start (&config);
-  if (httpd == NULL) {
+  server.store = vma_store_create (&limits);
+  if (server.store == NULL) {
     fprintf (stderr, "cbtrack vma: %s\n", cbt_get_error ());
     goto out;
   }
-  fprintf (stderr, "cbtrack vma: listening on %s (port %u)%s\n", config.listen,
-           (unsigned)cbt_httpd_port (httpd),
-           token ? ", token required for POST and DELETE" : "");
-
-  for (;;) {
-    sig = sigtimedwait (&sigs, NULL, &tick);
-    if (sig == SIGTERM || sig == SIGINT)
-      break;
-    vma_store_expire (server.store, cbt_now_mono ());
+  if (cbt_daemon_serve (daemon, vma_routes, &server) == -1) {
+    fprintf (stderr, "cbtrack vma: %s\n", cbt_get_error ());
+    goto out;
   }
-  fprintf (stderr, "cbtrack vma: stopping\n");
+  cbt_daemon_log (daemon, "listening on %s (port %u)%s", dconfig.listen,
+                  (unsigned)cbt_daemon_port (daemon),
+                  cbt_daemon_has_token (daemon)
+                      ? ", token required for POST and DELETE"
+                      : "");
+
+  cbt_daemon_wait (daemon, 1.0, vma_tick, &server);
+  cbt_daemon_log (daemon, "stopping");
   ret = 0;
 
 out:
-  cbt_httpd_stop (httpd);
+  /* The server stops before the store it serves goes away. */
+  cbt_daemon_stop_serving (daemon);
   vma_store_free (server.store);
-  pthread_sigmask (SIG_SETMASK, &old_sigs, NULL);
+  cbt_daemon_free (daemon);
   return ret;
 
 usage_error:

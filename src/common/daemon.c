@@ -1,0 +1,289 @@
+/* cbtrack - the life of a daemon (see daemon.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/daemon.h"
+#include "common/error.h"
+#include "common/httpd.h"
+#include "common/human.h"
+#include "common/token.h"
+
+/* Longest log line written whole; longer ones are cut. */
+#define DAEMON_LOG_LINE 4096
+
+struct cbt_daemon {
+  struct cbt_daemon_config config;
+  char *token;             /* the token in force, or NULL */
+  struct cbt_httpd *httpd; /* NULL before serving and after stopping */
+  sigset_t signals;        /* SIGTERM, SIGINT, SIGHUP */
+  sigset_t old_mask;       /* restored by cbt_daemon_free */
+};
+
+int
+cbt_daemon_option (struct cbt_daemon_config *config, int opt, const char *arg)
+{
+  long long n;
+
+  switch (opt) {
+  case CBT_DAEMON_OPT_LISTEN: config->listen = arg; return 1;
+  case CBT_DAEMON_OPT_TOKEN_FILE: config->token_file = arg; return 1;
+  case CBT_DAEMON_OPT_THREADS:
+    if (cbt_parse_int ("--threads", arg, 1, 256, &n) == -1)
+      return -1;
+    config->threads = (unsigned)n;
+    return 1;
+  default: return 0;
+  }
+}
+
+static void
+daemon_vlog (const char *name, const char *fmt, va_list ap)
+{
+  char line[DAEMON_LOG_LINE];
+  int n, m;
+
+  n = snprintf (line, sizeof line, "cbtrack %s: ", name);
+  if (n < 0 || (size_t)n >= sizeof line)
+    return;
+  m = vsnprintf (line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  if (m < 0)
+    return;
+  if ((size_t)m >= sizeof line - (size_t)n - 1)
+    m = (int)(sizeof line - (size_t)n - 2);
+  line[n + m] = '\n';
+  line[n + m + 1] = '\0';
+  /* One stdio call: the stream's lock keeps the line whole. */
+  fputs (line, stderr);
+}
+
+void
+cbt_daemon_log_as (const char *name, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  daemon_vlog (name, fmt, ap);
+  va_end (ap);
+}
+
+void
+cbt_daemon_log (const struct cbt_daemon *daemon, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  daemon_vlog (daemon->config.name, fmt, ap);
+  va_end (ap);
+}
+
+struct cbt_daemon *
+cbt_daemon_create (const struct cbt_daemon_config *config)
+{
+  struct cbt_daemon *d;
+  int err;
+
+  d = calloc (1, sizeof *d);
+  if (d == NULL) {
+    cbt_set_error_errno (errno, "calloc");
+    return NULL;
+  }
+  d->config = *config;
+  if (config->token_file != NULL) {
+    d->token = cbt_read_token (config->token_file);
+    if (d->token == NULL)
+      goto err;
+  }
+
+  if (signal (SIGPIPE, SIG_IGN) == SIG_ERR) {
+    cbt_set_error_errno (errno, "signal (SIGPIPE)");
+    goto err;
+  }
+  if (sigemptyset (&d->signals) == -1 || sigaddset (&d->signals, SIGTERM) ||
+      sigaddset (&d->signals, SIGINT) || sigaddset (&d->signals, SIGHUP)) {
+    cbt_set_error_errno (errno, "sigaddset");
+    goto err;
+  }
+  err = pthread_sigmask (SIG_BLOCK, &d->signals, &d->old_mask);
+  if (err != 0) {
+    cbt_set_error_errno (err, "pthread_sigmask");
+    goto err;
+  }
+  return d;
+
+err:
+  free (d->token);
+  free (d);
+  return NULL;
+}
+
+int
+cbt_daemon_serve (struct cbt_daemon *daemon, const struct cbt_route *routes,
+                  void *app)
+{
+  struct cbt_httpd_config config = {
+    .listen = daemon->config.listen,
+    .routes = routes,
+    .app = app,
+    .token = daemon->token,
+    .threads = daemon->config.threads,
+  };
+
+  daemon->httpd = cbt_httpd_start (&config);
+  return daemon->httpd != NULL ? 0 : -1;
+}
+
+uint16_t
+cbt_daemon_port (const struct cbt_daemon *daemon)
+{
+  return daemon->httpd != NULL ? cbt_httpd_port (daemon->httpd) : 0;
+}
+
+bool
+cbt_daemon_has_token (const struct cbt_daemon *daemon)
+{
+  return daemon->config.token_file != NULL;
+}
+
+/* SIGHUP: re-reads the token file and puts the new token in force.  On
+ * any failure the old token stays, and the log says why.
+ */
+static void
+daemon_reload_token (struct cbt_daemon *d)
+{
+  const char *file = d->config.token_file;
+  char *token;
+
+  if (file == NULL) {
+    cbt_daemon_log (d, "SIGHUP: no --token-file, nothing to reload");
+    return;
+  }
+  token = cbt_read_token (file);
+  if (token == NULL) {
+    cbt_daemon_log (d,
+                    "SIGHUP: cannot reload the token (%s); the previous "
+                    "token stays in force",
+                    cbt_get_error ());
+    return;
+  }
+  if (d->httpd != NULL && cbt_httpd_set_token (d->httpd, token) == -1) {
+    cbt_daemon_log (d,
+                    "SIGHUP: cannot reload the token (%s); the previous "
+                    "token stays in force",
+                    cbt_get_error ());
+    free (token);
+    return;
+  }
+  free (d->token);
+  d->token = token;
+  cbt_daemon_log (d, "SIGHUP: reloaded the token from %s", file);
+}
+
+/* Adds SECONDS (>= 0) to *TS. */
+static void
+daemon_timespec_add (struct timespec *ts, double seconds)
+{
+  time_t whole = (time_t)seconds;
+
+  ts->tv_sec += whole;
+  ts->tv_nsec += (long)((seconds - (double)whole) * 1e9);
+  if (ts->tv_nsec >= 1000000000L) {
+    ts->tv_sec++;
+    ts->tv_nsec -= 1000000000L;
+  }
+}
+
+/* True when A is earlier than B. */
+static bool
+daemon_before (const struct timespec *a, const struct timespec *b)
+{
+  return a->tv_sec < b->tv_sec ||
+         (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* The time from NOW until DEADLINE, as a relative timeout (0 if past). */
+static struct timespec
+daemon_until (const struct timespec *deadline, const struct timespec *now)
+{
+  struct timespec left = { 0, 0 };
+
+  if (!daemon_before (now, deadline))
+    return left;
+  left.tv_sec = deadline->tv_sec - now->tv_sec;
+  left.tv_nsec = deadline->tv_nsec - now->tv_nsec;
+  if (left.tv_nsec < 0) {
+    left.tv_sec--;
+    left.tv_nsec += 1000000000L;
+  }
+  return left;
+}
+
+void
+cbt_daemon_wait (struct cbt_daemon *daemon, double interval,
+                 void (*tick) (void *arg), void *arg)
+{
+  struct timespec next, now, left;
+  int sig;
+
+  if (clock_gettime (CLOCK_MONOTONIC, &next) == -1)
+    tick = NULL; /* cannot happen with CLOCK_MONOTONIC; wait untimed */
+  if (tick != NULL)
+    daemon_timespec_add (&next, interval);
+  for (;;) {
+    if (tick == NULL)
+      sig = sigwaitinfo (&daemon->signals, NULL);
+    else {
+      if (clock_gettime (CLOCK_MONOTONIC, &now) == -1)
+        now = next;
+      left = daemon_until (&next, &now);
+      sig = sigtimedwait (&daemon->signals, NULL, &left);
+    }
+    if (sig == SIGTERM || sig == SIGINT)
+      return;
+    if (sig == SIGHUP)
+      daemon_reload_token (daemon);
+    else if (sig == -1 && errno != EAGAIN && errno != EINTR) {
+      cbt_daemon_log (daemon, "waiting for signals: %s", strerror (errno));
+      return;
+    }
+    if (tick != NULL && clock_gettime (CLOCK_MONOTONIC, &now) == 0 &&
+        !daemon_before (&now, &next)) {
+      tick (arg);
+      next = now;
+      daemon_timespec_add (&next, interval);
+    }
+  }
+}
+
+void
+cbt_daemon_stop_serving (struct cbt_daemon *daemon)
+{
+  if (daemon == NULL)
+    return;
+  cbt_httpd_stop (daemon->httpd);
+  daemon->httpd = NULL;
+}
+
+void
+cbt_daemon_free (struct cbt_daemon *daemon)
+{
+  struct timespec zero = { 0, 0 };
+
+  if (daemon == NULL)
+    return;
+  cbt_daemon_stop_serving (daemon);
+  /* A signal that arrived while stopping must not act once unblocked
+   * (a late SIGHUP would otherwise kill the process): take it now.
+   */
+  while (sigtimedwait (&daemon->signals, NULL, &zero) > 0)
+    ;
+  if (pthread_sigmask (SIG_SETMASK, &daemon->old_mask, NULL) != 0)
+    cbt_daemon_log (daemon, "cannot restore the signal mask");
+  free (daemon->token);
+  free (daemon);
+}
