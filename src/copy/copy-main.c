@@ -21,7 +21,6 @@
 #include "common/readfile.h"
 #include "common/token.h"
 
-
 static void
 copy_usage (FILE *fp)
 {
