@@ -79,7 +79,7 @@ PY
 check_overhead ()
 {
     local moved=$1 planned=$2 runs=$3
-    python3 -c "import sys; m, p = int(sys.argv[1]), int(sys.argv[2]); print('moved %d of a plan of %d bytes over %s runs: overhead %.1f %%' % (m, p, sys.argv[3], 100.0 * (m - p) / p))" "$moved" "$planned" "$runs"
+    python3 -c "import sys; m, p, r = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]); print('moved %d of a plan of %d bytes over %d runs: overhead %.1f %%, %.2f MiB per interrupted run' % (m, p, r, 100.0 * (m - p) / p, (m - p) / max(r - 1, 1) / 1048576))" "$moved" "$planned" "$runs"
     [ "$moved" -ge "$planned" ] || fail "moved $moved bytes, fewer than the plan's $planned"
     [ "$moved" -le $(( 2 * planned )) ] || fail "moved $moved bytes for a plan of $planned"
 }
