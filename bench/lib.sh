@@ -73,6 +73,8 @@ bench_make_workdir ()
 {
     work="$(mktemp -d "$BENCH_DIR/cbtrack-bench.XXXXXX")"
     _bench_cleanup_dirs+=("$work")
+    # cbtrack copy keeps its checkpoints here, not in the user's state.
+    export XDG_STATE_HOME="$work/state"
     if [ -n "${TARGET_DIR:-}" ]; then
         target_dir="$(mktemp -d "$TARGET_DIR/cbtrack-bench.XXXXXX")"
         _bench_cleanup_dirs+=("$target_dir")

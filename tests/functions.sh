@@ -79,6 +79,8 @@ make_tmpdir ()
 {
     tmp="$(mktemp -d "${TMPDIR:-/tmp}/cbtrack-test.XXXXXX")"
     cleanup_fn rm -rf "$tmp"
+    # cbtrack copy keeps its checkpoints here, not in the user's home.
+    export XDG_STATE_HOME="$tmp/state"
 }
 
 # pick_port: print a TCP port on 127.0.0.1 that is free right now.  Tests

@@ -45,6 +45,7 @@ static const struct cbt_word cbt_sync_type_words[] = {
 
 static const struct cbt_word cbt_stage_words[] = {
   { "Analysis", CBT_STAGE_ANALYSIS },
+  { "Resume", CBT_STAGE_RESUME },
   { "Transfer", CBT_STAGE_TRANSFER },
   { "Finalize", CBT_STAGE_FINALIZE },
 };
@@ -234,6 +235,7 @@ cbt_aggregate_add (struct cbt_aggregate *agg, const struct cbt_progress *d,
 
   agg->nr_disks++;
   s->bytes_transferred += d->bytes_transferred;
+  s->resumed_bytes += d->resumed_bytes;
   s->total_bytes += d->total_bytes;
   s->bytes_written += d->bytes_written;
   s->bytes_zero_skipped += d->bytes_zero_skipped;
@@ -336,6 +338,8 @@ cbt_update_encode (const struct cbt_progress *p, const char *disk_id,
   cbt_json_set_counted (o, CBT_FIELD_BYTES_TRANSFERRED,
                         json_integer ((json_int_t)p->bytes_transferred),
                         &failed);
+  cbt_json_set_counted (o, CBT_FIELD_RESUMED_BYTES,
+                        json_integer ((json_int_t)p->resumed_bytes), &failed);
   cbt_json_set_counted (o, CBT_FIELD_TOTAL_BYTES,
                         json_integer ((json_int_t)p->total_bytes), &failed);
   cbt_json_set_counted (o, CBT_FIELD_PERCENT, json_real (p->percent), &failed);
@@ -482,6 +486,8 @@ cbt_update_decode (const char *body, size_t len, struct cbt_update *ret)
   if (cbt_update_counter (obj, CBT_FIELD_BYTES_TRANSFERRED,
                           CBT_HAS_BYTES_TRANSFERRED, &u.bytes_transferred,
                           &u.has) == -1 ||
+      cbt_update_counter (obj, CBT_FIELD_RESUMED_BYTES, CBT_HAS_RESUMED_BYTES,
+                          &u.resumed_bytes, &u.has) == -1 ||
       cbt_update_counter (obj, CBT_FIELD_TOTAL_BYTES, CBT_HAS_TOTAL_BYTES,
                           &u.total_bytes, &u.has) == -1 ||
       cbt_update_counter (obj, CBT_FIELD_BYTES_WRITTEN, CBT_HAS_BYTES_WRITTEN,

@@ -41,6 +41,7 @@
 #define CBT_FIELD_STATUS "status"
 #define CBT_FIELD_SYNC_TYPE "sync_type"
 #define CBT_FIELD_BYTES_TRANSFERRED "bytes_transferred"
+#define CBT_FIELD_RESUMED_BYTES "resumed_bytes"
 #define CBT_FIELD_TOTAL_BYTES "total_bytes"
 #define CBT_FIELD_PERCENT "percent"
 #define CBT_FIELD_THROUGHPUT_BPS "throughput_bps"
@@ -79,11 +80,15 @@ enum cbt_status {
   CBT_STATUS_FAILED,
 };
 
-/* The stages a copy goes through, in order.  Senders may name others;
- * they rank with Transfer (cbt_stage_rank).
+/* The stages a copy goes through, in order.  Resume is the stage of a
+ * copy that restarted from a checkpoint, between its analysis and the
+ * first byte it moves (Analysis is then skipped: the resumed bytes are
+ * known from the start).  Senders may name others; they rank with
+ * Transfer (cbt_stage_rank).
  */
 enum cbt_stage {
   CBT_STAGE_ANALYSIS,
+  CBT_STAGE_RESUME,
   CBT_STAGE_TRANSFER,
   CBT_STAGE_FINALIZE,
 };
@@ -94,7 +99,7 @@ enum cbt_sync_type {
 };
 
 /* The canonical names: "queued", "in_progress", "completed", "failed";
- * "Analysis", "Transfer", "Finalize"; "full", "incremental".
+ * "Analysis", "Resume", "Transfer", "Finalize"; "full", "incremental".
  */
 const char *cbt_status_name (enum cbt_status status);
 const char *cbt_stage_name (enum cbt_stage stage);
@@ -118,8 +123,8 @@ int cbt_sync_type_parse (const char *str, enum cbt_sync_type *ret);
  */
 int cbt_stage_parse (const char *str, enum cbt_stage *ret);
 
-/* Orders stage texts: Analysis (0) < Transfer and any unknown label (1) <
- * Finalize (2).
+/* Orders stage texts: Analysis (0) < Resume (1) < Transfer and any
+ * unknown label (2) < Finalize (3).
  */
 int cbt_stage_rank (const char *stage);
 
@@ -158,6 +163,7 @@ struct cbt_progress {
   enum cbt_status status;
   enum cbt_sync_type sync_type;
   uint64_t bytes_transferred;
+  uint64_t resumed_bytes; /* of those, done before a restart (checkpoint) */
   uint64_t total_bytes;
   double percent;        /* by cbt_percent; see cbt_progress_derive */
   double throughput_bps; /* 0 when not known */
@@ -237,6 +243,7 @@ enum {
   CBT_HAS_BYTES_ZERO_SKIPPED = 1 << 8,
   CBT_HAS_CAPACITY = 1 << 9,
   CBT_HAS_ERROR_MESSAGE = 1 << 10,
+  CBT_HAS_RESUMED_BYTES = 1 << 11,
 };
 
 /* One update as the service reads it.  A field that is absent or null is
@@ -249,6 +256,7 @@ struct cbt_update {
   enum cbt_status status;
   enum cbt_sync_type sync_type;
   uint64_t bytes_transferred;
+  uint64_t resumed_bytes;
   uint64_t total_bytes;
   uint64_t throughput_bps;
   double eta_seconds;
@@ -268,8 +276,8 @@ enum {
 
 /* Encodes P as one compact line of the update document: disk_id (when
  * DISK_ID is not NULL), stage, status, sync_type, bytes_transferred,
- * total_bytes, percent, throughput_bps, eta_seconds, bytes_written,
- * bytes_zero_skipped, bytes_zeroed, capacity_bytes, hole_bytes,
+ * resumed_bytes, total_bytes, percent, throughput_bps, eta_seconds,
+ * bytes_written, bytes_zero_skipped, bytes_zeroed, capacity_bytes, hole_bytes,
  * zero_bytes, elapsed_seconds, and error_message when failed.  FLAGS are
  * CBT_ENCODE_* bits.  Returns a malloc'd string, or NULL when out of
  * memory.

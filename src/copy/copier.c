@@ -49,6 +49,21 @@ struct worker {
   struct slot *slots;
   unsigned *free_slots;
   unsigned nr_free;
+  bool flushing; /* a checkpoint flush of this worker is in flight */
+};
+
+/* A checkpoint flush: the command, and whom its completion concerns. */
+struct copier_flush {
+  struct command cmd; /* first: the callback casts back */
+  struct copier *c;
+  struct worker *w;
+};
+
+/* The states of a checkpoint flush (struct copier's flush_state). */
+enum {
+  COPIER_FLUSH_IDLE,
+  COPIER_FLUSH_WANTED, /* asked for; the first worker to see it issues it */
+  COPIER_FLUSH_ISSUED,
 };
 
 struct copier {
@@ -66,10 +81,40 @@ struct copier {
   atomic_bool failed;
   char error[512];
 
-  /* PLAN_COPY bytes accounted so far: never more than the plan's
-   * transfer_bytes, and exactly that when the copy succeeded.
+  /* PLAN_COPY bytes accounted so far (those of a resumed copy's
+   * done-set included): never more than the plan's transfer_bytes, and
+   * exactly that when the copy succeeded.
    */
   _Atomic uint64_t accounted;
+
+  /* The done-set (NULL: none kept), under LOCK.  RESUME is a copy of
+   * what it held at the start, which the cursor skips (RESUME_I is the
+   * first of its ranges not behind the cursor).  HANDED_END is the end
+   * of the last piece handed out: the ranges between pieces need no work
+   * and join the done-set as the cursor passes them.
+   */
+  struct copier_done *done;
+  ckpt_range_vector resume;
+  size_t resume_i;
+  uint64_t handed_end;
+  bool handed_all;
+
+  /* Checkpoints: the thread in copier_run sets FLUSH_STATE to WANTED,
+   * the first worker to see it issues FLUSH on its connection, and the
+   * completion records FLUSH_ERR, counts FLUSHES_DONE and signals COND
+   * (all under LOCK).  COND is also signalled when a worker ends
+   * (RUNNING counts those still running, under LOCK).
+   */
+  double checkpoint_interval;
+  int (*checkpoint) (void *opaque, const ckpt_range_vector *done);
+  void *checkpoint_opaque;
+  atomic_int flush_state;
+  struct copier_flush flush;
+  unsigned flushes_done;
+  int flush_err;
+  pthread_cond_t cond;
+  unsigned running;
+  atomic_bool abandoned; /* a worker ended with requests in flight */
 };
 
 /* Records the first failure; later ones are consequences. */
@@ -100,7 +145,8 @@ copier_next_piece (struct copier *c, uint64_t *ret_offset, size_t *ret_len,
                    bool *ret_is_copy)
 {
   const plan_entry_vector *v = &c->plan->entries;
-  bool found = false;
+  const ckpt_range_vector *r = &c->resume;
+  bool found = false, nomem = false;
 
   cbt_mutex_lock (&c->lock);
   while (c->entry < v->len) {
@@ -120,6 +166,13 @@ copier_next_piece (struct copier *c, uint64_t *ret_offset, size_t *ret_len,
       }
       continue;
     }
+    /* A resumed copy skips what its checkpoint says is done. */
+    while (c->resume_i < r->len && r->ptr[c->resume_i].end <= c->pos)
+      c->resume_i++;
+    if (c->resume_i < r->len && r->ptr[c->resume_i].start <= c->pos) {
+      c->pos = r->ptr[c->resume_i].end < end ? r->ptr[c->resume_i].end : end;
+      continue;
+    }
     if (e->action == PLAN_COPY) {
       len = c->request_size - c->pos % c->request_size;
       *ret_is_copy = true;
@@ -129,7 +182,14 @@ copier_next_piece (struct copier *c, uint64_t *ret_offset, size_t *ret_len,
     }
     if (len > end - c->pos)
       len = end - c->pos;
+    if (c->resume_i < r->len && r->ptr[c->resume_i].start < c->pos + len)
+      len = r->ptr[c->resume_i].start - c->pos;
     assert (len > 0 && c->pos + len <= end);
+    /* What the cursor passed since the last piece needs no work. */
+    if (c->done &&
+        checkpoint_done_add (&c->done->set, c->handed_end, c->pos) == -1)
+      nomem = true;
+    c->handed_end = c->pos + len;
     assert (!*ret_is_copy || len <= c->request_size);
     *ret_offset = c->pos;
     *ret_len = (size_t)len;
@@ -138,8 +198,33 @@ copier_next_piece (struct copier *c, uint64_t *ret_offset, size_t *ret_len,
     break;
   }
   assert (c->entry <= v->len);
+  if (!found && c->done && !c->handed_all) {
+    if (checkpoint_done_add (&c->done->set, c->handed_end,
+                             c->plan->capacity) == -1)
+      nomem = true;
+    c->handed_all = true;
+  }
   cbt_mutex_unlock (&c->lock);
+  if (nomem) {
+    copier_fail (c, "out of memory for the checkpoint");
+    return false;
+  }
   return found;
+}
+
+/* Adds the completed piece [OFFSET, OFFSET + LEN) to the done-set. */
+static void
+copier_note_done (struct copier *c, uint64_t offset, uint64_t len)
+{
+  int r;
+
+  if (c->done == NULL)
+    return;
+  cbt_mutex_lock (&c->lock);
+  r = checkpoint_done_add (&c->done->set, offset, offset + len);
+  cbt_mutex_unlock (&c->lock);
+  if (r == -1)
+    copier_fail (c, "out of memory for the checkpoint");
 }
 
 /* Drops one reference on SLOT; the last one accounts the piece and frees
@@ -167,6 +252,7 @@ slot_put (struct slot *s)
     } else {
       progress_account_zeroed (c->progress, s->cmd.length);
     }
+    copier_note_done (c, s->cmd.offset, s->cmd.length);
   }
   s->in_use = false;
   assert (w->nr_free < c->requests && w->in_flight > 0);
@@ -298,6 +384,49 @@ worker_start_piece (struct worker *w, uint64_t offset, size_t len,
   }
 }
 
+/* The completion of a checkpoint flush: records its result for the
+ * thread waiting in copier_checkpoints.
+ */
+static void
+copier_flush_done (struct command *cmd, int err)
+{
+  struct copier_flush *f = (struct copier_flush *)cmd;
+  struct copier *c = f->c;
+
+  assert (f->w->flushing);
+  f->w->flushing = false;
+  cbt_mutex_lock (&c->lock);
+  c->flush_err = err;
+  c->flushes_done++;
+  atomic_store (&c->flush_state, COPIER_FLUSH_IDLE);
+  cbt_cond_broadcast (&c->cond);
+  cbt_mutex_unlock (&c->lock);
+}
+
+/* Issues the checkpoint flush on W's connection if one is wanted and no
+ * other worker took it.
+ */
+static void
+worker_maybe_flush (struct worker *w)
+{
+  struct copier *c = w->c;
+  int wanted = COPIER_FLUSH_WANTED;
+
+  if (atomic_load (&c->flush_state) != COPIER_FLUSH_WANTED ||
+      !atomic_compare_exchange_strong (&c->flush_state, &wanted,
+                                       COPIER_FLUSH_ISSUED))
+    return;
+  assert (!w->flushing);
+  w->flushing = true;
+  c->flush.w = w;
+  c->flush.cmd =
+      (struct command){ .worker = w->index, .cb = copier_flush_done };
+  if (c->dst->ops->asynch_flush (c->dst, &c->flush.cmd) == -1) {
+    copier_fail (c, "%s", cbt_get_error ());
+    copier_flush_done (&c->flush.cmd, EIO);
+  }
+}
+
 /* Waits until one of W's connections can make progress, and lets it. */
 static int
 worker_poll (struct worker *w)
@@ -358,10 +487,13 @@ worker_run (void *arg)
     bool is_copy = false;
 
     while (!atomic_load (&c->failed) && w->nr_free > 0 &&
-           copier_next_piece (c, &offset, &len, &is_copy))
+           copier_next_piece (c, &offset, &len, &is_copy)) {
       worker_start_piece (w, offset, len, is_copy);
+      worker_maybe_flush (w);
+    }
+    worker_maybe_flush (w);
     assert (w->in_flight + w->nr_free == c->requests);
-    if (w->in_flight == 0)
+    if (w->in_flight == 0 && !w->flushing)
       break;
     if (atomic_load (&c->failed)) {
       if (drain_deadline == 0)
@@ -374,7 +506,69 @@ worker_run (void *arg)
       break;
     }
   }
+  if (w->in_flight > 0 || w->flushing)
+    atomic_store (&c->abandoned, true);
+  cbt_mutex_lock (&c->lock);
+  assert (c->running > 0);
+  c->running--;
+  cbt_cond_broadcast (&c->cond);
+  cbt_mutex_unlock (&c->lock);
   return NULL;
+}
+
+/* Runs on the thread that called copier_run while the workers copy:
+ * every checkpoint interval, takes a copy of the done-set, has a worker
+ * flush the target, and hands the copy to the checkpoint callback once
+ * the flush succeeded.  Returns when no worker is left running, or after
+ * a failure.
+ */
+static void
+copier_checkpoints (struct copier *c)
+{
+  ckpt_range_vector snap = empty_vector;
+  double next = cbt_now_mono () + c->checkpoint_interval;
+
+  cbt_mutex_lock (&c->lock);
+  for (;;) {
+    unsigned seen;
+    int err, r;
+
+    while (c->running > 0 && !atomic_load (&c->failed) &&
+           cbt_now_mono () < next) {
+      struct timespec deadline = cbt_deadline_after (next - cbt_now_mono ());
+
+      cbt_cond_timedwait (&c->cond, &c->lock, &deadline);
+    }
+    if (c->running == 0 || atomic_load (&c->failed))
+      break;
+    /* Taken before the flush is asked for: only pieces whose writes
+     * completed before the flush was issued are claimed.
+     */
+    r = checkpoint_done_copy (&c->done->set, &snap);
+    if (r == -1) {
+      cbt_mutex_unlock (&c->lock);
+      copier_fail (c, "out of memory for the checkpoint");
+      cbt_mutex_lock (&c->lock);
+      break;
+    }
+    seen = c->flushes_done;
+    atomic_store (&c->flush_state, COPIER_FLUSH_WANTED);
+    while (c->running > 0 && c->flushes_done == seen)
+      cbt_pthread_check (pthread_cond_wait (&c->cond, &c->lock),
+                         "pthread_cond_wait");
+    if (c->flushes_done == seen)
+      break; /* the workers ended first: the caller's flush follows */
+    err = c->flush_err;
+    cbt_mutex_unlock (&c->lock);
+    if (err)
+      copier_fail (c, "%s: flush failed: %s", c->dst->name, strerror (err));
+    else if (c->checkpoint (c->checkpoint_opaque, &snap) == -1)
+      copier_fail (c, "%s", cbt_get_error ());
+    cbt_mutex_lock (&c->lock);
+    next = cbt_now_mono () + c->checkpoint_interval;
+  }
+  cbt_mutex_unlock (&c->lock);
+  ckpt_range_vector_reset (&snap);
 }
 
 static void
@@ -432,13 +626,26 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
     .request_size = opts->request_size,
     .requests = opts->requests,
     .skip_zero_blocks = opts->target_is_zero,
+    .done = opts->done,
+    .checkpoint_interval = opts->checkpoint ? opts->checkpoint_interval : 0,
+    .checkpoint = opts->checkpoint,
+    .checkpoint_opaque = opts->checkpoint_opaque,
   };
   struct worker *workers = NULL;
   unsigned nr_workers, started = 0, i;
   int n, err, ret = -1;
 
-  if (plan->transfer_bytes == 0 &&
-      (plan->zeroing_bytes == 0 || opts->target_is_zero)) {
+  if (c.done) {
+    c.done->drained = true;
+    if (checkpoint_done_copy (&c.done->set, &c.resume) == -1)
+      return -1;
+  }
+  if ((plan->transfer_bytes == 0 &&
+       (plan->zeroing_bytes == 0 || opts->target_is_zero)) ||
+      (c.done &&
+       checkpoint_done_covers_plan (&c.resume, plan, opts->target_is_zero))) {
+    /* Nothing to do, or a resumed copy that was done already. */
+    ckpt_range_vector_reset (&c.resume);
     if (ret_workers)
       *ret_workers = 0;
     return 0;
@@ -448,10 +655,21 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
   err = pthread_mutex_init (&c.lock, NULL);
   if (err) {
     cbt_set_error ("cannot create a lock: %s", strerror (err));
+    ckpt_range_vector_reset (&c.resume);
     return -1;
   }
+  err = cbt_cond_init_monotonic (&c.cond);
+  if (err) {
+    cbt_set_error ("cannot create a condition: %s", strerror (err));
+    cbt_mutex_destroy (&c.lock);
+    ckpt_range_vector_reset (&c.resume);
+    return -1;
+  }
+  c.flush.c = &c;
   atomic_init (&c.failed, false);
-  atomic_init (&c.accounted, 0);
+  atomic_init (&c.abandoned, false);
+  atomic_init (&c.flush_state, COPIER_FLUSH_IDLE);
+  atomic_init (&c.accounted, checkpoint_done_copy_bytes (&c.resume, plan));
   c.pos = plan->entries.len ? plan->entries.ptr[0].offset : 0;
 
   n = src->ops->connect_workers (src, opts->connections);
@@ -481,13 +699,21 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
       goto out_workers;
 
   for (i = 0; i < nr_workers; i++) {
+    cbt_mutex_lock (&c.lock);
+    c.running++;
+    cbt_mutex_unlock (&c.lock);
     err = pthread_create (&workers[i].thread, NULL, worker_run, &workers[i]);
     if (err) {
+      cbt_mutex_lock (&c.lock);
+      c.running--;
+      cbt_mutex_unlock (&c.lock);
       copier_fail (&c, "cannot start a worker thread: %s", strerror (err));
       break;
     }
     started++;
   }
+  if (c.checkpoint_interval > 0 && c.done)
+    copier_checkpoints (&c);
   for (i = 0; i < started; i++)
     cbt_thread_join (workers[i].thread);
 
@@ -501,12 +727,16 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
   }
   if (ret_workers)
     *ret_workers = nr_workers;
+  if (c.done)
+    c.done->drained = !atomic_load (&c.abandoned);
 
 out_workers:
   for (i = 0; i < nr_workers; i++)
     worker_free (&workers[i]);
   free (workers);
 out:
+  cbt_cond_destroy (&c.cond);
   cbt_mutex_destroy (&c.lock);
+  ckpt_range_vector_reset (&c.resume);
   return ret;
 }

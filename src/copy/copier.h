@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "copy/checkpoint.h"
 #include "copy/plan.h"
 #include "copy/progress.h"
 #include "copy/rw.h"
@@ -24,6 +25,33 @@ struct copier_options {
                            so the bytes in flight stay the same */
   size_t request_size;  /* bytes per read request (multiple of 4096) */
   bool target_is_zero;  /* zero ranges and zero blocks need no write */
+
+  /* Resume and checkpoints (checkpoint.h).  DONE, when not NULL, is the
+   * disk's done-set: what it holds at the start is skipped (a resumed
+   * copy, already accounted in the progress), and the copier adds every
+   * piece whose last write completed and every range its cursor passed
+   * without work.  The caller reads it once copier_run has returned.
+   */
+  struct copier_done *done;
+  /* Every CHECKPOINT_INTERVAL seconds (0: never) the copier copies the
+   * done-set, has a worker flush the target, and once that flush
+   * succeeded hands the copy to CHECKPOINT, on the thread that called
+   * copier_run: a piece completed after the copy was taken is never in
+   * it.  A -1 from CHECKPOINT (error recorded) fails the copy.
+   */
+  double checkpoint_interval;
+  int (*checkpoint) (void *opaque, const ckpt_range_vector *done);
+  void *checkpoint_opaque;
+};
+
+/* A disk's done-set as the copier keeps it. */
+struct copier_done {
+  ckpt_range_vector set;
+  /* Set by copier_run: every request it started has completed (none was
+   * abandoned), so the target may be flushed and SET written as the
+   * checkpoint after a failure.
+   */
+  bool drained;
 };
 
 #define COPIER_DEFAULT_CONNECTIONS 4

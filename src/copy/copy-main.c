@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "common/error.h"
 #include "common/human.h"
+#include "copy/checkpoint.h"
 #include "copy/copier.h"
 #include "copy/disk.h"
 #include "copy/job.h"
@@ -72,9 +73,27 @@ copy_usage (FILE *fp)
       "nbdcopy-style\n"
       "                           \"N/100\" lines to file descriptor FD\n"
       "      --progress-json=FD   write one JSON object per update to FD\n"
-      "      --report-interval S  seconds between JSON/VMA updates (default "
-      "2)\n"
+      "      --report-interval S  seconds between JSON/VMA updates and "
+      "checkpoints\n"
+      "                           (default 2)\n"
       "  -q, --quiet              no bar, no summary\n"
+      "\n"
+      "Checkpoints (a copy that stops resumes when run again):\n"
+      "      --state-dir DIR      where checkpoints live (default\n"
+      "                           $XDG_STATE_HOME/cbtrack, else "
+      "/var/lib/cbtrack for\n"
+      "                           root, else ~/.local/state/cbtrack)\n"
+      "                           one file per disk: JOB--DISK.checkpoint, "
+      "or\n"
+      "                           copy-HASH.checkpoint (HASH of SOURCE and "
+      "TARGET)\n"
+      "                           without --job/--disk; written every "
+      "report\n"
+      "                           interval, for flushed data only\n"
+      "      --restart            throw an existing checkpoint away and "
+      "copy\n"
+      "                           from the start\n"
+      "      --no-checkpoint      keep no checkpoint (a rerun starts over)\n"
       "\n"
       "  -h, --help               show this help\n"
       "\n"
@@ -95,6 +114,9 @@ enum {
   OPT_JOB,
   OPT_DISK,
   OPT_VMA_TOKEN_FILE,
+  OPT_STATE_DIR,
+  OPT_RESTART,
+  OPT_NO_CHECKPOINT,
 };
 
 static const struct option copy_long_options[] = {
@@ -113,6 +135,9 @@ static const struct option copy_long_options[] = {
   { "job", required_argument, NULL, OPT_JOB },
   { "disk", required_argument, NULL, OPT_DISK },
   { "vma-token-file", required_argument, NULL, OPT_VMA_TOKEN_FILE },
+  { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+  { "restart", no_argument, NULL, OPT_RESTART },
+  { "no-checkpoint", no_argument, NULL, OPT_NO_CHECKPOINT },
   { "quiet", no_argument, NULL, 'q' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
@@ -178,16 +203,26 @@ static void
 copy_print_summary (const struct disk_result *r, const char *prefix)
 {
   char copied[32], written[32], zskip[32], holes[32], rate[32];
+  char resumed[80] = "";
   const char *holes_verb;
+  uint64_t moved;
 
   assert (r->status == CBT_STATUS_COMPLETED);
-  cbt_human_size (r->bytes_transferred, copied, sizeof copied);
+  assert (r->resumed_bytes <= r->bytes_transferred);
+  moved = r->bytes_transferred - r->resumed_bytes;
+  cbt_human_size (moved, copied, sizeof copied);
   cbt_human_size (r->bytes_written, written, sizeof written);
   cbt_human_size (r->bytes_zero_skipped, zskip, sizeof zskip);
-  cbt_human_size (r->elapsed_seconds > 0
-                      ? (uint64_t)(r->bytes_transferred / r->elapsed_seconds)
-                      : 0,
-                  rate, sizeof rate);
+  cbt_human_size (
+      r->elapsed_seconds > 0 ? (uint64_t)(moved / r->elapsed_seconds) : 0,
+      rate, sizeof rate);
+  if (r->resumed_bytes > 0) {
+    char done[32];
+
+    cbt_human_size (r->resumed_bytes, done, sizeof done);
+    snprintf (resumed, sizeof resumed, " (resumed: %s were done before)",
+              done);
+  }
   if (r->incremental) {
     cbt_human_size (r->capacity_bytes - r->dirty_bytes, holes, sizeof holes);
     holes_verb = "unchanged, left alone";
@@ -197,11 +232,11 @@ copy_print_summary (const struct disk_result *r, const char *prefix)
                                  : "holes and zeroes skipped";
   }
   fprintf (stderr,
-           "%sdone: %s %s of %s copied in %.1f s (%s/s): %s written, %s zero"
-           " blocks skipped, %s %s%s\n",
+           "%sdone: %s %s of %s copied%s in %.1f s (%s/s): %s written, %s"
+           " zero blocks skipped, %s %s%s\n",
            prefix, r->incremental ? "incremental" : "full", copied,
-           r->incremental ? "changed data" : "data", r->elapsed_seconds, rate,
-           written, zskip, holes, holes_verb,
+           r->incremental ? "changed data" : "data", resumed,
+           r->elapsed_seconds, rate, written, zskip, holes, holes_verb,
            r->have_allocation
                ? ""
                : " (the source has no allocation map: the whole disk counted"
@@ -281,9 +316,9 @@ copy_main (int argc, char **argv)
   struct disk_spec spec = { 0 };
   struct manifest manifest = { 0 };
   const char *manifest_file = NULL, *vma_url = NULL, *job_id = NULL;
-  const char *token_file = NULL;
-  char *token = NULL;
-  bool force_bar = false, quiet = false;
+  const char *token_file = NULL, *state_dir = NULL;
+  char *token = NULL, default_dir[4096];
+  bool force_bar = false, quiet = false, no_checkpoint = false;
   int c, ret = 1;
 
   optind = 1;
@@ -343,6 +378,9 @@ copy_main (int argc, char **argv)
     case OPT_JOB: job_id = optarg; break;
     case OPT_DISK: spec.id = optarg; break;
     case OPT_VMA_TOKEN_FILE: token_file = optarg; break;
+    case OPT_STATE_DIR: state_dir = optarg; break;
+    case OPT_RESTART: jopts.restart = true; break;
+    case OPT_NO_CHECKPOINT: no_checkpoint = true; break;
     case 'q': quiet = true; break;
     case 'h': copy_usage (stdout); return 0;
     default: copy_usage (stderr); return 2;
@@ -404,6 +442,22 @@ copy_main (int argc, char **argv)
       goto usage_error;
   }
   jopts.bar = !quiet && (force_bar || isatty (STDERR_FILENO));
+  if (no_checkpoint && (state_dir || jopts.restart)) {
+    cbt_set_error ("--no-checkpoint excludes --state-dir and --restart");
+    goto usage_error;
+  }
+  if (state_dir && state_dir[0] == '\0') {
+    cbt_set_error ("--state-dir must name a directory");
+    goto usage_error;
+  }
+  if (!no_checkpoint && state_dir == NULL) {
+    if (checkpoint_default_dir (default_dir, sizeof default_dir) == -1)
+      goto usage_error;
+    state_dir = default_dir;
+  }
+  jopts.state_dir = no_checkpoint ? NULL : state_dir;
+  jopts.job_id = job_id;
+  jopts.copier.checkpoint_interval = jopts.interval;
 
   if (vma_url) {
     jopts.reporter = reporter_start (vma_url, job_id, token);

@@ -1,8 +1,11 @@
 /* cbtrack copy - one disk of a job. */
+#include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "common/readfile.h"
@@ -28,6 +31,156 @@ disk_fail (struct disk *d)
 }
 
 int
+disk_checkpoint_open (struct disk *d, const char *state_dir,
+                      const char *job_id, bool restart)
+{
+  char name[300];
+  size_t len;
+  int r;
+
+  d->job_id = job_id;
+  if (state_dir == NULL)
+    return 0;
+  if (checkpoint_prepare_dir (state_dir) == -1)
+    return disk_fail (d);
+  checkpoint_file_name (job_id, d->spec.id, d->spec.source, d->spec.target,
+                        name, sizeof name);
+  len = strlen (state_dir) + strlen (name) + 2;
+  d->ckpt_path = malloc (len);
+  if (d->ckpt_path == NULL) {
+    cbt_set_error ("out of memory");
+    return disk_fail (d);
+  }
+  snprintf (d->ckpt_path, len, "%s/%s", state_dir, name);
+  if (restart)
+    return checkpoint_remove (d->ckpt_path) == -1 ? disk_fail (d) : 0;
+  r = checkpoint_load (d->ckpt_path, &d->saved);
+  if (r == -1) {
+    char msg[512];
+
+    snprintf (msg, sizeof msg, "%s", cbt_get_error ());
+    cbt_set_error ("%s; remove it or add --restart to copy from the start",
+                   msg);
+    return disk_fail (d);
+  }
+  if (r == 1) {
+    d->resuming = true;
+    progress_set_resumed (&d->progress, d->saved.id.total_bytes,
+                          d->saved.done_bytes);
+  }
+  return 0;
+}
+
+/* Fills the identity of this copy, once the plan and the target are
+ * known.
+ */
+static int
+disk_fill_identity (struct disk *d)
+{
+  struct ckpt_identity *id = &d->ident;
+
+  id->source = d->spec.source;
+  id->source_size = d->src->size;
+  id->target = d->spec.target;
+  id->target_size = d->dst->size;
+  id->target_file[0] = '\0';
+  if (!rw_is_nbd_uri (d->spec.target)) {
+    struct stat st;
+
+    if (stat (d->spec.target, &st) == -1) {
+      cbt_set_error_errno (errno, "%s", d->spec.target);
+      return -1;
+    }
+    snprintf (id->target_file, sizeof id->target_file, "%ju:%ju",
+              (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+  }
+  id->sync_type = d->plan.incremental ? CBT_SYNC_INCREMENTAL : CBT_SYNC_FULL;
+  id->bitmap = d->spec.bitmap ? d->spec.bitmap : "";
+  id->changed_areas_hash = d->changed_areas_hash;
+  id->change_id = "";
+  checkpoint_plan_hash (&d->plan, id->plan_hash);
+  id->total_bytes = d->plan.transfer_bytes;
+  return 0;
+}
+
+/* Checks the checkpoint read at the start against this copy, and takes
+ * its done-set.  Refuses, in one line, a checkpoint made for another
+ * copy.
+ */
+static int
+disk_checkpoint_check (struct disk *d)
+{
+  const char *why;
+  uint64_t done;
+
+  if (d->ckpt_path == NULL)
+    return 0;
+  if (disk_fill_identity (d) == -1)
+    return -1;
+  if (!d->resuming)
+    return 0;
+  why = checkpoint_mismatch (&d->saved.id, &d->ident);
+  if (why == NULL) {
+    done = checkpoint_done_copy_bytes (&d->saved.done, &d->plan);
+    if (done != d->saved.done_bytes)
+      why = "another plan (its done ranges do not add up)";
+  }
+  if (why) {
+    cbt_set_error ("the checkpoint %s was made for %s: run the same command"
+                   " again, or add --restart to copy from the start",
+                   d->ckpt_path, why);
+    return -1;
+  }
+  d->done.set = d->saved.done;
+  d->saved.done = (ckpt_range_vector)empty_vector;
+  d->target_is_zero = d->saved.target_is_zero;
+  return 0;
+}
+
+/* Writes the checkpoint of D with done-set DONE (flushed already). */
+static int
+disk_checkpoint_write (struct disk *d, const ckpt_range_vector *done,
+                       bool completed)
+{
+  struct checkpoint cp = {
+    .id = d->ident,
+    .job_id = d->job_id ? d->job_id : "",
+    .disk_id = d->spec.id ? d->spec.id : "",
+    .target_is_zero = d->target_is_zero,
+    .completed = completed,
+    .done_bytes = checkpoint_done_copy_bytes (done, &d->plan),
+    .done = *done,
+  };
+
+  return checkpoint_save (d->ckpt_path, &cp);
+}
+
+/* The copier's checkpoint callback: DONE has been flushed. */
+static int
+disk_checkpoint_cb (void *opaque, const ckpt_range_vector *done)
+{
+  return disk_checkpoint_write (opaque, done, false);
+}
+
+int
+disk_checkpoint_stopped (struct disk *d)
+{
+  if (d->ckpt_path == NULL || d->dst == NULL || !d->done.drained)
+    return 0;
+  if (d->dst->ops->flush (d->dst) == -1)
+    return -1;
+  return disk_checkpoint_write (d, &d->done.set, false);
+}
+
+int
+disk_checkpoint_remove (struct disk *d)
+{
+  if (d->ckpt_path == NULL)
+    return 0;
+  return checkpoint_remove (d->ckpt_path);
+}
+
+int
 disk_analyse_source_only (struct disk *d)
 {
   const struct disk_spec *spec = &d->spec;
@@ -43,6 +196,8 @@ disk_analyse_source_only (struct disk *d)
   if (spec->changed_areas &&
       cbt_read_file (spec->changed_areas, &text, &len) == -1)
     goto out;
+  if (text)
+    checkpoint_text_hash (text, len, d->changed_areas_hash);
 
   d->src = rw_open (spec->source, &src_args);
   if (d->src == NULL)
@@ -86,6 +241,8 @@ disk_analyse (struct disk *d)
                    spec->target, d->dst->size, d->src->size);
     return disk_fail (d);
   }
+  if (disk_checkpoint_check (d) == -1)
+    return disk_fail (d);
   progress_set_plan (&d->progress, d->plan.transfer_bytes, d->plan.capacity,
                      d->plan.hole_bytes, d->plan.zero_bytes);
   return 0;
@@ -97,12 +254,30 @@ disk_transfer (struct disk *d, const struct copier_options *opts)
   struct copier_options o = *opts;
   struct rw *dst;
 
-  o.target_is_zero =
+  d->target_is_zero |=
       opts->target_is_zero || d->spec.target_is_zero || d->dst->is_zero;
+  o.target_is_zero = d->target_is_zero;
+  if (d->ckpt_path) {
+    o.done = &d->done;
+    o.checkpoint = disk_checkpoint_cb;
+    o.checkpoint_opaque = d;
+    /* Written before any byte moves, so that a rerun knows whether the
+     * target read as zero (a new file), even if no piece got done.
+     */
+    if (disk_checkpoint_write (d, &d->done.set, false) == -1)
+      return disk_fail (d);
+  }
   progress_start_transfer (&d->progress, cbt_now_mono ());
   if (copier_run (d->src, d->dst, &d->plan, &o, &d->progress, &d->workers) ==
-      -1)
+      -1) {
+    char msg[1024];
+
+    /* The copy's own failure is the one reported. */
+    snprintf (msg, sizeof msg, "%s", cbt_get_error ());
+    disk_checkpoint_stopped (d);
+    cbt_set_error ("%s", msg);
     return disk_fail (d);
+  }
   progress_set_stage (&d->progress, CBT_STAGE_FINALIZE);
   if (d->dst->ops->flush (d->dst) == -1)
     return disk_fail (d);
@@ -113,6 +288,13 @@ disk_transfer (struct disk *d, const struct copier_options *opts)
   d->dst = NULL;
   if (rw_close (dst) == -1)
     return disk_fail (d);
+  /* Until the whole job completed, a rerun must know this disk is done. */
+  if (d->ckpt_path) {
+    d->done.set.len = 0;
+    if (checkpoint_done_add (&d->done.set, 0, d->plan.capacity) == -1 ||
+        disk_checkpoint_write (d, &d->done.set, true) == -1)
+      return disk_fail (d);
+  }
   progress_complete (&d->progress, cbt_now_mono ());
   return 0;
 }
@@ -135,6 +317,7 @@ disk_get_result (struct disk *d, struct disk_result *ret)
   r.hole_bytes = d->plan.hole_bytes;
   r.zero_bytes = d->plan.zero_bytes;
   r.bytes_transferred = s.bytes_transferred;
+  r.resumed_bytes = s.resumed_bytes;
   r.bytes_written = s.bytes_written;
   r.bytes_zero_skipped = s.bytes_zero_skipped;
   r.bytes_zeroed = s.bytes_zeroed;
@@ -152,4 +335,8 @@ disk_free (struct disk *d)
   d->src = d->dst = NULL;
   plan_free (&d->plan);
   progress_destroy (&d->progress);
+  checkpoint_clear (&d->saved);
+  ckpt_range_vector_reset (&d->done.set);
+  free (d->ckpt_path);
+  d->ckpt_path = NULL;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "copy/checkpoint.h"
 #include "copy/copier.h"
 #include "copy/plan.h"
 #include "copy/progress.h"
@@ -32,10 +33,49 @@ struct disk {
   struct plan plan;
   struct progress progress;
   unsigned workers;
+
+  /* The checkpoint (checkpoint.h), when one is kept: its file, the one
+   * read at the start (RESUMING), this copy's identity and the done-set.
+   */
+  char *ckpt_path; /* NULL: no checkpoint kept */
+  const char *job_id;
+  bool resuming;
+  struct checkpoint saved;
+  struct ckpt_identity ident;
+  char changed_areas_hash[33];
+  bool target_is_zero; /* as the copier runs it */
+  struct copier_done done;
 };
 
 /* Initialises D for SPEC (strings must outlive D), at stage Analysis. */
 void disk_init (struct disk *d, const struct disk_spec *spec);
+
+/* Names the checkpoint of D, in STATE_DIR, for the job JOB_ID (NULL when
+ * there is none), and reads it unless RESTART, which removes it.  A
+ * checkpoint that is found presets the progress: stage Resume, the total
+ * and the bytes it says are done, so that the first update a rerun sends
+ * already shows the copy where it stopped; disk_analyse checks it against
+ * this copy.  Returns 0, or -1 with an error recorded and the progress
+ * marked failed (an unreadable checkpoint, an unusable state directory).
+ */
+int disk_checkpoint_open (struct disk *d, const char *state_dir,
+                          const char *job_id, bool restart);
+
+/* Writes the checkpoint of a disk whose transfer stopped without
+ * completing (a failure, or an interruption that stops the copy the same
+ * way): once the copier has returned, with every request drained, the
+ * target is flushed and the done-set written.  When requests were
+ * abandoned in flight, or the flush fails, the last checkpoint stays as
+ * it was (it claims only data flushed before).  disk_transfer calls it
+ * on every failure of the copy; it is a no-op without a checkpoint.
+ * Returns 0, or -1 with an error recorded.
+ */
+int disk_checkpoint_stopped (struct disk *d);
+
+/* Removes the checkpoint of a disk (the whole job completed).  Returns 0,
+ * or -1 with an error recorded.
+ */
+int disk_checkpoint_remove (struct disk *d);
 
 /* Opens the source, reads its maps and builds the plan, then opens and
  * checks the target: nothing is written anywhere before the plan is
@@ -65,6 +105,7 @@ struct disk_result {
   uint64_t hole_bytes;
   uint64_t zero_bytes;
   uint64_t bytes_transferred;
+  uint64_t resumed_bytes; /* of those, done before a restart */
   uint64_t bytes_written;
   uint64_t bytes_zero_skipped;
   uint64_t bytes_zeroed;

@@ -323,6 +323,17 @@ file_rw_flush (struct rw *rw)
   return 0;
 }
 
+/* Flushes at once, in the calling worker: a file has no connections. */
+static int
+file_rw_asynch_flush (struct rw *rw, struct command *cmd)
+{
+  struct file_rw *f = (struct file_rw *)rw;
+
+  cmd->cb (cmd, (f->is_block ? fsync (f->fd) : fdatasync (f->fd)) == -1 ? errno
+                                                                        : 0);
+  return 0;
+}
+
 static const struct rw_ops file_ops = {
   .ops_name = "file",
   .close = file_rw_close,
@@ -332,6 +343,7 @@ static const struct rw_ops file_ops = {
   .asynch_write = file_rw_asynch_write,
   .asynch_zero = file_rw_asynch_zero,
   .flush = file_rw_flush,
+  .asynch_flush = file_rw_asynch_flush,
   .get_poll = NULL,
   .notify = NULL,
 };

@@ -130,6 +130,26 @@ job_announce (struct job *job)
     reporter_flush (job->o->reporter, left);
 }
 
+/* Once every disk completed, the job's checkpoints are thrown away; until
+ * then a completed disk's checkpoint says so, for a rerun.
+ */
+static void
+job_finish_checkpoints (struct job *job)
+{
+  size_t i;
+
+  for (i = 0; i < job->n; i++)
+    if (atomic_load (&job->disks[i].progress.status) != CBT_STATUS_COMPLETED)
+      return;
+  for (i = 0; i < job->n; i++)
+    if (disk_checkpoint_remove (&job->disks[i]) == -1 && job->o->warn) {
+      char msg[600];
+
+      snprintf (msg, sizeof msg, "warning: %s", cbt_get_error ());
+      job->o->warn (job->o->warn_opaque, i, msg);
+    }
+}
+
 /* Transfers the analysed disks, at most `parallel` at a time, and returns
  * when every disk is completed or failed.
  */
@@ -188,6 +208,13 @@ job_run (const struct disk_spec *specs, size_t n, const struct job_options *o,
   }
   for (i = 0; i < n; i++)
     disk_init (&job.disks[i], &specs[i]);
+  /* Before the ticker starts: the first update of a resumed disk shows
+   * the bytes it had done.
+   */
+  for (i = 0; i < n; i++)
+    if (disk_checkpoint_open (&job.disks[i], o->state_dir, o->job_id,
+                              o->restart) == -1)
+      job_note_failure (&job, &job.disks[i]);
   if (ticker_is_wanted (&to)) {
     job.ticker = ticker_start (job.disks, n, &to);
     if (job.ticker == NULL)
@@ -197,6 +224,7 @@ job_run (const struct disk_spec *specs, size_t n, const struct job_options *o,
   job_analyse (&job);
   job_announce (&job);
   job_transfer (&job);
+  job_finish_checkpoints (&job);
 
   /* Every disk is completed or failed: the final updates go out. */
   ticker_stop (job.ticker);

@@ -59,6 +59,26 @@
  *   joins the ticker; only then does main read the results.  copy_main
  *   stops the reporter last, giving it a bounded time to deliver.
  *
+ * Checkpoints (checkpoint.h)
+ * ----------------------------
+ *
+ * With a state directory, every disk keeps a checkpoint.  job_run reads
+ * them before the ticker starts (disk_checkpoint_open), so a rerun's
+ * first update already shows the bytes done; disk_analyse checks each
+ * against its copy.  While a disk transfers, the thread in copier_run
+ * (the disk runner) writes its checkpoint every report interval, after
+ * a worker flushed the target.  A disk that completes writes a
+ * "completed" checkpoint; when every disk of the job completed, job_run
+ * removes them all, so a job stopped half-way copies only its unfinished
+ * disks when run again.
+ *
+ * Stopping a copy (a failure, or an interruption such as a signal): make
+ * the copier fail (its first error wins) so that no new request starts
+ * and the workers drain; copier_run then returns -1 and disk_transfer
+ * calls disk_checkpoint_stopped, which flushes the target and writes the
+ * done-set.  Whatever stops a copy through that path gets its checkpoint
+ * for free; nothing else needs to know about checkpoints.
+ *
  * What bounds the waits: the ticker sync and the reporter flush have
  * deadlines, libcurl has timeouts, the reporter is given a fixed time to
  * deliver at exit, and after a failure requests in flight are drained for
@@ -94,6 +114,9 @@ struct job_options {
   struct reporter *reporter; /* NULL, or where disk updates go */
   job_warn_fn warn;          /* NULL, or where warnings go */
   void *warn_opaque;
+  const char *state_dir; /* NULL, or where the checkpoints live */
+  const char *job_id;    /* NULL, or the job's id (names checkpoints) */
+  bool restart;          /* throw existing checkpoints away */
 };
 
 #define JOB_DEFAULT_PARALLEL 2

@@ -488,6 +488,23 @@ nbd_rw_flush (struct rw *rw)
 }
 
 static int
+nbd_rw_asynch_flush (struct rw *rw, struct command *cmd)
+{
+  struct nbd_rw *n = (struct nbd_rw *)rw;
+
+  /* A server that cannot flush has nothing to flush. */
+  if (!n->can_flush) {
+    cmd->cb (cmd, 0);
+    return 0;
+  }
+  if (nbd_aio_flush (n->handles[cmd->worker], NBD_CALLBACK (cmd), 0) == -1) {
+    nbd_rw_set_error (n, "flush");
+    return -1;
+  }
+  return 0;
+}
+
+static int
 nbd_rw_get_poll (struct rw *rw, unsigned w, int *ret_fd, short *ret_events)
 {
   struct nbd_rw *n = (struct nbd_rw *)rw;
@@ -543,6 +560,7 @@ static const struct rw_ops nbd_ops = {
   .asynch_write = nbd_rw_asynch_write,
   .asynch_zero = nbd_rw_asynch_zero,
   .flush = nbd_rw_flush,
+  .asynch_flush = nbd_rw_asynch_flush,
   .get_poll = nbd_rw_get_poll,
   .notify = nbd_rw_notify,
 };

@@ -36,7 +36,8 @@ progress_set_plan (struct progress *p, uint64_t total_bytes,
                    uint64_t zero_bytes)
 {
   /* The totals are fixed before the first byte is accounted. */
-  assert (atomic_load (&p->done) == 0);
+  assert (atomic_load (&p->done) == p->resumed);
+  assert (p->resumed == 0 || total_bytes == p->total_bytes);
   assert (total_bytes <= capacity_bytes);
   cbt_mutex_lock (&p->lock);
   p->total_bytes = total_bytes;
@@ -45,6 +46,21 @@ progress_set_plan (struct progress *p, uint64_t total_bytes,
   p->zero_bytes = zero_bytes;
   p->have_total = true;
   cbt_mutex_unlock (&p->lock);
+}
+
+void
+progress_set_resumed (struct progress *p, uint64_t total_bytes,
+                      uint64_t resumed)
+{
+  assert (resumed <= total_bytes);
+  assert (atomic_load (&p->done) == 0);
+  cbt_mutex_lock (&p->lock);
+  p->total_bytes = total_bytes;
+  p->resumed = resumed;
+  p->have_total = true;
+  atomic_store (&p->done, resumed);
+  cbt_mutex_unlock (&p->lock);
+  progress_set_stage (p, CBT_STAGE_RESUME);
 }
 
 void
@@ -192,6 +208,7 @@ progress_snapshot (struct progress *p, double now,
   s.status = atomic_load (&p->status);
   s.incremental = p->incremental;
   s.total_bytes = p->total_bytes;
+  s.resumed_bytes = p->resumed;
   s.capacity_bytes = p->capacity_bytes;
   s.hole_bytes = p->hole_bytes;
   s.zero_bytes = p->zero_bytes;
@@ -223,9 +240,12 @@ progress_snapshot (struct progress *p, double now,
     progress_add_sample (p, now, done);
 
   if (s.status == CBT_STATUS_COMPLETED) {
-    /* The average over the whole copy, for the summary. */
+    /* The average over the whole copy (what moved in this run), for the
+     * summary.
+     */
     if (s.elapsed_seconds > 0)
-      s.throughput_bps = (double)s.total_bytes / s.elapsed_seconds;
+      s.throughput_bps =
+          (double)(s.total_bytes - p->resumed) / s.elapsed_seconds;
   } else if (p->count >= 2) {
     const struct progress_sample *a = &p->samples[p->first];
     const struct progress_sample *b =
@@ -256,6 +276,7 @@ progress_snapshot_to_model (const struct progress_snapshot *s,
   p.status = s->status;
   p.sync_type = s->incremental ? CBT_SYNC_INCREMENTAL : CBT_SYNC_FULL;
   p.bytes_transferred = s->bytes_transferred;
+  p.resumed_bytes = s->resumed_bytes;
   p.total_bytes = s->total_bytes;
   p.percent = s->percent;
   p.throughput_bps = s->throughput_bps;
@@ -300,6 +321,7 @@ progress_aggregate (const struct progress_snapshot *disks, size_t n,
   s.status = job.status;
   s.incremental = job.sync_type == CBT_SYNC_INCREMENTAL;
   s.bytes_transferred = job.bytes_transferred;
+  s.resumed_bytes = job.resumed_bytes;
   s.total_bytes = job.total_bytes;
   s.percent = job.percent;
   s.throughput_bps = job.throughput_bps;

@@ -39,6 +39,7 @@ struct progress {
   uint64_t zero_bytes;
   double start_time;
   double queued_since; /* when it became queued, else 0 */
+  uint64_t resumed;    /* bytes done before a restart (checkpoint) */
 
   /* Updated by the workers. */
   _Atomic uint64_t done;         /* planned bytes completed */
@@ -62,6 +63,7 @@ struct progress_snapshot {
   enum cbt_status status;
   bool incremental;
   uint64_t bytes_transferred;
+  uint64_t resumed_bytes; /* of those, done before a restart */
   uint64_t total_bytes;
   double percent;        /* by cbt_percent: 100 only when completed */
   double throughput_bps; /* 0 when not yet known */
@@ -82,7 +84,17 @@ void progress_init (struct progress *p, bool incremental, double now);
 /* Releases what P holds.  Accepts NULL. */
 void progress_destroy (struct progress *p);
 
-/* Fixes the totals from the plan.  Call before any accounting. */
+/* Presets a copy resumed from a checkpoint, before its analysis: the
+ * total TOTAL_BYTES and RESUMED bytes already done, at stage Resume, so
+ * that the first update shows where the copy stopped.  Throughput and
+ * ETA count only the bytes that move after it.
+ */
+void progress_set_resumed (struct progress *p, uint64_t total_bytes,
+                           uint64_t resumed);
+
+/* Fixes the totals from the plan.  Call before any accounting; after
+ * progress_set_resumed, TOTAL_BYTES must be the same.
+ */
 void progress_set_plan (struct progress *p, uint64_t total_bytes,
                         uint64_t capacity_bytes, uint64_t hole_bytes,
                         uint64_t zero_bytes);

@@ -86,6 +86,14 @@ struct rw_ops {
    */
   int (*flush) (struct rw *rw);
 
+  /* As asynch_write, making durable every write that completed before
+   * it was issued, on every connection of RW (NBD opens several only with
+   * multi-conn, whose flush covers them all).  Unlike flush, it runs on
+   * worker CMD->worker, alongside that worker's other requests (a
+   * checkpoint flushes while the copy goes on).  Never NULL.
+   */
+  int (*asynch_flush) (struct rw *rw, struct command *cmd);
+
   /* For asynchronous kinds: the file descriptor worker W must poll and the
    * poll(2) events it waits for (0 when nothing is pending).  NULL for
    * synchronous kinds.

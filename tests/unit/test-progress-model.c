@@ -100,6 +100,9 @@ test_words (void **state)
                        "in_progress");
   assert_string_equal (cbt_stage_name (CBT_STAGE_FINALIZE), "Finalize");
   assert_int_equal (cbt_stage_rank ("Verify"), CBT_STAGE_TRANSFER);
+  /* A resumed copy's stage comes between its analysis and its transfer. */
+  assert_true (cbt_stage_rank ("Analysis") < cbt_stage_rank ("resume"));
+  assert_true (cbt_stage_rank ("Resume") < cbt_stage_rank ("Transfer"));
   assert_int_equal (cbt_status_parse ("Pending", &st), 0);
   assert_int_equal (st, CBT_STATUS_QUEUED);
   st = CBT_STATUS_FAILED;
@@ -107,6 +110,31 @@ test_words (void **state)
   assert_int_equal (st, CBT_STATUS_FAILED);
   assert_int_equal (cbt_sync_type_parse ("initial", &sy), 0);
   assert_int_equal (sy, CBT_SYNC_FULL);
+}
+
+/* resumed_bytes goes out in every update and is read back. */
+static void
+test_resumed_bytes_field (void **state)
+{
+  struct cbt_progress p = { .stage = "Resume",
+                            .status = CBT_STATUS_IN_PROGRESS,
+                            .bytes_transferred = 700,
+                            .resumed_bytes = 600,
+                            .total_bytes = 1000 };
+  struct cbt_update u;
+  char *body;
+
+  (void)state;
+  cbt_progress_derive (&p);
+  body = cbt_update_encode (&p, "d1", 0);
+  assert_non_null (body);
+  assert_non_null (strstr (body, "\"resumed_bytes\":600"));
+  assert_int_equal (cbt_update_decode (body, strlen (body), &u), 0);
+  assert_true (u.has & CBT_HAS_RESUMED_BYTES);
+  assert_int_equal (u.resumed_bytes, 600);
+  assert_string_equal (u.stage, "Resume");
+  cbt_update_clear (&u);
+  free (body);
 }
 
 /* ---- helpers for the round trips ---- */
@@ -446,6 +474,7 @@ main (void)
     cmocka_unit_test (test_percent_rule),
     cmocka_unit_test (test_eta_rule),
     cmocka_unit_test (test_words),
+    cmocka_unit_test (test_resumed_bytes_field),
     cmocka_unit_test (test_round_trip_every_status),
     cmocka_unit_test (test_copier_and_vma_aggregate_alike),
     cmocka_unit_test (test_random_sequences),

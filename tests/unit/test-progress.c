@@ -134,6 +134,52 @@ test_throughput_window (void **state)
   progress_destroy (&p);
 }
 
+/* A copy resumed from a checkpoint: the first snapshot already shows the
+ * bytes done (stage Resume), and throughput and ETA count only what moves
+ * afterwards.
+ */
+static void
+test_resumed (void **state)
+{
+  struct progress p;
+  struct progress_snapshot s;
+  int i;
+
+  (void)state;
+  progress_init (&p, false, 0);
+  progress_set_resumed (&p, 1000000000, 600000000);
+  progress_snapshot (&p, 0.5, &s);
+  assert_int_equal (s.stage, CBT_STAGE_RESUME);
+  assert_int_equal (s.bytes_transferred, 600000000);
+  assert_int_equal (s.resumed_bytes, 600000000);
+  assert_int_equal (s.total_bytes, 1000000000);
+  assert_true (s.percent == 60.0);
+  assert_true (s.throughput_bps == 0);
+  assert_true (s.eta_seconds < 0);
+  /* The analysis confirms the plan's total. */
+  progress_set_plan (&p, 1000000000, 2000000000, 0, 0);
+  progress_start_transfer (&p, 1.0);
+  progress_snapshot (&p, 1.0, &s);
+  assert_int_equal (s.stage, CBT_STAGE_TRANSFER);
+  assert_int_equal (s.bytes_transferred, 600000000);
+  /* 10 MB/s for 10 s: the rate is 10 MB/s, not inflated by the resumed
+   * bytes; 300 MB left.
+   */
+  for (i = 1; i <= 100; i++) {
+    progress_account_done (&p, 1000000, 1000000, 0);
+    progress_snapshot (&p, 1.0 + i * 0.1, &s);
+  }
+  assert_true (s.throughput_bps > 9.9e6 && s.throughput_bps < 10.1e6);
+  assert_true (s.eta_seconds > 29 && s.eta_seconds < 31);
+  /* The average after completion counts what moved in this run only. */
+  progress_account_done (&p, 300000000, 300000000, 0);
+  progress_complete (&p, 11.0);
+  progress_snapshot (&p, 12.0, &s);
+  assert_int_equal (s.bytes_transferred, 1000000000);
+  assert_true (s.throughput_bps == 400000000.0 / 11.0);
+  progress_destroy (&p);
+}
+
 static void
 test_stall_gives_no_rate (void **state)
 {
@@ -280,6 +326,7 @@ main (void)
     cmocka_unit_test (test_stall_gives_no_rate),
     cmocka_unit_test (test_failure_keeps_first_message),
     cmocka_unit_test (test_json),
+    cmocka_unit_test (test_resumed),
     cmocka_unit_test (test_queued_time_not_counted),
     cmocka_unit_test (test_aggregate),
   };
