@@ -14,6 +14,8 @@
 #   TARGET_DIR  where copy targets go (default: the scratch directory;
 #               /dev/shm takes the target disk out of the measurement)
 #   KEEP=1      keep the scratch directory for inspection
+#   SOURCE_CACHE=warm|cold, PRESSURE_SIZE: see bench_reset_cache
+#   TMPFS_DIR (/dev/shm), QEMU_NBD_OPTS: see "Copy targets" below
 
 set -euo pipefail
 
