@@ -680,7 +680,7 @@ bench_target_remove ()
 # SLOT (the previous one is removed first); sets $tref.
 bench_target_fresh ()
 {
-    local kind=$1 slot=$2 size=$3 dir f uri
+    local kind=$1 slot=$2 size=$3 dir f
     bench_target_remove "$kind" "$slot"
     dir="$(bench_target_dir "$kind")"
     case "$kind" in
@@ -709,6 +709,7 @@ bench_target_fresh ()
         _bench_pids+=("${_bench_tpid[$slot]}")
         _bench_tref[$slot]="nbd+unix:///?socket=$f.sock" ;;
     esac
+    # shellcheck disable=SC2034 # the result, for the caller
     tref=${_bench_tref[$slot]}
 }
 
