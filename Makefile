@@ -55,7 +55,7 @@ demo: deps build
 	@scripts/demo
 
 bench: deps build
-	@for b in bench/copy-speed bench/progress-accuracy bench/incremental \
+	@for b in bench/copy-speed bench/copy-job bench/progress-accuracy bench/incremental \
 	          bench/vma-load bench/oma-poll; do \
 	    if [ -x $$b ]; then echo "== $$b"; $$b || exit 1; fi; \
 	done

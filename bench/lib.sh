@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # cbtrack - shared helpers for the benchmarks under bench/.
 #
 # Source this first:   . "$(dirname "$0")/lib.sh"
@@ -13,6 +14,8 @@
 #   TARGET_DIR  where copy targets go (default: the scratch directory;
 #               /dev/shm takes the target disk out of the measurement)
 #   KEEP=1      keep the scratch directory for inspection
+#   SOURCE_CACHE=warm|cold, PRESSURE_SIZE: see bench_reset_cache
+#   TMPFS_DIR (/dev/shm), QEMU_NBD_OPTS: see "Copy targets" below
 
 set -euo pipefail
 
@@ -107,14 +110,15 @@ bench_random_stream ()
         </dev/zero 2>/dev/null || :
 }
 
-# bench_make_raw_image PATH SIZE DATA [REGIONS [ZERO_EVERY]]: a sparse raw
-# image of SIZE bytes holding about DATA bytes of random data in REGIONS
-# (default 8) equal regions spread over the disk.  Inside every region each
-# ZERO_EVERY-th MiB (default 16) is written as zeroes: allocated, but all
-# zero, so a copier must detect it.  Sizes are rounded to MiB.
+# bench_make_raw_image PATH SIZE DATA [REGIONS [ZERO_EVERY [SEED]]]: a
+# sparse raw image of SIZE bytes holding about DATA bytes of random data in
+# REGIONS (default 8) equal regions spread over the disk.  Inside every
+# region each ZERO_EVERY-th MiB (default 16) is written as zeroes:
+# allocated, but all zero, so a copier must detect it.  Sizes are rounded
+# to MiB.  Images made with different SEEDs (default none) differ.
 bench_make_raw_image ()
 {
-    local path=$1 size mib data regions=${4:-8} zero_every=${5:-16}
+    local path=$1 size mib data regions=${4:-8} zero_every=${5:-16} seed=${6:-}
     size=$(bench_bytes "$2")
     data=$(bench_bytes "$3")
     mib=$((1024 * 1024))
@@ -129,7 +133,7 @@ bench_make_raw_image ()
         # Regions sit at varying places inside their stride so that no
         # boundary is special.
         start=$(( i * stride + (stride - region) * (i % 4) / 4 ))
-        bench_random_stream "$i" |
+        bench_random_stream "$seed$i" |
             dd of="$path" bs=1M seek="$start" count="$region" conv=notrunc \
                iflag=fullblock status=none
         for (( m = zero_every / 2; m < region; m += zero_every )); do
@@ -179,14 +183,24 @@ bench_qemu_nbd ()
     printf -v "${var}_pid" '%s' "$(cat "$sock.pid")"
 }
 
+# _bench_alive PID: true while PID runs (a zombie waiting for its parent,
+# e.g. a daemonized server waiting for init to reap it, has exited).
+_bench_alive ()
+{
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ "$state" != Z ]
+}
+
 # bench_stop PID: stop a server started above, politely, then not.
 bench_stop ()
 {
     local pid=$1 i
     kill "$pid" 2>/dev/null || return 0
-    for (( i = 0; i < 50; i++ )); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
+    for (( i = 0; i < 100; i++ )); do
+        _bench_alive "$pid" || return 0
+        sleep 0.05
     done
     kill -9 "$pid" 2>/dev/null || :
 }
@@ -261,10 +275,59 @@ bench_fresh_target ()
     truncate -s "$2" "$1"
 }
 
-# bench_verify_raw SOURCE TARGET: byte comparison; exit 1 on a wrong copy.
+# bench_cmp_sparse A B: like `cmp -s A B` (true when the files are the
+# same size and hold the same bytes), but reads only where either file has
+# data: where both have a hole (lseek SEEK_DATA/SEEK_HOLE, which never
+# calls data a hole) both read as zeroes.  On an 8 GiB image with 2 GiB of
+# data this reads 4 GiB instead of 16.
+bench_cmp_sparse ()
+{
+    python3 - "$1" "$2" <<'PY'
+import errno, os, sys
+
+def extents(fd, end):
+    """The data extents of fd as (start, end) pairs."""
+    out, off = [], 0
+    while off < end:
+        try:
+            d = os.lseek(fd, off, os.SEEK_DATA)
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            break
+        h = min(os.lseek(fd, d, os.SEEK_HOLE), end)
+        out.append((d, h))
+        off = h
+    return out
+
+fa, fb = (os.open(p, os.O_RDONLY) for p in sys.argv[1:3])
+size = os.fstat(fa).st_size
+if os.fstat(fb).st_size != size:
+    sys.exit(1)
+ranges = sorted(extents(fa, size) + extents(fb, size))
+merged = []
+for s, e in ranges:
+    if merged and s <= merged[-1][1]:
+        merged[-1][1] = max(merged[-1][1], e)
+    else:
+        merged.append([s, e])
+chunk = 8 << 20
+for s, e in merged:
+    while s < e:
+        n = min(chunk, e - s)
+        a, b = os.pread(fa, n, s), os.pread(fb, n, s)
+        if len(a) != n or a != b:
+            sys.exit(1)
+        s += n
+sys.exit(0)
+PY
+}
+
+# bench_verify_raw SOURCE TARGET: byte comparison (bench_cmp_sparse); exit
+# 1 on a wrong copy.
 bench_verify_raw ()
 {
-    cmp -s "$1" "$2" || bench_die "WRONG COPY: $2 differs from $1"
+    bench_cmp_sparse "$1" "$2" || bench_die "WRONG COPY: $2 differs from $1"
 }
 
 # bench_verify_qcow2 TARGET_RAW SOURCE_QCOW2: qemu-img compare; exit 1 on a
@@ -426,4 +489,255 @@ print(len(pts), "%.1f" % gap, "%.0f%%" % (100 * at),
       "%.1f" % statistics.median(errs) if errs else "-",
       "%.1f" % max(errs) if errs else "-", check)
 PY
+}
+
+# bench_stop_server PID: bench_stop, and forget PID (so that the exit
+# handler never signals a process that later got the same id).
+bench_stop_server ()
+{
+    local pid=$1 p keep=()
+    bench_stop "$pid"
+    for p in "${_bench_pids[@]}"; do
+        [ "$p" = "$pid" ] || keep+=("$p")
+    done
+    _bench_pids=("${keep[@]}")
+}
+
+# bench_min FILE COLUMN / bench_max FILE COLUMN: the smallest / largest
+# number in a column.
+bench_min ()
+{
+    awk -v c="$2" 'NR == 1 || $c + 0 < m { m = $c + 0 } END { print (NR ? m : "nan") }' "$1"
+}
+bench_max ()
+{
+    awk -v c="$2" 'NR == 1 || $c + 0 > m { m = $c + 0 } END { print (NR ? m : "nan") }' "$1"
+}
+
+# bench_fstype DIR: the file system type of DIR ("tmpfs", "ext2/ext3", ...).
+bench_fstype ()
+{
+    stat -f -c %T "$1"
+}
+
+# Page cache and source cache.
+#
+# SOURCE_CACHE=warm (default): before every timed run the source image's
+# data is read once, so every tool reads it from memory; cold: it is left
+# out of the page cache, so every tool reads it from the disk.
+: "${SOURCE_CACHE:=warm}"
+case "$SOURCE_CACHE" in
+warm|cold) ;;
+*) bench_die "SOURCE_CACHE must be warm or cold, not '$SOURCE_CACHE'" ;;
+esac
+_bench_cache_method=
+
+# bench_reset_cache: write back everything (sync), then empty the page
+# cache: `echo 1 > /proc/sys/vm/drop_caches` where that is allowed, else
+# write and delete a file of PRESSURE_SIZE (default a quarter of RAM) on
+# tmpfs, which pushes clean pages out and makes the host hand memory back.
+bench_reset_cache ()
+{
+    sync
+    if [ "$_bench_cache_method" != pressure ] &&
+       { echo 1 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
+        _bench_cache_method=drop_caches
+        return 0
+    fi
+    _bench_cache_method=pressure
+    local size f
+    size=$(bench_bytes "${PRESSURE_SIZE:-$(awk '/^MemTotal/ { print int($2 / 4) "K" }' /proc/meminfo)}")
+    f="$(mktemp "${TMPFS_DIR:-/dev/shm}/cbtrack-pressure.XXXXXX")"
+    head -c "$size" /dev/zero >"$f" || :
+    rm -f "$f"
+}
+
+# bench_cache_note: how the page cache is reset (after the first reset).
+bench_cache_note ()
+{
+    case "$_bench_cache_method" in
+    drop_caches) echo "page cache dropped before every run (sync; echo 1 > /proc/sys/vm/drop_caches), source $SOURCE_CACHE" ;;
+    pressure)    echo "page cache pushed out before every run (sync; $(bench_human "$(bench_bytes "${PRESSURE_SIZE:-$(awk '/^MemTotal/ { print int($2 / 4) "K" }' /proc/meminfo)}")") written and deleted on tmpfs; drop_caches not allowed), source $SOURCE_CACHE" ;;
+    *)           echo "page cache not reset yet, source $SOURCE_CACHE" ;;
+    esac
+}
+
+# bench_warm FILE...: read the data extents of each FILE (holes are
+# skipped), so that they are in the page cache.
+bench_warm ()
+{
+    python3 - "$@" <<'PY'
+import errno, os, sys
+for path in sys.argv[1:]:
+    fd = os.open(path, os.O_RDONLY)
+    end, off = os.fstat(fd).st_size, 0
+    while off < end:
+        try:
+            d = os.lseek(fd, off, os.SEEK_DATA)
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            break
+        h = os.lseek(fd, d, os.SEEK_HOLE)
+        while d < h:
+            n = len(os.pread(fd, min(8 << 20, h - d), d))
+            if n == 0:
+                break
+            d += n
+        off = h
+    os.close(fd)
+PY
+}
+
+# bench_prepare_run SOURCE...: the common part before every timed run,
+# after the previous targets are removed: reset the page cache, then warm
+# the SOURCE files again when SOURCE_CACHE=warm.
+bench_prepare_run ()
+{
+    bench_reset_cache
+    [ "$SOURCE_CACHE" != warm ] || bench_warm "$@"
+}
+
+# Copy targets.
+#
+# A target kind is one of
+#   file        a file on disk, in TARGET_DIR or else the scratch directory
+#               (under BENCH_DIR, default /var/tmp);
+#   tmpfs       a file on tmpfs, in TMPFS_DIR (default /dev/shm);
+#   nbd-memory  `nbdkit memory size=SIZE` over a Unix socket, a new server
+#               for every run, so it starts all zero;
+#   qemu-nbd    `qemu-nbd -f raw $QEMU_NBD_OPTS` (default --cache=writeback)
+#               over a Unix socket, serving a new sparse raw file in the
+#               scratch directory for every run.
+# A target is named by a slot (any word), so one script can hold several.
+# bench_target_fresh sets $tref to what the tools are given (a path or an
+# NBD URI).
+: "${QEMU_NBD_OPTS:=--cache=writeback}"
+declare -A _bench_tref _bench_tpid _bench_tfile
+_bench_tmpfs_dir=
+
+# bench_targets_init KIND...: stop unless every KIND is known and its
+# programs are installed; make the directories they need (call it after
+# bench_make_workdir).
+bench_targets_init ()
+{
+    local k
+    for k in "$@"; do
+        case "$k" in
+        file|qemu-nbd) ;;
+        tmpfs|nbd-memory)
+            if [ -z "$_bench_tmpfs_dir" ]; then
+                _bench_tmpfs_dir="$(mktemp -d "${TMPFS_DIR:-/dev/shm}/cbtrack-bench.XXXXXX")"
+                _bench_cleanup_dirs+=("$_bench_tmpfs_dir")
+            fi ;;
+        *) bench_die "unknown target kind '$k' (file, tmpfs, nbd-memory, qemu-nbd)" ;;
+        esac
+        case "$k" in
+        nbd-memory) bench_requires nbdkit nbdcopy ;;
+        qemu-nbd)   bench_requires qemu-nbd ;;
+        esac
+    done
+}
+
+# bench_target_dir KIND: the directory where KIND's target files (or, for
+# the NBD kinds, the files standing for them in a local copy) go:
+# file and qemu-nbd: the disk; tmpfs and nbd-memory: tmpfs.
+bench_target_dir ()
+{
+    case "$1" in
+    file|qemu-nbd)    echo "$target_dir" ;;
+    tmpfs|nbd-memory) echo "$_bench_tmpfs_dir" ;;
+    esac
+}
+
+# bench_target_describe KIND: one phrase for the tables.
+bench_target_describe ()
+{
+    case "$1" in
+    file)       echo "local file in $target_dir ($(bench_fstype "$target_dir"))" ;;
+    tmpfs)      echo "local file in $_bench_tmpfs_dir ($(bench_fstype "$_bench_tmpfs_dir"))" ;;
+    nbd-memory) echo "nbdkit memory plugin over a Unix socket (new, all-zero server each run)" ;;
+    qemu-nbd)   echo "qemu-nbd -f raw $QEMU_NBD_OPTS over a Unix socket, on a new sparse file in $target_dir ($(bench_fstype "$target_dir")) each run" ;;
+    esac
+}
+
+# bench_target_remove KIND SLOT: remove SLOT's previous target (stop its
+# server, delete its file).  Call it before bench_prepare_run.
+bench_target_remove ()
+{
+    local kind=$1 slot=$2
+    if [ -n "${_bench_tpid[$slot]:-}" ]; then
+        bench_stop_server "${_bench_tpid[$slot]}"
+        _bench_tpid[$slot]=
+    fi
+    if [ -n "${_bench_tfile[$slot]:-}" ]; then
+        rm -f "${_bench_tfile[$slot]}" "${_bench_tfile[$slot]}.sock" \
+            "${_bench_tfile[$slot]}.sock.pid"
+        _bench_tfile[$slot]=
+    fi
+    _bench_tref[$slot]=
+}
+
+# bench_target_fresh KIND SLOT SIZE: a new all-zero target of SIZE bytes in
+# SLOT (the previous one is removed first); sets $tref.
+bench_target_fresh ()
+{
+    local kind=$1 slot=$2 size=$3 dir f
+    bench_target_remove "$kind" "$slot"
+    dir="$(bench_target_dir "$kind")"
+    case "$kind" in
+    file|tmpfs)
+        f="$dir/target-$slot.img"
+        bench_fresh_target "$f" "$size"
+        _bench_tfile[$slot]=$f
+        _bench_tref[$slot]=$f ;;
+    nbd-memory)
+        f="$work/target-$slot"
+        _bench_tfile[$slot]=$f
+        nbdkit -U "$f.sock" -P "$f.sock.pid" memory size="$size"
+        _bench_wait_pidfile "$f.sock.pid"
+        _bench_tpid[$slot]=$(cat "$f.sock.pid")
+        _bench_pids+=("${_bench_tpid[$slot]}")
+        _bench_tref[$slot]="nbd+unix:///?socket=$f.sock" ;;
+    qemu-nbd)
+        f="$dir/target-$slot.img"
+        bench_fresh_target "$f" "$size"
+        _bench_tfile[$slot]=$f
+        # shellcheck disable=SC2086 # QEMU_NBD_OPTS is a list of options
+        qemu-nbd --fork --persistent --shared=0 --pid-file="$f.sock.pid" \
+            -f raw $QEMU_NBD_OPTS -k "$f.sock" "$f"
+        _bench_wait_pidfile "$f.sock.pid"
+        _bench_tpid[$slot]=$(cat "$f.sock.pid")
+        _bench_pids+=("${_bench_tpid[$slot]}")
+        _bench_tref[$slot]="nbd+unix:///?socket=$f.sock" ;;
+    esac
+    # shellcheck disable=SC2034 # the result, for the caller
+    tref=${_bench_tref[$slot]}
+}
+
+# bench_target_verify KIND SLOT IMAGE: exit 1 unless SLOT's target holds
+# exactly IMAGE (bench_cmp_sparse; an NBD memory target is read back into a
+# file with nbdcopy first, a qemu-nbd target is compared through its file
+# once its server stopped).
+bench_target_verify ()
+{
+    local kind=$1 slot=$2 image=$3
+    case "$kind" in
+    file|tmpfs)
+        bench_verify_raw "$image" "${_bench_tfile[$slot]}" ;;
+    nbd-memory)
+        # Read back into a file on tmpfs (nbdcopy leaves the target's holes
+        # and zero blocks out), then compare that.
+        local back="$_bench_tmpfs_dir/readback-$slot.img"
+        rm -f "$back"
+        nbdcopy "${_bench_tref[$slot]}" "$back" ||
+            bench_die "cannot read back ${_bench_tref[$slot]}"
+        bench_cmp_sparse "$image" "$back" ||
+            bench_die "WRONG COPY: ${_bench_tref[$slot]} differs from $image"
+        rm -f "$back" ;;
+    qemu-nbd)
+        bench_stop_server "${_bench_tpid[$slot]}"
+        _bench_tpid[$slot]=
+        bench_verify_raw "$image" "${_bench_tfile[$slot]}" ;;
+    esac
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/pthread-checked.h"
@@ -739,4 +740,16 @@ out:
   cbt_mutex_destroy (&c.lock);
   ckpt_range_vector_reset (&c.resume);
   return ret;
+}
+
+unsigned
+copier_default_connections (void)
+{
+  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+
+  if (cpus < 1)
+    return 1;
+  return cpus < COPIER_DEFAULT_CONNECTIONS_MAX
+             ? (unsigned)cpus
+             : COPIER_DEFAULT_CONNECTIONS_MAX;
 }

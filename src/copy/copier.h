@@ -54,12 +54,21 @@ struct copier_done {
   bool drained;
 };
 
-#define COPIER_DEFAULT_CONNECTIONS 4
-#define COPIER_DEFAULT_REQUESTS 16
+/* At most this many connections by default, and no more than the CPUs
+ * online: on a small machine more connections only make the writers
+ * contend and the server burn CPU (bench/copy-speed's sweep).
+ */
+#define COPIER_DEFAULT_CONNECTIONS_MAX 4
+#define COPIER_DEFAULT_REQUESTS 8
 #define COPIER_DEFAULT_REQUEST_SIZE (256 * 1024)
 #define COPIER_MAX_CONNECTIONS 16
 #define COPIER_MAX_REQUESTS 1024
 #define COPIER_MAX_REQUEST_SIZE (32 * 1024 * 1024)
+
+/* The default number of connections: the CPUs online, between 1 and
+ * COPIER_DEFAULT_CONNECTIONS_MAX.
+ */
+unsigned copier_default_connections (void);
 
 /* Runs the copy of PLAN from SRC to DST, accounting into PROGRESS.
  * Returns 0 when every range completed, or -1 with an error recorded (the

@@ -47,7 +47,8 @@ copy_usage (FILE *fp)
       "\n"
       "Tuning:\n"
       "  -C, --connections N      NBD connections, when the server allows\n"
-      "                           multi-conn (default %d)\n"
+      "                           multi-conn (default %u: the CPUs, at "
+      "most 4)\n"
       "  -R, --requests N         requests in flight per connection (default "
       "%d)\n"
       "      --request-size SIZE  bytes per read request (default %s)\n"
@@ -98,7 +99,7 @@ copy_usage (FILE *fp)
       "  -h, --help               show this help\n"
       "\n"
       "Exit status: 0 copied and flushed, 1 failed, 2 usage error.\n",
-      COPIER_DEFAULT_CONNECTIONS, COPIER_DEFAULT_REQUESTS, "256K",
+      copier_default_connections (), COPIER_DEFAULT_REQUESTS, "256K",
       JOB_DEFAULT_PARALLEL);
 }
 
@@ -306,7 +307,7 @@ copy_main (int argc, char **argv)
 {
   struct job_options jopts = {
     .copier = {
-      .connections = COPIER_DEFAULT_CONNECTIONS,
+      .connections = copier_default_connections (),
       .requests = COPIER_DEFAULT_REQUESTS,
       .request_size = COPIER_DEFAULT_REQUEST_SIZE,
     },

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -39,12 +41,36 @@ struct file_rw {
   struct file_range window[FILE_WRITEBACK_WINDOW];
   unsigned window_first, window_count;
   bool is_block;
+  bool in_memory; /* tmpfs/ramfs: write-back and page dropping do nothing */
   atomic_bool can_punch;      /* FALLOC_FL_PUNCH_HOLE still worth trying */
   atomic_bool can_zero_range; /* FALLOC_FL_ZERO_RANGE still worth trying
                                  (workers share these) */
 };
 
 static const struct rw_ops file_ops;
+
+/* True if FD's file has no data extent at all: SEEK_DATA from 0 answers
+ * ENXIO only when everything to the end is a hole, which reads as zero.
+ * Filesystems without SEEK_DATA report the whole file as data.
+ */
+static bool
+file_rw_is_all_holes (int fd)
+{
+  return lseek (fd, 0, SEEK_DATA) == -1 && errno == ENXIO;
+}
+
+/* True if FD lives in memory (tmpfs, ramfs), where there is no write-back
+ * to start or wait for, and dropping written pages would drop the data.
+ */
+static bool
+file_rw_is_in_memory (int fd)
+{
+  struct statfs sfs;
+
+  if (fstatfs (fd, &sfs) == -1)
+    return false;
+  return sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
+}
 
 struct rw *
 file_rw_open (const char *name, const struct rw_open_args *args)
@@ -104,7 +130,15 @@ file_rw_open (const char *name, const struct rw_open_args *args)
       }
       f->rw.size = args->create_size;
       f->rw.is_zero = true;
+    } else if (args->writable && file_rw_is_all_holes (f->fd)) {
+      /* A sparse file with no data at all reads as zero: zeroing its
+       * holes again would only cost calls.  Unlike truncating, this
+       * keeps an existing target as it is.
+       */
+      f->rw.is_zero = true;
     }
+    if (args->writable)
+      f->in_memory = file_rw_is_in_memory (f->fd);
   } else {
     cbt_set_error ("%s: not a regular file or block device", name);
     goto err;
@@ -215,8 +249,10 @@ file_rw_asynch_read (struct rw *rw, struct command *cmd)
   return 0;
 }
 
-/* Starts writing back the range just written, and waits for the range
- * that leaves the window to be on disk.  Returns 0 or an errno value.
+/* Starts writing back the range just written, waits for the range that
+ * leaves the window to be on disk, and drops that range's pages from the
+ * page cache (as nbdcopy does): a copy must not fill the host's memory
+ * with pages nobody will read again.  Returns 0 or an errno value.
  *
  * Both calls must be checked: a sync_file_range that waits reports the
  * file's pending write error and consumes it, so a later fdatasync on the
@@ -248,6 +284,12 @@ file_rw_writeback (struct file_rw *f, uint64_t offset, uint64_t length)
                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                            SYNC_FILE_RANGE_WAIT_AFTER) == -1)
     return errno;
+  /* Only clean pages are dropped, and the range is clean now: this cannot
+   * lose data.  A failure only leaves the pages cached.
+   */
+  if (oldest.length)
+    (void)posix_fadvise (f->fd, (off_t)oldest.offset, (off_t)oldest.length,
+                         POSIX_FADV_DONTNEED);
   return 0;
 }
 
@@ -257,7 +299,7 @@ file_rw_asynch_write (struct rw *rw, struct command *cmd)
   struct file_rw *f = (struct file_rw *)rw;
   int err = file_rw_full_io (f->fd, true, cmd->buf, cmd->length, cmd->offset);
 
-  if (err == 0 && !f->is_block)
+  if (err == 0 && !f->is_block && !f->in_memory)
     err = file_rw_writeback (f, cmd->offset, cmd->length);
   cmd->cb (cmd, err);
   return 0;

@@ -96,6 +96,14 @@ nbd_rw_connect_one (struct nbd_rw *n, double timeout)
     nbd_rw_set_error (n, "nbd_create");
     return NULL;
   }
+  /* libnbd clears every read buffer before use unless told not to; the
+   * copier uses a buffer only after its read succeeded, so the clearing is
+   * pure cost (most of the copier's user-space instructions).
+   */
+  if (nbd_set_pread_initialize (h, false) == -1) {
+    nbd_rw_set_error (n, "nbd_set_pread_initialize");
+    goto err;
+  }
   if (nbd_add_meta_context (h, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
       (n->bitmap_context &&
        nbd_add_meta_context (h, n->bitmap_context) == -1)) {
