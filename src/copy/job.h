@@ -78,9 +78,11 @@
 #include "copy/disk.h"
 #include "copy/reporter.h"
 
-/* Receives a warning about disk INDEX of the job that does not stop it
- * (today: the source has no allocation map, so the whole disk counts as
- * data).  Called on the main thread, during the analysis.
+/* Receives a warning about disk INDEX of the job (SIZE_MAX: about the
+ * whole job) that does not stop it: the source has no allocation map, so
+ * the whole disk counts as data (on the main thread, during the
+ * analysis); a reader of the progress lines went away (on the ticker
+ * thread).
  */
 typedef void (*job_warn_fn) (void *opaque, size_t index, const char *message);
 
