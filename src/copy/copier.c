@@ -565,14 +565,13 @@ worker_check_io_timeout (struct worker *w, double now)
         now - end->last_done < c->policy.io_timeout)
       continue;
     if (end->lost_since == 0) {
+      end->lost_since = now;
       snprintf (end->why, sizeof end->why,
                 "no answer within %g s (--io-timeout)", c->policy.io_timeout);
       end->retry_error[0] = '\0';
     }
+    /* The requests in flight fail now, and are queued to be sent again. */
     rw->ops->abort (rw, w->index);
-    /* The requests that were in flight are now queued to be sent again. */
-    if (end->lost_since == 0)
-      end->lost_since = now;
   }
 }
 

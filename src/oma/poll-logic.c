@@ -137,10 +137,13 @@ poll_job_moved (const struct oma_job *known, const struct cbt_doc_job *vma)
 }
 
 /* How long the job KNOWN, as the VMA now shows it (VMA), has gone without
- * progress at time NOW: while it transfers (a stage that moves bytes)
- * and its bytes have not moved since its last progress, the time since
- * then; or, if longer, how long the copier itself says it is stalled.
- * 0 in any other case: the analysis and the final flush move no bytes.
+ * progress at time NOW although its copier still reports: while it
+ * transfers (a stage that moves bytes) and its bytes have not moved since
+ * its last progress, the time since then, if updates kept coming for at
+ * least the latter half of it (else the copier stopped reporting, which
+ * is the other rule); or, if longer, how long the copier itself says it
+ * is stalled.  0 in any other case: the analysis and the final flush move
+ * no bytes.
  */
 static double
 poll_seconds_without_progress (const struct oma_job *known,
@@ -154,7 +157,8 @@ poll_seconds_without_progress (const struct oma_job *known,
     return 0;
   since =
       known->last_progress_at ? known->last_progress_at : known->created_at;
-  if (!poll_job_moved (known, vma) && since > 0 && now > since)
+  if (!poll_job_moved (known, vma) && since > 0 && now > since &&
+      vma->seconds_since_update < (double)(now - since) / 2)
     quiet = (double)(now - since);
   if (vma->stalled && vma->stalled_seconds > quiet)
     quiet = vma->stalled_seconds;
