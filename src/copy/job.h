@@ -37,6 +37,11 @@
  *             is a VMA.  Owns the libcurl handle and the newest unsent
  *             update of each disk; POSTs them.
  *
+ * signals     one per process, made by copy_main before any other thread
+ *             (which all inherit the blocked SIGINT, SIGTERM, SIGHUP).
+ *             It only sets the stop request (faults.h); the workers see
+ *             it and end the copy as a failure.  A second signal exits.
+ *
  * How they hand off
  * -----------------
  *
@@ -62,11 +67,13 @@
  * What bounds the waits: the ticker sync and the reporter flush have
  * deadlines, libcurl has timeouts, the reporter is given a fixed time to
  * deliver at exit, and after a failure requests in flight are drained for
- * at most a few seconds.  Two waits are not bounded yet: an NBD server
- * that stops answering without closing the connection stalls its
- * workers (request timeouts are DESIGN §5 work), and a --progress or
- * --progress-json pipe that nobody reads stalls the ticker, and so the
- * end of the job in ticker_stop.
+ * at most a few seconds.  Every NBD connection has --connect-timeout;
+ * a request, block status or flush unanswered for --io-timeout gives its
+ * connection up, and a lost connection must come back within
+ * --reconnect-timeout (faults.h).  One wait is not bounded: a
+ * --progress or --progress-json pipe whose reader stays but stops
+ * reading stalls the ticker, and so the end of the job in ticker_stop (a
+ * reader that goes away is fine: its output stops).
  */
 #ifndef CBTRACK_COPY_JOB_H
 #define CBTRACK_COPY_JOB_H
