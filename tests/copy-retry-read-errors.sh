@@ -8,14 +8,14 @@ requires nbdkit --filter=error null --version
 requires nbdcopy --version
 make_tmpdir
 
-start_nbdkit good sparse-random size=64M seed=7 percent=40
-start_nbdkit flaky --filter=error sparse-random size=64M seed=7 percent=40 \
+start_nbdkit good random size=32M seed=7
+start_nbdkit flaky --filter=error random size=32M seed=7 \
     error-pread=EIO error-pread-rate=1%
 expect_exit 0 timeout 120 "$CBTRACK" copy -q --request-size 64K \
     "$flaky_uri" "$tmp/out.img"
 check_same "$good_uri" "$tmp/out.img"
 
-start_nbdkit bad --filter=error sparse-random size=64M seed=7 percent=40 \
+start_nbdkit bad --filter=error random size=32M seed=7 \
     error-pread=EIO error-pread-rate=100%
 expect_exit 1 timeout 120 "$CBTRACK" copy -q --retries 3 "$bad_uri" \
     "$tmp/bad.img"

@@ -673,9 +673,19 @@ worker_run (void *arg)
     } else {
       worker_check_io_timeout (w, now);
     }
-    for (r = w->retry_first; r; r = r->next)
-      if (r->retry_at - now < wait)
-        wait = r->retry_at - now;
+    /* Sleep until the next request may be sent again (and its
+     * connection may be tried again), or something completes.
+     */
+    for (r = w->retry_first; r; r = r->next) {
+      const struct worker_end *end =
+          &w->ends[r->kind == REQUEST_READ ? END_SRC : END_DST];
+      double at = r->retry_at;
+
+      if (end->lost_since && end->reconnect_at > at)
+        at = end->reconnect_at;
+      if (at - now < wait)
+        wait = at - now;
+    }
     if (wait < 0.001)
       wait = 0.001;
     if (worker_poll (w, wait) == -1) {
