@@ -18,8 +18,9 @@
 
 struct faults_policy {
   double connect_timeout;   /* seconds for one NBD connection (handshake) */
-  double io_timeout;        /* seconds a request may take; then the
-                               connection counts as lost */
+  double io_timeout;        /* seconds a connection may go without a
+                               reply while requests wait on it; then it
+                               counts as lost */
   double reconnect_timeout; /* seconds a lost connection may take to come
                                back */
   unsigned retries;         /* retries of a request after a failure */

@@ -68,8 +68,9 @@
  * deadlines, libcurl has timeouts, the reporter is given a fixed time to
  * deliver at exit, and after a failure requests in flight are drained for
  * at most a few seconds.  Every NBD connection has --connect-timeout;
- * a request, block status or flush unanswered for --io-timeout gives its
- * connection up, and a lost connection must come back within
+ * a connection on which requests (or block status, or a flush) wait
+ * without a reply for --io-timeout is given up, and a lost connection must
+ * come back within
  * --reconnect-timeout (faults.h).  One wait is not bounded: a
  * --progress or --progress-json pipe whose reader stays but stops
  * reading stalls the ticker, and so the end of the job in ticker_stop (a
