@@ -195,6 +195,11 @@ copy_signal_name (int signo)
                             : "signal";
 }
 
+/* Whether a bar may be on the current line of stderr (set before the
+ * signal thread starts).
+ */
+static bool copy_signal_bar;
+
 /* The signal thread: the signals in the set ARG are blocked in every
  * thread and taken here alone, so no work runs in a handler.  The first
  * asks the copy to stop (the workers see it, drain and fail with
@@ -215,9 +220,9 @@ copy_signal_thread (void *arg)
       continue;
     }
     fprintf (stderr,
-             "\ncbtrack copy: %s again: exiting at once, without the final"
+             "%scbtrack copy: %s again: exiting at once, without the final"
              " update\n",
-             copy_signal_name (signo));
+             copy_signal_bar ? "\n" : "", copy_signal_name (signo));
     _exit (1);
   }
   return NULL;
@@ -564,6 +569,7 @@ copy_main (int argc, char **argv)
   faults_set_policy (&policy);
 
   /* Before any thread starts. */
+  copy_signal_bar = jopts.bar;
   if (copy_signals_start (&signal_thread) == -1) {
     fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
     manifest_free (&manifest);
