@@ -321,7 +321,10 @@ request_done (struct command *cmd, int err)
 
   switch (kind) {
   case FAULTS_LOST:
-    /* Not a retry: the reconnect timeout bounds it. */
+    /* Not a retry: the reconnect timeout bounds it.  A short pause all
+     * the same, for a server that says it is shutting down (ESHUTDOWN)
+     * before its connection actually goes.
+     */
     if (end->lost_since == 0) {
       end->lost_since = now;
       end->retry_error[0] = '\0';
@@ -329,7 +332,7 @@ request_done (struct command *cmd, int err)
                 "%s failed: %s (the connection was lost)", request_verb (r),
                 strerror (err));
     }
-    request_queue_retry (r, now);
+    request_queue_retry (r, now + FAULTS_RETRY_BASE);
     return;
   case FAULTS_TRANSIENT:
     if (r->failures < c->policy.retries) {
