@@ -21,7 +21,7 @@ src_pid=$(cat "$src.pid")
 cleanup_fn kill -CONT "$src_pid"
 
 "$CBTRACK" copy -q --report-interval 0.3 --io-timeout 2 \
-    --reconnect-timeout 4 --connect-timeout 2 \
+    --reconnect-timeout 4 \
     --vma-url "http://127.0.0.1:$vma" --job stall-1 --disk d1 \
     "$src_uri" "$tmp/out.img" 2>"$tmp/stderr" &
 copy=$!
