@@ -660,10 +660,13 @@ worker_run (void *arg)
       copier_fail (c, "%s", faults_stop_message (signo, msg, sizeof msg));
     }
     worker_send_retries (w, now);
-    /* New pieces wait while a connection of this worker is lost. */
-    while (!atomic_load (&c->failed) && w->ends[END_SRC].lost_since == 0 &&
-           w->ends[END_DST].lost_since == 0 && w->nr_free > 0 &&
-           copier_next_piece (c, &offset, &len, &is_copy))
+    /* New pieces wait while a connection of this worker is lost and
+     * requests wait for it (which brings it back).
+     */
+    while (!atomic_load (&c->failed) &&
+           !(w->retry_first && (w->ends[END_SRC].lost_since != 0 ||
+                                w->ends[END_DST].lost_since != 0)) &&
+           w->nr_free > 0 && copier_next_piece (c, &offset, &len, &is_copy))
       worker_start_piece (w, offset, len, is_copy);
     assert (w->in_flight + w->nr_free == c->requests);
     if (w->in_flight == 0)
