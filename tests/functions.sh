@@ -378,3 +378,38 @@ stop_service ()
         fail "daemon $1 exited with status $_svc_status after SIGTERM"
     }
 }
+
+# start_silent_server PORTVAR: a TCP server on 127.0.0.1 (port picked by
+# the kernel, stored in PORTVAR) that accepts every connection and never
+# answers: a peer that hangs, for the timeouts.  Stopped at exit.
+start_silent_server ()
+{
+    local _ss_var=$1 _ss_file="$tmp/silent-$RANDOM.port" _ss_port=
+    python3 - "$_ss_file" <<'PY' &
+import socket, sys, time
+s = socket.socket ()
+s.bind (("127.0.0.1", 0))
+s.listen (16)
+with open (sys.argv[1] + ".tmp", "w") as f:
+    f.write (str (s.getsockname ()[1]))
+import os
+os.rename (sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    c, _ = s.accept ()
+    held.append (c)
+PY
+    cleanup_fn kill_daemon $!
+    wait_for 10 test -s "$_ss_file" || fail "the silent server did not start"
+    _ss_port=$(cat "$_ss_file")
+    printf -v "$_ss_var" '%s' "$_ss_port"
+}
+
+# expect_one_line: the last expect_exit's stderr is exactly one line.
+expect_one_line ()
+{
+    [ "$(wc -l < "$tmp/stderr")" = 1 ] || {
+        cat "$tmp/stderr" >&2
+        fail "expected one line on stderr"
+    }
+}

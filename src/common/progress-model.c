@@ -248,8 +248,15 @@ cbt_aggregate_add (struct cbt_aggregate *agg, const struct cbt_progress *d,
   if (d->sync_type == CBT_SYNC_INCREMENTAL)
     s->sync_type = CBT_SYNC_INCREMENTAL;
   /* Only a running disk moves bytes. */
-  if (d->status == CBT_STATUS_IN_PROGRESS)
+  if (d->status == CBT_STATUS_IN_PROGRESS) {
     s->throughput_bps += d->throughput_bps;
+    agg->nr_running++;
+    if (d->stalled) {
+      if (agg->nr_stalled == 0 || d->stalled_seconds < agg->stalled_min)
+        agg->stalled_min = d->stalled_seconds;
+      agg->nr_stalled++;
+    }
+  }
 
   switch (d->status) {
   case CBT_STATUS_FAILED:
@@ -309,8 +316,46 @@ cbt_aggregate_finish (const struct cbt_aggregate *agg,
                               : "";
   if (p.status != CBT_STATUS_IN_PROGRESS)
     p.throughput_bps = 0;
+  /* The job is stuck only when none of its running disks moves. */
+  p.stalled = p.status == CBT_STATUS_IN_PROGRESS && agg->nr_running > 0 &&
+              agg->nr_stalled == agg->nr_running;
+  p.stalled_seconds = p.stalled ? agg->stalled_min : 0;
   cbt_progress_derive (&p);
   *ret = p;
+}
+
+/* ---- Stall detection ---- */
+
+bool
+cbt_stall_check (struct cbt_stall *s, uint64_t marker, double now,
+                 double threshold, double *ret_seconds)
+{
+  double quiet;
+
+  if (!s->seen || marker != s->marker) {
+    s->seen = true;
+    s->marker = marker;
+    s->changed_at = now;
+  }
+  quiet = now - s->changed_at;
+  if (quiet >= threshold && quiet > 0) {
+    *ret_seconds = quiet;
+    return true;
+  }
+  *ret_seconds = 0;
+  return false;
+}
+
+/* Adds the stalled flag of P to OBJ (and since when, if stalled). */
+static void
+cbt_put_stalled (json_t *obj, const struct cbt_progress *p, int *failed)
+{
+  cbt_json_set_counted (obj, CBT_FIELD_STALLED, json_boolean (p->stalled),
+                        failed);
+  if (p->stalled)
+    cbt_json_set_counted (
+        obj, CBT_FIELD_STALLED_SECONDS,
+        json_integer ((json_int_t)floor (p->stalled_seconds)), failed);
 }
 
 /* ---- The update document ---- */
@@ -368,6 +413,7 @@ cbt_update_encode (const struct cbt_progress *p, const char *disk_id,
   cbt_json_set_counted (o, CBT_FIELD_ELAPSED_SECONDS,
                         json_real (round (p->elapsed_seconds * 1000) / 1000),
                         &failed);
+  cbt_put_stalled (o, p, &failed);
   if (p->status == CBT_STATUS_FAILED)
     cbt_json_set_counted (
         o, CBT_FIELD_ERROR_MESSAGE,
@@ -420,6 +466,7 @@ cbt_update_decode (const char *body, size_t len, struct cbt_update *ret)
   json_t *obj;
   const char *s;
   double d;
+  int flag;
   int r = -1;
 
   obj = cbt_json_parse_object (body, len);
@@ -519,6 +566,22 @@ cbt_update_decode (const char *body, size_t len, struct cbt_update *ret)
     break;
   }
 
+  switch (cbt_json_get_bool (obj, CBT_FIELD_STALLED, &flag)) {
+  case -1: goto out;
+  case 1:
+    u.stalled = flag;
+    u.has |= CBT_HAS_STALLED;
+    break;
+  }
+  switch (cbt_json_get_number (obj, CBT_FIELD_STALLED_SECONDS, 0, CBT_ETA_MAX,
+                               &d)) {
+  case -1: goto out;
+  case 1:
+    if (u.stalled)
+      u.stalled_seconds = d;
+    break;
+  }
+
   /* The sender's percent is checked but not kept: the service computes
    * it from the byte counts, so it cannot disagree with them.
    */
@@ -598,6 +661,7 @@ cbt_doc_put_progress (json_t *obj, const struct cbt_progress *p, int *failed)
       p->has_eta ? json_integer ((json_int_t)llround (p->eta_seconds))
                  : json_null (),
       failed);
+  cbt_put_stalled (obj, p, failed);
 }
 
 json_t *
@@ -744,6 +808,28 @@ cbt_doc_get_text (const json_t *obj, const char *key, char *dst, size_t size)
   return 0;
 }
 
+/* Reads the stalled flag of OBJ (false when absent or null) and, when
+ * true, since when.
+ */
+static int
+cbt_doc_get_stalled (const json_t *obj, bool *ret_stalled, double *ret_seconds)
+{
+  const json_t *v = json_object_get (obj, CBT_FIELD_STALLED);
+
+  *ret_stalled = false;
+  *ret_seconds = 0;
+  if (v == NULL || json_is_null (v))
+    return 0;
+  if (!json_is_boolean (v)) {
+    cbt_set_error ("the VMA's '%s' is not a boolean", CBT_FIELD_STALLED);
+    return -1;
+  }
+  *ret_stalled = json_is_true (v);
+  return *ret_stalled
+             ? cbt_doc_get_number (obj, CBT_FIELD_STALLED_SECONDS, ret_seconds)
+             : 0;
+}
+
 /* Reads status KEY of OBJ: an unknown or missing word is in_progress. */
 static int
 cbt_doc_get_status (const json_t *obj, enum cbt_status *ret)
@@ -827,7 +913,8 @@ cbt_job_doc_decode (const json_t *obj, bool with_disks,
           -1 ||
       cbt_doc_get_eta (obj, &job.has_eta, &job.eta_seconds) == -1 ||
       cbt_doc_get_number (obj, CBT_FIELD_SECONDS_SINCE_UPDATE,
-                          &job.seconds_since_update) == -1)
+                          &job.seconds_since_update) == -1 ||
+      cbt_doc_get_stalled (obj, &job.stalled, &job.stalled_seconds) == -1)
     return -1;
   if (!cbt_id_is_valid (job.job_id)) {
     cbt_set_error ("the VMA sent an invalid job id");

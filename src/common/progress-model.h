@@ -54,6 +54,8 @@
 #define CBT_FIELD_ZERO_BYTES "zero_bytes"
 #define CBT_FIELD_ELAPSED_SECONDS "elapsed_seconds"
 #define CBT_FIELD_ERROR_MESSAGE "error_message"
+#define CBT_FIELD_STALLED "stalled" /* in progress, not moving */
+#define CBT_FIELD_STALLED_SECONDS "stalled_seconds" /* since when, if so */
 #define CBT_FIELD_STARTED_AT "started_at"
 #define CBT_FIELD_UPDATED_AT "updated_at"
 #define CBT_FIELD_SECONDS_SINCE_UPDATE "seconds_since_update"
@@ -179,6 +181,9 @@ struct cbt_progress {
   const char *error_message; /* NULL or "" when none */
   const char *error_disk;    /* after aggregation: the failed disk it came
                                 from, or NULL */
+  bool stalled;              /* in progress, but nothing completed for a
+                                while (cbt_stall_check) */
+  double stalled_seconds;    /* how long, when stalled */
 };
 
 /* Sets the derived fields of P from its status, byte counts and
@@ -200,6 +205,9 @@ void cbt_progress_derive (struct cbt_progress *p);
  *   - sync_type: incremental if any disk is;
  *   - error_message: the first failed disk's non-empty one, with
  *     error_disk naming that disk;
+ *   - stalled: the job is in progress and every disk in progress is
+ *     stalled (the job moves while any of them does), for the shortest
+ *     of their stalled_seconds;
  *   - percent and ETA by the rules, from the sums.
  * The struct's members are private to this module.
  */
@@ -209,6 +217,8 @@ struct cbt_aggregate {
   bool any_failed;
   int run_rank, done_rank;
   const char *run_stage, *done_stage;
+  size_t nr_running, nr_stalled;
+  double stalled_min;
 };
 
 /* Starts an empty aggregate. */
@@ -228,6 +238,30 @@ void cbt_aggregate_finish (const struct cbt_aggregate *agg,
                            const enum cbt_status *job_status,
                            struct cbt_progress *ret);
 
+/* ---- Stall detection ---- */
+
+/* A copy in progress is stalled once nothing it does has completed for
+ * this many report intervals.
+ */
+#define CBT_STALL_INTERVALS 3
+
+/* The state of one stall detector: start it zeroed. */
+struct cbt_stall {
+  bool seen;         /* a marker was seen */
+  uint64_t marker;   /* the last one */
+  double changed_at; /* when it last changed */
+};
+
+/* Feeds detector S with MARKER (a number that changes whenever the copy
+ * makes progress: bytes completed, a stage change) at time NOW, in
+ * seconds of a monotonic clock.  Returns true and sets *RET_SECONDS to the
+ * time since MARKER last changed when that reached THRESHOLD seconds;
+ * false (*RET_SECONDS set to 0) otherwise.  The first call is never
+ * stalled.
+ */
+bool cbt_stall_check (struct cbt_stall *s, uint64_t marker, double now,
+                      double threshold, double *ret_seconds);
+
 /* ---- The update document (POST /api/v1/progress/{job}/update) ---- */
 
 /* Which fields of a struct cbt_update were given. */
@@ -244,6 +278,7 @@ enum {
   CBT_HAS_CAPACITY = 1 << 9,
   CBT_HAS_ERROR_MESSAGE = 1 << 10,
   CBT_HAS_RESUMED_BYTES = 1 << 11,
+  CBT_HAS_STALLED = 1 << 12,
 };
 
 /* One update as the service reads it.  A field that is absent or null is
@@ -263,7 +298,9 @@ struct cbt_update {
   uint64_t bytes_written;
   uint64_t bytes_zero_skipped;
   uint64_t capacity_bytes;
-  char *error_message; /* owned; NULL unless CBT_HAS_ERROR_MESSAGE */
+  char *error_message;    /* owned; NULL unless CBT_HAS_ERROR_MESSAGE */
+  bool stalled;           /* with CBT_HAS_STALLED */
+  double stalled_seconds; /* with CBT_HAS_STALLED; 0 unless stalled */
 };
 
 /* Flags of cbt_update_encode. */
@@ -278,7 +315,8 @@ enum {
  * DISK_ID is not NULL), stage, status, sync_type, bytes_transferred,
  * resumed_bytes, total_bytes, percent, throughput_bps, eta_seconds,
  * bytes_written, bytes_zero_skipped, bytes_zeroed, capacity_bytes, hole_bytes,
- * zero_bytes, elapsed_seconds, and error_message when failed.  FLAGS are
+ * zero_bytes, elapsed_seconds, stalled (with stalled_seconds when true),
+ * and error_message when failed.  FLAGS are
  * CBT_ENCODE_* bits.  Returns a malloc'd string, or NULL when out of
  * memory.
  */
@@ -288,7 +326,8 @@ char *cbt_update_encode (const struct cbt_progress *p, const char *disk_id,
 /* Decodes and checks the LEN bytes of BODY: every field is checked for
  * type and range (ids, stage text without control characters, known
  * status and sync-type words, non-negative integer counts, percent in
- * 0..100, which is checked but not kept: the service computes it).
+ * 0..100, which is checked but not kept: the service computes it;
+ * stalled a boolean, stalled_seconds a non-negative number).
  * Returns 0 and fills *RET (release it with cbt_update_clear), or -1 with
  * a message recorded (cbt_get_error) that is fit to send back to the
  * client, *RET untouched.
@@ -303,11 +342,11 @@ void cbt_update_clear (struct cbt_update *update);
 /* Builds the job document of job JOB_ID with progress P (percent and ETA
  * as derived): job_id, stage, status, sync_type, bytes_transferred,
  * total_bytes, percent, throughput_bps, eta_seconds (null when unknown),
- * started_at and updated_at (UTC, from the wall clocks STARTED_WALL and
- * UPDATED_WALL), seconds_since_update (AGE, in whole seconds, never
- * negative), error_message ("disk ID: …" when it came from a disk), and an
- * empty disks[] for cbt_job_doc_add_disk.  Returns a new reference, or
- * NULL when out of memory.
+ * stalled (with stalled_seconds when true), started_at and updated_at (UTC,
+ * from the wall clocks STARTED_WALL and UPDATED_WALL), seconds_since_update
+ * (AGE, in whole seconds, never negative), error_message ("disk ID: …" when it
+ * came from a disk), and an empty disks[] for cbt_job_doc_add_disk.  Returns a
+ * new reference, or NULL when out of memory.
  */
 json_t *cbt_job_doc_encode (const char *job_id, const struct cbt_progress *p,
                             double started_wall, double updated_wall,
@@ -353,6 +392,8 @@ struct cbt_doc_job {
   bool has_eta;
   uint64_t eta_seconds;
   double seconds_since_update;
+  bool stalled;           /* false when absent */
+  double stalled_seconds; /* 0 unless stalled */
   char error_message[CBT_ERROR_MAX + 1];
   cbt_doc_disk_vector disks;
 };

@@ -15,6 +15,7 @@
 #include "common/pthread-checked.h"
 #include "common/timeutil.h"
 #include "copy/copier.h"
+#include "copy/faults.h"
 #include "copy/zero.h"
 
 /* Zero ranges of the plan are handed out in pieces of at most this. */
@@ -22,35 +23,70 @@
 
 struct copier;
 struct worker;
+struct slot;
 
-/* A write or zero request issued for part of a slot's buffer. */
-struct sub_request {
-  struct command cmd; /* first: callbacks cast back */
-  struct slot *slot;
+/* What a request does, and so which endpoint it goes to. */
+enum request_kind {
+  REQUEST_READ,  /* from the source */
+  REQUEST_WRITE, /* to the target */
+  REQUEST_ZERO,  /* to the target */
 };
 
-/* One request in flight: a piece of the plan from read to last write. */
+/* One request as the copier tracks it: sent, failed, waiting to be sent
+ * again.  The slot it belongs to keeps a reference while it is anywhere
+ * but done, so a piece is accounted once, when its last request is done
+ * for good.
+ */
+struct request {
+  struct command cmd; /* first: callbacks cast back */
+  struct slot *slot;
+  enum request_kind kind;
+  unsigned failures;    /* transient failures so far */
+  double retry_at;      /* when it may be sent again */
+  struct request *next; /* in the worker's retry queue */
+};
+
+/* One piece of the plan from read to last write. */
 struct slot {
-  struct command cmd; /* the read; first: callbacks cast back */
+  struct request read; /* the read of a COPY piece */
   struct worker *w;
   bool in_use;
   bool is_copy;     /* PLAN_COPY piece (else PLAN_MAKE_ZERO) */
-  unsigned pending; /* references: issuing + requests outstanding */
+  unsigned pending; /* references: issuing + requests not done */
+  uint64_t offset;  /* the piece */
+  size_t length;
   uint64_t written;
   uint64_t zero_skipped;
-  struct sub_request *subs; /* as many as the buffer can have runs */
+  struct request *subs; /* writes and zeroes: as many as the buffer can
+                           have runs */
   size_t nr_subs;
+};
+
+/* The two endpoints, as indexes into the per-endpoint state of a worker. */
+enum { END_SRC, END_DST, NR_ENDS };
+
+/* What a worker knows of its connection to one endpoint. */
+struct worker_end {
+  unsigned on_wire;      /* requests sent and not yet completed */
+  double last_done;      /* when one last completed, or the wire filled */
+  double lost_since;     /* when the connection was lost, else 0 */
+  char why[256];         /* how it was lost */
+  char retry_error[256]; /* why the last reconnect attempt failed */
+  unsigned reconnect_attempts;
+  double reconnect_at; /* no reconnect attempt before this */
 };
 
 struct worker {
   struct copier *c;
   unsigned index;
   pthread_t thread;
-  unsigned in_flight;
+  unsigned in_flight; /* slots in use */
   struct slot *slots;
   unsigned *free_slots;
   unsigned nr_free;
   bool flushing; /* a checkpoint flush of this worker is in flight */
+  struct request *retry_first, *retry_last; /* requests to send again */
+  struct worker_end ends[NR_ENDS];
 };
 
 /* A checkpoint flush: the command, and whom its completion concerns. */
@@ -75,6 +111,7 @@ struct copier {
   unsigned requests;
   bool skip_zero_blocks;
   size_t max_subs;
+  struct faults_policy policy;
 
   pthread_mutex_t lock; /* protects the cursor and the error */
   size_t entry;         /* cursor: plan entry (<= entries.len) … */
@@ -243,17 +280,17 @@ slot_put (struct slot *s)
     return;
   if (!atomic_load (&c->failed)) {
     if (s->is_copy) {
-      uint64_t before = atomic_fetch_add (&c->accounted, s->cmd.length);
+      uint64_t before = atomic_fetch_add (&c->accounted, s->length);
 
       /* Every planned byte is accounted once, so never more than all. */
-      assert (before + s->cmd.length <= c->plan->transfer_bytes);
-      assert (s->written + s->zero_skipped == s->cmd.length);
-      progress_account_done (c->progress, s->cmd.length, s->written,
+      assert (before + s->length <= c->plan->transfer_bytes);
+      assert (s->written + s->zero_skipped == s->length);
+      progress_account_done (c->progress, s->length, s->written,
                              s->zero_skipped);
     } else {
-      progress_account_zeroed (c->progress, s->cmd.length);
+      progress_account_zeroed (c->progress, s->length);
     }
-    copier_note_done (c, s->cmd.offset, s->cmd.length);
+    copier_note_done (c, s->offset, s->length);
   }
   s->in_use = false;
   assert (w->nr_free < c->requests && w->in_flight > 0);
@@ -261,19 +298,155 @@ slot_put (struct slot *s)
   w->in_flight--;
 }
 
-static void
-slot_write_done (struct command *cmd, int err)
+static struct rw *
+request_endpoint (const struct request *r)
 {
-  struct sub_request *sub = (struct sub_request *)cmd;
+  struct copier *c = r->slot->w->c;
 
-  if (err)
-    copier_fail (sub->slot->w->c,
-                 "%s: %s at offset %" PRIu64 " (%zu bytes)"
-                 " failed: %s",
-                 sub->slot->w->c->dst->name,
-                 sub->slot->is_copy && sub->cmd.buf ? "write" : "zeroing",
-                 cmd->offset, cmd->length, strerror (err));
-  slot_put (sub->slot);
+  return r->kind == REQUEST_READ ? c->src : c->dst;
+}
+
+static const char *
+request_verb (const struct request *r)
+{
+  switch (r->kind) {
+  case REQUEST_READ: return "read";
+  case REQUEST_WRITE: return "write";
+  case REQUEST_ZERO: return "zeroing";
+  }
+  return "request";
+}
+
+/* Puts R at the end of its worker's retry queue, to be sent at AT. */
+static void
+request_queue_retry (struct request *r, double at)
+{
+  struct worker *w = r->slot->w;
+
+  r->retry_at = at;
+  r->next = NULL;
+  if (w->retry_last)
+    w->retry_last->next = r;
+  else
+    w->retry_first = r;
+  w->retry_last = r;
+}
+
+static void request_done (struct command *cmd, int err);
+static void slot_split_read (struct slot *s);
+
+/* Sends R to its endpoint.  A request that cannot even be sent is
+ * handled as one that failed.
+ */
+static void
+request_send (struct request *r)
+{
+  struct worker *w = r->slot->w;
+  struct rw *rw = request_endpoint (r);
+  struct worker_end *end =
+      &w->ends[r->kind == REQUEST_READ ? END_SRC : END_DST];
+  int res;
+
+  if (end->on_wire++ == 0)
+    end->last_done = cbt_now_mono ();
+  r->cmd.cb = request_done;
+  r->cmd.worker = w->index;
+  errno = 0;
+  switch (r->kind) {
+  case REQUEST_READ: res = rw->ops->asynch_read (rw, &r->cmd); break;
+  case REQUEST_WRITE: res = rw->ops->asynch_write (rw, &r->cmd); break;
+  case REQUEST_ZERO: res = rw->ops->asynch_zero (rw, &r->cmd); break;
+  default: abort ();
+  }
+  if (res == -1)
+    request_done (&r->cmd, errno > 0 ? errno : EIO);
+}
+
+/* The completion of every request (and the failure to send one): on
+ * success the piece moves on; on failure the request is sent again if
+ * its error may pass (after a backoff, or after a new connection), and
+ * otherwise the copy fails with it.  Runs in the worker's thread.
+ */
+static void
+request_done (struct command *cmd, int err)
+{
+  struct request *r = (struct request *)cmd;
+  struct slot *s = r->slot;
+  struct worker *w = s->w;
+  struct copier *c = w->c;
+  struct rw *rw = request_endpoint (r);
+  struct worker_end *end =
+      &w->ends[r->kind == REQUEST_READ ? END_SRC : END_DST];
+  double now = cbt_now_mono ();
+  enum faults_kind kind;
+
+  assert (end->on_wire > 0);
+  end->on_wire--;
+  end->last_done = now;
+  if (err == 0) {
+    end->lost_since = 0;
+    end->reconnect_attempts = 0;
+    if (r->kind == REQUEST_READ)
+      slot_split_read (s);
+    slot_put (s);
+    return;
+  }
+  if (atomic_load (&c->failed)) {
+    slot_put (s);
+    return;
+  }
+
+  kind = faults_classify (err);
+  /* A failed write to a file may stand for an earlier write whose
+   * write-back failed: sending this one again would not repair that.
+   */
+  if (kind == FAULTS_TRANSIENT && r->kind != REQUEST_READ && !rw->retry_writes)
+    kind = FAULTS_FINAL;
+  /* Endpoints without connections cannot get one back.  Nor may the
+   * target: writes it acknowledged on the lost connection but did not
+   * flush may be gone with it, and a new connection cannot tell which.
+   * The checkpoint holds flushed data only, so running the same command
+   * again resumes safely from there.
+   */
+  if (kind == FAULTS_LOST && (rw->ops->reconnect == NULL || rw == c->dst))
+    kind = FAULTS_FINAL;
+
+  switch (kind) {
+  case FAULTS_LOST:
+    /* Not a retry: the reconnect timeout bounds it.  A short pause all
+     * the same, for a server that says it is shutting down (ESHUTDOWN)
+     * before its connection actually goes.
+     */
+    if (end->lost_since == 0) {
+      end->lost_since = now;
+      end->retry_error[0] = '\0';
+      snprintf (end->why, sizeof end->why,
+                "%s failed: %s (the connection was lost)", request_verb (r),
+                strerror (err));
+    }
+    request_queue_retry (r, now + FAULTS_RETRY_BASE);
+    return;
+  case FAULTS_TRANSIENT:
+    if (r->failures < c->policy.retries) {
+      r->failures++;
+      request_queue_retry (r, now + faults_backoff (r->failures,
+                                                    FAULTS_RETRY_BASE,
+                                                    FAULTS_RETRY_CAP));
+      return;
+    }
+    copier_fail (c,
+                 "%s: %s at offset %" PRIu64 " (%zu bytes) failed: %s"
+                 " (gave up after %u retries)",
+                 rw->name, request_verb (r), cmd->offset, cmd->length,
+                 strerror (err), r->failures);
+    break;
+  case FAULTS_FINAL:
+    copier_fail (c, "%s: %s at offset %" PRIu64 " (%zu bytes) failed: %s",
+                 rw->name, request_verb (r), cmd->offset, cmd->length,
+                 strerror (err));
+    break;
+  }
+  slot_put (s);
 }
 
 /* Issues a write (BUF != NULL) or a zero request for part of a slot. */
@@ -281,47 +454,32 @@ static void
 slot_issue (struct slot *s, uint64_t offset, size_t len, char *buf)
 {
   struct copier *c = s->w->c;
-  struct sub_request *sub;
-  int r;
+  struct request *sub;
 
   /* max_subs is the most runs a buffer can be split into. */
   assert (s->nr_subs < c->max_subs);
   sub = &s->subs[s->nr_subs++];
 
-  sub->slot = s;
-  sub->cmd = (struct command){
-    .offset = offset,
-    .length = len,
-    .buf = buf,
-    .worker = s->w->index,
-    .cb = slot_write_done,
+  *sub = (struct request){
+    .cmd = { .offset = offset, .length = len, .buf = buf },
+    .slot = s,
+    .kind = buf ? REQUEST_WRITE : REQUEST_ZERO,
   };
   s->pending++;
-  r = buf ? c->dst->ops->asynch_write (c->dst, &sub->cmd)
-          : c->dst->ops->asynch_zero (c->dst, &sub->cmd);
-  if (r == -1) {
-    copier_fail (c, "%s", cbt_get_error ());
-    s->pending--;
-  }
+  request_send (sub);
 }
 
 /* The read of a COPY piece completed: split the buffer into runs of
  * data and of zero blocks (every byte checked), write the data, zero or
- * skip the zero blocks.
+ * skip the zero blocks.  The caller drops the read's reference.
  */
 static void
-slot_read_done (struct command *cmd, int err)
+slot_split_read (struct slot *s)
 {
-  struct slot *s = (struct slot *)cmd;
   struct copier *c = s->w->c;
+  struct command *cmd = &s->read.cmd;
   size_t pos = 0;
 
-  if (err) {
-    copier_fail (c, "%s: read at offset %" PRIu64 " (%zu bytes) failed: %s",
-                 c->src->name, cmd->offset, cmd->length, strerror (err));
-    slot_put (s);
-    return;
-  }
   while (pos < cmd->length && !atomic_load (&c->failed)) {
     bool zero;
     size_t end =
@@ -337,7 +495,6 @@ slot_read_done (struct command *cmd, int err)
     }
     pos = end;
   }
-  slot_put (s); /* the reference held by the read */
 }
 
 /* Starts one piece of work in a free slot of W. */
@@ -354,18 +511,18 @@ worker_start_piece (struct worker *w, uint64_t offset, size_t len,
   s->in_use = true;
   s->is_copy = is_copy;
   s->pending = 1;
+  s->offset = offset;
+  s->length = len;
   s->written = s->zero_skipped = 0;
   s->nr_subs = 0;
   w->in_flight++;
 
   if (!is_copy) {
-    s->cmd.offset = offset;
-    s->cmd.length = len;
     slot_issue (s, offset, len, NULL);
     slot_put (s);
     return;
   }
-  if (s->cmd.buf == NULL) {
+  if (s->read.cmd.buf == NULL) {
     void *buf;
 
     if (posix_memalign (&buf, 4096, c->request_size) != 0) {
@@ -373,15 +530,73 @@ worker_start_piece (struct worker *w, uint64_t offset, size_t len,
       slot_put (s);
       return;
     }
-    s->cmd.buf = buf;
+    s->read.cmd.buf = buf;
   }
-  s->cmd.offset = offset;
-  s->cmd.length = len;
-  s->cmd.worker = w->index;
-  s->cmd.cb = slot_read_done;
-  if (c->src->ops->asynch_read (c->src, &s->cmd) == -1) {
-    copier_fail (c, "%s", cbt_get_error ());
-    slot_put (s);
+  s->read.cmd.offset = offset;
+  s->read.cmd.length = len;
+  s->read.failures = 0;
+  /* The read holds the slot's first reference until it is done. */
+  request_send (&s->read);
+}
+
+/* Copies MSG into BUF of LEN bytes without the leading "NAME: " of RW,
+ * for messages that name the endpoint once.
+ */
+static void
+copier_strip_name (const struct rw *rw, const char *msg, char *buf, size_t len)
+{
+  size_t n = strlen (rw->name);
+
+  if (strncmp (msg, rw->name, n) == 0 && strncmp (msg + n, ": ", 2) == 0)
+    msg += n + 2;
+  snprintf (buf, len, "%s", msg);
+}
+
+/* Brings back W's lost connections whose time has come.  Sets
+ * BLOCKED[E] for each endpoint E that W cannot use yet.  A connection
+ * still lost after the reconnect timeout fails the copy.
+ */
+static void
+worker_reconnect (struct worker *w, double now, bool blocked[NR_ENDS])
+{
+  struct copier *c = w->c;
+  double limit = c->policy.reconnect_timeout;
+  unsigned e;
+
+  for (e = 0; e < NR_ENDS; e++) {
+    struct worker_end *end = &w->ends[e];
+    struct rw *rw = e == END_SRC ? c->src : c->dst;
+    double left;
+
+    blocked[e] = false;
+    if (end->lost_since == 0)
+      continue;
+    left = end->lost_since + limit - now;
+    if (left <= 0) {
+      copier_fail (c,
+                   "%s: %s; no new connection within %g s"
+                   " (--reconnect-timeout)%s%s",
+                   rw->name, end->why, limit, end->retry_error[0] ? ": " : "",
+                   end->retry_error);
+      return;
+    }
+    /* Only a connection with nothing in flight is replaced, and not more
+     * often than the backoff allows.
+     */
+    if (end->on_wire > 0 || now < end->reconnect_at) {
+      blocked[e] = true;
+      continue;
+    }
+    assert (rw->ops->reconnect != NULL);
+    if (rw->ops->reconnect (rw, w->index, left) == 0)
+      continue;
+    copier_strip_name (rw, cbt_get_error (), end->retry_error,
+                       sizeof end->retry_error);
+    end->reconnect_at =
+        cbt_now_mono () + faults_backoff (++end->reconnect_attempts,
+                                          FAULTS_RECONNECT_BASE,
+                                          FAULTS_RECONNECT_CAP);
+    blocked[e] = true;
   }
 }
 
@@ -428,9 +643,81 @@ worker_maybe_flush (struct worker *w)
   }
 }
 
-/* Waits until one of W's connections can make progress, and lets it. */
+/* Sends again W's queued requests whose time has come, once their
+ * connection is up; after a failure, drops them all.
+ */
+static void
+worker_send_retries (struct worker *w, double now)
+{
+  struct copier *c = w->c;
+  struct request *r = w->retry_first, *keep_first = NULL, *keep_last = NULL;
+  bool blocked[NR_ENDS] = { false, false };
+
+  if (r == NULL)
+    return;
+  if (!atomic_load (&c->failed))
+    worker_reconnect (w, now, blocked);
+  /* Requests that fail again are queued anew behind those kept here. */
+  w->retry_first = w->retry_last = NULL;
+  while (r) {
+    struct request *next = r->next;
+
+    if (atomic_load (&c->failed)) {
+      slot_put (r->slot);
+    } else if (blocked[r->kind == REQUEST_READ ? END_SRC : END_DST] ||
+               r->retry_at > now) {
+      r->next = NULL;
+      if (keep_last)
+        keep_last->next = r;
+      else
+        keep_first = r;
+      keep_last = r;
+    } else {
+      request_send (r);
+    }
+    r = next;
+  }
+  if (keep_first) {
+    keep_last->next = w->retry_first;
+    if (w->retry_first == NULL)
+      w->retry_last = keep_last;
+    w->retry_first = keep_first;
+  }
+}
+
+/* Gives up W's connections on which nothing completed for the I/O
+ * timeout: their requests fail as on a lost connection, and are sent
+ * again on a new one.
+ */
+static void
+worker_check_io_timeout (struct worker *w, double now)
+{
+  struct copier *c = w->c;
+  unsigned e;
+
+  for (e = 0; e < NR_ENDS; e++) {
+    struct worker_end *end = &w->ends[e];
+    struct rw *rw = e == END_SRC ? c->src : c->dst;
+
+    if (end->on_wire == 0 || rw->ops->abort == NULL ||
+        now - end->last_done < c->policy.io_timeout)
+      continue;
+    if (end->lost_since == 0) {
+      end->lost_since = now;
+      snprintf (end->why, sizeof end->why,
+                "no answer within %g s (--io-timeout)", c->policy.io_timeout);
+      end->retry_error[0] = '\0';
+    }
+    /* The requests in flight fail now, and are queued to be sent again. */
+    rw->ops->abort (rw, w->index);
+  }
+}
+
+/* Waits, for at most WAIT seconds, until one of W's connections can make
+ * progress, and lets it.
+ */
 static int
-worker_poll (struct worker *w)
+worker_poll (struct worker *w, double wait)
 {
   struct copier *c = w->c;
   struct rw *ends[2] = { c->src, c->dst };
@@ -453,10 +740,16 @@ worker_poll (struct worker *w)
     }
   }
   if (n == 0) {
-    cbt_set_error ("internal error: requests in flight but nothing to poll");
-    return -1;
+    /* Nothing on the wire: only requests waiting to be sent again. */
+    if (w->retry_first == NULL) {
+      cbt_set_error ("internal error: requests in flight but nothing to"
+                     " poll");
+      return -1;
+    }
+    cbt_sleep (wait);
+    return 0;
   }
-  r = poll (fds, n, 500);
+  r = poll (fds, n, (int)(wait * 1000) + 1);
   if (r == -1) {
     if (errno == EINTR)
       return 0;
@@ -475,6 +768,9 @@ worker_poll (struct worker *w)
  */
 #define COPIER_DRAIN_SECONDS 2.0
 
+/* The longest a worker sleeps between looks at its timers. */
+#define COPIER_POLL_SECONDS 0.5
+
 static void *
 worker_run (void *arg)
 {
@@ -486,9 +782,26 @@ worker_run (void *arg)
     uint64_t offset = 0;
     size_t len = 0;
     bool is_copy = false;
+    double now = cbt_now_mono (), wait = COPIER_POLL_SECONDS;
+    int signo = faults_stop_signal ();
+    struct request *r;
 
-    while (!atomic_load (&c->failed) && w->nr_free > 0 &&
-           copier_next_piece (c, &offset, &len, &is_copy)) {
+    /* A signal ends the copy as a failure does: nothing new is sent,
+     * what is in flight drains.
+     */
+    if (signo && !atomic_load (&c->failed)) {
+      char msg[128];
+
+      copier_fail (c, "%s", faults_stop_message (signo, msg, sizeof msg));
+    }
+    worker_send_retries (w, now);
+    /* New pieces wait while a connection of this worker is lost and
+     * requests wait for it (which brings it back).
+     */
+    while (!atomic_load (&c->failed) &&
+           !(w->retry_first && (w->ends[END_SRC].lost_since != 0 ||
+                                w->ends[END_DST].lost_since != 0)) &&
+           w->nr_free > 0 && copier_next_piece (c, &offset, &len, &is_copy)) {
       worker_start_piece (w, offset, len, is_copy);
       worker_maybe_flush (w);
     }
@@ -498,11 +811,28 @@ worker_run (void *arg)
       break;
     if (atomic_load (&c->failed)) {
       if (drain_deadline == 0)
-        drain_deadline = cbt_now_mono () + COPIER_DRAIN_SECONDS;
-      else if (cbt_now_mono () > drain_deadline)
+        drain_deadline = now + COPIER_DRAIN_SECONDS;
+      else if (now > drain_deadline)
         break;
+    } else {
+      worker_check_io_timeout (w, now);
     }
-    if (worker_poll (w) == -1) {
+    /* Sleep until the next request may be sent again (and its
+     * connection may be tried again), or something completes.
+     */
+    for (r = w->retry_first; r; r = r->next) {
+      const struct worker_end *end =
+          &w->ends[r->kind == REQUEST_READ ? END_SRC : END_DST];
+      double at = r->retry_at;
+
+      if (end->lost_since && end->reconnect_at > at)
+        at = end->reconnect_at;
+      if (at - now < wait)
+        wait = at - now;
+    }
+    if (wait < 0.001)
+      wait = 0.001;
+    if (worker_poll (w, wait) == -1) {
       copier_fail (c, "%s", cbt_get_error ());
       break;
     }
@@ -579,7 +909,7 @@ worker_free (struct worker *w)
 
   if (w->slots) {
     for (i = 0; i < w->c->requests; i++) {
-      free (w->slots[i].cmd.buf);
+      free (w->slots[i].read.cmd.buf);
       free (w->slots[i].subs);
     }
   }
@@ -600,6 +930,8 @@ worker_init (struct worker *w, struct copier *c, unsigned index)
     goto nomem;
   for (i = 0; i < c->requests; i++) {
     w->slots[i].w = w;
+    w->slots[i].read.slot = &w->slots[i];
+    w->slots[i].read.kind = REQUEST_READ;
     w->slots[i].subs = calloc (c->max_subs, sizeof *w->slots[i].subs);
     if (w->slots[i].subs == NULL)
       goto nomem;
@@ -631,6 +963,7 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
     .checkpoint_interval = opts->checkpoint ? opts->checkpoint_interval : 0,
     .checkpoint = opts->checkpoint,
     .checkpoint_opaque = opts->checkpoint_opaque,
+    .policy = *faults_policy (),
   };
   struct worker *workers = NULL;
   unsigned nr_workers, started = 0, i;

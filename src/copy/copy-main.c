@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "copy/checkpoint.h"
 #include "copy/copier.h"
 #include "copy/disk.h"
+#include "copy/faults.h"
 #include "copy/job.h"
 #include "copy/manifest.h"
 #include "copy/reporter.h"
@@ -96,11 +99,33 @@ copy_usage (FILE *fp)
       "                           from the start\n"
       "      --no-checkpoint      keep no checkpoint (a rerun starts over)\n"
       "\n"
+      "Faults:\n"
+      "      --retries N          send a failed read, write or zeroing "
+      "again up\n"
+      "                           to N times, with backoff (default %d)\n"
+      "      --connect-timeout S  give up an NBD connection not ready "
+      "within S\n"
+      "                           seconds (default %g)\n"
+      "      --io-timeout S       a connection on which requests wait and "
+      "no reply\n"
+      "                           comes for S seconds counts as lost "
+      "(default %g)\n"
+      "      --reconnect-timeout S  bring a lost NBD connection back "
+      "within S\n"
+      "                           seconds, or fail (default %g)\n"
+      "\n"
+      "SIGINT, SIGTERM and SIGHUP stop the copy: what is in flight drains, "
+      "a\n"
+      "final update says it was interrupted, and the exit status is 1.  A\n"
+      "second signal exits at once.\n"
+      "\n"
       "  -h, --help               show this help\n"
       "\n"
       "Exit status: 0 copied and flushed, 1 failed, 2 usage error.\n",
       copier_default_connections (), COPIER_DEFAULT_REQUESTS, "256K",
-      JOB_DEFAULT_PARALLEL);
+      JOB_DEFAULT_PARALLEL, FAULTS_DEFAULT_RETRIES,
+      FAULTS_DEFAULT_CONNECT_TIMEOUT, FAULTS_DEFAULT_IO_TIMEOUT,
+      FAULTS_DEFAULT_RECONNECT_TIMEOUT);
 }
 
 enum {
@@ -118,6 +143,10 @@ enum {
   OPT_STATE_DIR,
   OPT_RESTART,
   OPT_NO_CHECKPOINT,
+  OPT_RETRIES,
+  OPT_CONNECT_TIMEOUT,
+  OPT_IO_TIMEOUT,
+  OPT_RECONNECT_TIMEOUT,
 };
 
 static const struct option copy_long_options[] = {
@@ -139,6 +168,10 @@ static const struct option copy_long_options[] = {
   { "state-dir", required_argument, NULL, OPT_STATE_DIR },
   { "restart", no_argument, NULL, OPT_RESTART },
   { "no-checkpoint", no_argument, NULL, OPT_NO_CHECKPOINT },
+  { "retries", required_argument, NULL, OPT_RETRIES },
+  { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+  { "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
+  { "reconnect-timeout", required_argument, NULL, OPT_RECONNECT_TIMEOUT },
   { "quiet", no_argument, NULL, 'q' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
@@ -162,6 +195,113 @@ copy_parse_fd (const char *opt, const char *arg, int *ret_fd)
   return 0;
 }
 
+/* Parses a timeout option: a duration above 0. */
+static int
+copy_parse_timeout (const char *opt, const char *arg, double *ret)
+{
+  double d;
+
+  if (cbt_parse_duration (arg, &d) == -1)
+    return -1;
+  if (!(d > 0)) {
+    cbt_set_error ("%s must be above 0", opt);
+    return -1;
+  }
+  *ret = d;
+  return 0;
+}
+
+/* The name of the signals that stop a copy, for messages. */
+static const char *
+copy_signal_name (int signo)
+{
+  return signo == SIGINT    ? "SIGINT"
+         : signo == SIGTERM ? "SIGTERM"
+         : signo == SIGHUP  ? "SIGHUP"
+                            : "signal";
+}
+
+/* Whether a bar may be on the current line of stderr (set before the
+ * signal thread starts).
+ */
+static bool copy_signal_bar;
+
+/* The signal thread: the signals in the set ARG are blocked in every
+ * thread and taken here alone, so no work runs in a handler.  The first
+ * asks the copy to stop (the workers see it, drain and fail with
+ * "interrupted"); a second one ends the process at once.
+ */
+static void *
+copy_signal_thread (void *arg)
+{
+  const sigset_t *set = arg;
+
+  for (;;) {
+    int signo;
+
+    if (sigwait (set, &signo) != 0)
+      continue;
+    if (faults_stop_signal () == 0) {
+      faults_request_stop (signo);
+      continue;
+    }
+    fprintf (stderr,
+             "%scbtrack copy: %s again: exiting at once, without the final"
+             " update\n",
+             copy_signal_bar ? "\n" : "", copy_signal_name (signo));
+    _exit (1);
+  }
+  return NULL;
+}
+
+/* The signals that stop a copy. */
+static sigset_t copy_stop_signals;
+
+/* Blocks the stop signals (before any thread starts, so every thread
+ * inherits the mask), ignores SIGPIPE (a progress reader that goes away
+ * is handled where it is written), and starts the signal thread.
+ * Returns 0, or -1 with an error recorded.
+ */
+static int
+copy_signals_start (pthread_t *ret_thread)
+{
+  int err;
+
+  sigemptyset (&copy_stop_signals);
+  sigaddset (&copy_stop_signals, SIGINT);
+  sigaddset (&copy_stop_signals, SIGTERM);
+  sigaddset (&copy_stop_signals, SIGHUP);
+  if (signal (SIGPIPE, SIG_IGN) == SIG_ERR) {
+    cbt_set_error_errno (errno, "cannot ignore SIGPIPE");
+    return -1;
+  }
+  err = pthread_sigmask (SIG_BLOCK, &copy_stop_signals, NULL);
+  if (err == 0)
+    err = pthread_create (ret_thread, NULL, copy_signal_thread,
+                          &copy_stop_signals);
+  if (err) {
+    cbt_set_error ("cannot set up signal handling: %s", strerror (err));
+    return -1;
+  }
+  return 0;
+}
+
+/* Stops the signal thread.  The signals stay blocked: one arriving now
+ * stays pending until the process exits.
+ */
+static void
+copy_signals_stop (pthread_t thread)
+{
+  int err = pthread_cancel (thread);
+
+  /* sigwait is a cancellation point. */
+  if (err == 0)
+    err = pthread_join (thread, NULL);
+  if (err)
+    fprintf (stderr, "cbtrack copy: cannot stop the signal thread: %s\n",
+             strerror (err));
+}
+
 /* What copy_main needs to print the lines about a job's disks. */
 struct copy_job_view {
   const struct disk_spec *specs;
@@ -176,7 +316,7 @@ static const char *
 copy_disk_prefix (const struct copy_job_view *v, size_t index, char *buf,
                   size_t len)
 {
-  const char *id = v->specs[index].id;
+  const char *id = index < v->n ? v->specs[index].id : NULL;
   bool named = v->n > 1 && id;
 
   snprintf (buf, len, "cbtrack copy: %s%s%s", named ? "disk " : "",
@@ -316,6 +456,8 @@ copy_main (int argc, char **argv)
   };
   struct disk_spec spec = { 0 };
   struct manifest manifest = { 0 };
+  struct faults_policy policy = *faults_policy ();
+  pthread_t signal_thread;
   const char *manifest_file = NULL, *vma_url = NULL, *job_id = NULL;
   const char *token_file = NULL, *state_dir = NULL;
   char *token = NULL, default_dir[4096];
@@ -382,6 +524,26 @@ copy_main (int argc, char **argv)
     case OPT_STATE_DIR: state_dir = optarg; break;
     case OPT_RESTART: jopts.restart = true; break;
     case OPT_NO_CHECKPOINT: no_checkpoint = true; break;
+    case OPT_RETRIES:
+      if (cbt_parse_int ("--retries", optarg, 0, FAULTS_MAX_RETRIES, &n) == -1)
+        goto usage_error;
+      policy.retries = (unsigned)n;
+      break;
+    case OPT_CONNECT_TIMEOUT:
+      if (copy_parse_timeout ("--connect-timeout", optarg,
+                              &policy.connect_timeout) == -1)
+        goto usage_error;
+      break;
+    case OPT_IO_TIMEOUT:
+      if (copy_parse_timeout ("--io-timeout", optarg, &policy.io_timeout) ==
+          -1)
+        goto usage_error;
+      break;
+    case OPT_RECONNECT_TIMEOUT:
+      if (copy_parse_timeout ("--reconnect-timeout", optarg,
+                              &policy.reconnect_timeout) == -1)
+        goto usage_error;
+      break;
     case 'q': quiet = true; break;
     case 'h': copy_usage (stdout); return 0;
     default: copy_usage (stderr); return 2;
@@ -459,7 +621,16 @@ copy_main (int argc, char **argv)
   jopts.state_dir = no_checkpoint ? NULL : state_dir;
   jopts.job_id = job_id;
   jopts.copier.checkpoint_interval = jopts.interval;
+  faults_set_policy (&policy);
 
+  /* Before any thread starts. */
+  copy_signal_bar = jopts.bar;
+  if (copy_signals_start (&signal_thread) == -1) {
+    fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
+    manifest_free (&manifest);
+    free (token);
+    return 1;
+  }
   if (vma_url) {
     jopts.reporter = reporter_start (vma_url, job_id, token);
     if (jopts.reporter == NULL) {
@@ -476,6 +647,7 @@ copy_main (int argc, char **argv)
 out:
   if (vma_url)
     reporter_stop (jopts.reporter, 3.0);
+  copy_signals_stop (signal_thread);
   manifest_free (&manifest);
   free (token);
   return ret;

@@ -189,6 +189,8 @@ job_run (const struct disk_spec *specs, size_t n, const struct job_options *o,
     .interval = o->interval,
     .sink = o->reporter ? reporter_offer : NULL,
     .sink_opaque = o->reporter,
+    .warn = o->warn,
+    .warn_opaque = o->warn_opaque,
   };
   size_t i;
   int err, ret = -1;

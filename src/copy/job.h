@@ -37,6 +37,11 @@
  *             is a VMA.  Owns the libcurl handle and the newest unsent
  *             update of each disk; POSTs them.
  *
+ * signals     one per process, made by copy_main before any other thread
+ *             (which all inherit the blocked SIGINT, SIGTERM, SIGHUP).
+ *             It only sets the stop request (faults.h); the workers see
+ *             it and end the copy as a failure.  A second signal exits.
+ *
  * How they hand off
  * -----------------
  *
@@ -82,11 +87,14 @@
  * What bounds the waits: the ticker sync and the reporter flush have
  * deadlines, libcurl has timeouts, the reporter is given a fixed time to
  * deliver at exit, and after a failure requests in flight are drained for
- * at most a few seconds.  Two waits are not bounded yet: an NBD server
- * that stops answering without closing the connection stalls its
- * workers (request timeouts are DESIGN §5 work), and a --progress or
- * --progress-json pipe that nobody reads stalls the ticker, and so the
- * end of the job in ticker_stop.
+ * at most a few seconds.  Every NBD connection has --connect-timeout;
+ * a connection on which requests (or block status, or a flush) wait
+ * without a reply for --io-timeout is given up, and a lost connection must
+ * come back within
+ * --reconnect-timeout (faults.h).  One wait is not bounded: a
+ * --progress or --progress-json pipe whose reader stays but stops
+ * reading stalls the ticker, and so the end of the job in ticker_stop (a
+ * reader that goes away is fine: its output stops).
  */
 #ifndef CBTRACK_COPY_JOB_H
 #define CBTRACK_COPY_JOB_H
@@ -98,9 +106,11 @@
 #include "copy/disk.h"
 #include "copy/reporter.h"
 
-/* Receives a warning about disk INDEX of the job that does not stop it
- * (today: the source has no allocation map, so the whole disk counts as
- * data).  Called on the main thread, during the analysis.
+/* Receives a warning about disk INDEX of the job (SIZE_MAX: about the
+ * whole job) that does not stop it: the source has no allocation map, so
+ * the whole disk counts as data (on the main thread, during the
+ * analysis); a reader of the progress lines went away (on the ticker
+ * thread).
  */
 typedef void (*job_warn_fn) (void *opaque, size_t index, const char *message);
 

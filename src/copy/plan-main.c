@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/human.h"
 #include "copy/disk.h"
+#include "copy/faults.h"
 #include "copy/plan.h"
 
 static void
@@ -33,7 +34,18 @@ plan_usage (FILE *fp)
       "      --changed-areas FILE incremental: a QueryChangedDiskAreas "
       "result\n"
       "      --json               print JSON, with the list of extents\n"
-      "  -h, --help               show this help\n");
+      "      --connect-timeout S  give up an NBD connection not ready "
+      "within S\n"
+      "                           seconds (default %g)\n"
+      "      --io-timeout S       a block status request unanswered for S "
+      "seconds\n"
+      "                           counts as a lost connection (default %g)\n"
+      "      --reconnect-timeout S  bring a lost NBD connection back "
+      "within S\n"
+      "                           seconds, or fail (default %g)\n"
+      "  -h, --help               show this help\n",
+      FAULTS_DEFAULT_CONNECT_TIMEOUT, FAULTS_DEFAULT_IO_TIMEOUT,
+      FAULTS_DEFAULT_RECONNECT_TIMEOUT);
 }
 
 static json_t *
@@ -87,12 +99,17 @@ plan_main (int argc, char **argv)
     { "bitmap", required_argument, NULL, 'b' },
     { "changed-areas", required_argument, NULL, 'c' },
     { "json", no_argument, NULL, 'j' },
+    { "connect-timeout", required_argument, NULL, 't' },
+    { "io-timeout", required_argument, NULL, 'i' },
+    { "reconnect-timeout", required_argument, NULL, 'r' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   struct disk_spec spec = { 0 };
   struct disk disk;
+  struct faults_policy policy = *faults_policy ();
   bool json = false;
+  double *timeout;
   int c;
 
   optind = 1;
@@ -101,6 +118,20 @@ plan_main (int argc, char **argv)
     case 'b': spec.bitmap = optarg; break;
     case 'c': spec.changed_areas = optarg; break;
     case 'j': json = true; break;
+    case 't':
+    case 'i':
+    case 'r':
+      timeout = c == 't'   ? &policy.connect_timeout
+                : c == 'i' ? &policy.io_timeout
+                           : &policy.reconnect_timeout;
+      if (cbt_parse_duration (optarg, timeout) == -1 || !(*timeout > 0)) {
+        fprintf (stderr,
+                 "cbtrack plan: %s: a timeout must be a duration above 0\n"
+                 "Try 'cbtrack plan --help' for more information.\n",
+                 optarg);
+        return 2;
+      }
+      break;
     case 'h': plan_usage (stdout); return 0;
     default: plan_usage (stderr); return 2;
     }
@@ -115,6 +146,7 @@ plan_main (int argc, char **argv)
     return 2;
   }
   spec.source = argv[optind];
+  faults_set_policy (&policy);
 
   disk_init (&disk, &spec);
   if (disk_analyse_source_only (&disk) == -1) {

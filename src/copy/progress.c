@@ -290,6 +290,8 @@ progress_snapshot_to_model (const struct progress_snapshot *s,
   p.zero_bytes = s->zero_bytes;
   p.elapsed_seconds = s->elapsed_seconds;
   p.error_message = s->error_message;
+  p.stalled = s->stalled;
+  p.stalled_seconds = s->stalled_seconds;
   *ret = p;
 }
 
@@ -335,6 +337,8 @@ progress_aggregate (const struct progress_snapshot *disks, size_t n,
   s.elapsed_seconds = job.elapsed_seconds;
   if (job.error_message != NULL)
     s.error_message = job.error_message;
+  s.stalled = job.stalled;
+  s.stalled_seconds = job.stalled_seconds;
   assert (s.bytes_transferred <= s.total_bytes);
   *ret = s;
 }

@@ -76,6 +76,9 @@ struct progress_snapshot {
   uint64_t zero_bytes;
   double elapsed_seconds;
   const char *error_message; /* "" unless failed; valid while progress is */
+  bool stalled;              /* set by the ticker (cbt_stall_check), not by
+                                progress_snapshot */
+  double stalled_seconds;    /* when stalled: since how long */
 };
 
 /* Initialises P at time NOW, in stage Analysis, status in_progress. */

@@ -67,8 +67,9 @@ struct rw_ops {
 
   /* Starts reading CMD->length bytes at CMD->offset into CMD->buf on
    * worker CMD->worker; calls CMD->cb when done.  Returns 0 if the request
-   * was started (or completed), -1 with an error recorded if it could not
-   * even be started (then the callback is not called).  Never NULL.
+   * was started (or completed), -1 with an error recorded and errno set
+   * if it could not even be started (then the callback is not called);
+   * errno is ENOTCONN when the worker's connection is lost.  Never NULL.
    */
   int (*asynch_read) (struct rw *rw, struct command *cmd);
 
@@ -101,10 +102,25 @@ struct rw_ops {
   int (*get_poll) (struct rw *rw, unsigned w, int *ret_fd, short *ret_events);
 
   /* After poll(2) reported REVENTS on worker W's descriptor, lets the
-   * endpoint make progress (this runs completion callbacks).  Returns 0
+   * endpoint make progress (this runs completion callbacks).  A
+   * connection that is lost is not an error: its requests complete with
+   * ENOTCONN and get_poll then reports nothing to wait for.  Returns 0
    * or -1 with an error recorded.  NULL for synchronous kinds.
    */
   int (*notify) (struct rw *rw, unsigned w, short revents);
+
+  /* Gives up worker W's connection (a request took longer than the I/O
+   * timeout): every request in flight on it completes with ENOTCONN
+   * before this returns.  NULL for kinds without connections.
+   */
+  void (*abort) (struct rw *rw, unsigned w);
+
+  /* If worker W's connection was lost, replaces it with a new one to the
+   * same export, giving up after TIMEOUT seconds; otherwise does nothing.
+   * Nothing may be in flight on W.  Returns 0 when W can be used, or -1
+   * with an error recorded.  NULL for kinds without connections.
+   */
+  int (*reconnect) (struct rw *rw, unsigned w, double timeout);
 };
 
 /* The common base of every endpoint. */
@@ -115,6 +131,10 @@ struct rw {
   bool is_zero;             /* known to read as zero everywhere (new file) */
   bool have_allocation;     /* get_map (RW_MAP_ALLOCATION) is meaningful */
   uint32_t preferred_block; /* 0 or the server's preferred block size */
+  bool retry_writes;        /* a failed write or zero may be sent again: its
+                               error is about that request alone (not true of
+                               a file, where a failed write-back can surface
+                               in the result of a later write) */
 };
 
 /* How an endpoint is opened. */

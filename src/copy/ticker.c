@@ -25,6 +25,7 @@ struct ticker_disk {
   int last_status;           /* status of that update, -1 before any */
   uint64_t last_transferred; /* bytes_transferred of the last snapshot */
   bool force;                /* kicked: send an update this tick */
+  struct cbt_stall stall;    /* is the transfer moving? */
 };
 
 struct ticker {
@@ -54,19 +55,32 @@ struct ticker {
   uint64_t last_job_transferred;   /* the job's, at the last snapshot */
 };
 
-/* Writes all of BUF to FD.  Errors end the write quietly: the reader went
- * away, and the copy must not fail because its progress is not read.
+/* Writes all of BUF to *FD.  A reader that went away (or any other
+ * write error) ends that output: *FD becomes -1 and the ticker says so
+ * once; the copy must not fail, or die of SIGPIPE, because its progress
+ * is not read.
  */
 static void
-ticker_write_all (int fd, const char *buf, size_t len)
+ticker_write_all (struct ticker *t, int *fd, const char *what, const char *buf,
+                  size_t len)
 {
   while (len > 0) {
-    ssize_t r = write (fd, buf, len);
+    ssize_t r = write (*fd, buf, len);
 
     if (r == -1 && errno == EINTR)
       continue;
-    if (r <= 0)
+    if (r <= 0) {
+      char msg[256];
+
+      snprintf (msg, sizeof msg,
+                "warning: %s (file descriptor %d): %s; no more progress is"
+                " written there",
+                what, *fd, r == 0 ? "nothing written" : strerror (errno));
+      *fd = -1;
+      if (t->o.warn)
+        t->o.warn (t->o.warn_opaque, SIZE_MAX, msg);
       return;
+    }
     buf += r;
     len -= (size_t)r;
   }
@@ -95,11 +109,17 @@ ticker_draw_bar (const struct progress_snapshot *s, bool final)
       snprintf (rate, sizeof rate, "--");
     }
     cbt_human_duration (s->eta_seconds, eta, sizeof eta);
+    char state[48];
+
+    if (s->status != CBT_STATUS_IN_PROGRESS)
+      snprintf (state, sizeof state, "%s", cbt_status_name (s->status));
+    else if (s->stalled)
+      snprintf (state, sizeof state, "stalled for %.0f s",
+                floor (s->stalled_seconds));
+    else
+      snprintf (state, sizeof state, "%s", cbt_stage_name (s->stage));
     snprintf (line, sizeof line, "[%s] %s of %s (%.0f %%) %s ETA %s %s", bar,
-              done, total, floor (s->percent), rate, eta,
-              s->status == CBT_STATUS_IN_PROGRESS
-                  ? cbt_stage_name (s->stage)
-                  : cbt_status_name (s->status));
+              done, total, floor (s->percent), rate, eta, state);
   }
   fprintf (stderr, "\r%s\033[K%s", line, final ? "\n" : "");
   fflush (stderr);
@@ -122,7 +142,7 @@ ticker_write_percent (struct ticker *t, const struct progress_snapshot *s,
   assert (pct > t->last_percent);
   len = snprintf (line, sizeof line, "%d/100\n", pct);
   assert (len > 0 && (size_t)len < sizeof line);
-  ticker_write_all (t->o.percent_fd, line, (size_t)len);
+  ticker_write_all (t, &t->o.percent_fd, "--progress", line, (size_t)len);
   t->last_percent = pct;
 }
 
@@ -134,8 +154,13 @@ ticker_emit_disk (struct ticker *t, size_t i,
                   const struct progress_snapshot *s, bool final)
 {
   const char *id = t->disks[i].spec.id;
+  /* A disk that ended was written out when it ended: the final pass
+   * writes no second line of it.
+   */
+  bool written = final && !cbt_status_is_running (s->status) &&
+                 t->state[i].last_status == (int)s->status;
 
-  if (t->o.json_fd >= 0) {
+  if (t->o.json_fd >= 0 && !written) {
     char *json = progress_json_format (s, id, true);
 
     if (json) {
@@ -143,7 +168,7 @@ ticker_emit_disk (struct ticker *t, size_t i,
 
       /* One write per line: the newline takes the place of the NUL. */
       json[len] = '\n';
-      ticker_write_all (t->o.json_fd, json, len + 1);
+      ticker_write_all (t, &t->o.json_fd, "--progress-json", json, len + 1);
       free (json);
     }
   }
@@ -172,6 +197,15 @@ ticker_update (struct ticker *t, double now, bool force_all, bool final)
     struct progress_snapshot *s = &t->snaps[i];
 
     progress_snapshot (&t->disks[i].progress, now, s);
+    /* Stalled: transferring, yet nothing completed for a while.  The
+     * other stages move no bytes, so they are never called stalled.
+     */
+    if (s->status == CBT_STATUS_IN_PROGRESS && s->stage == CBT_STAGE_TRANSFER)
+      s->stalled = cbt_stall_check (
+          &t->state[i].stall, s->bytes_transferred + s->bytes_zeroed, now,
+          CBT_STALL_INTERVALS * t->o.interval, &s->stalled_seconds);
+    else
+      t->state[i].stall = (struct cbt_stall){ 0 };
     /* DESIGN §1: never above the total, never backwards. */
     assert (s->bytes_transferred <= s->total_bytes);
     assert (s->bytes_transferred >= t->state[i].last_transferred);

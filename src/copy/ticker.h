@@ -15,6 +15,13 @@
  *  - the same JSON (without null fields) handed to a sink, the VMA
  *    reporter, on the same schedule.
  *
+ * A disk in the Transfer stage on which nothing completed for
+ * CBT_STALL_INTERVALS report intervals is reported stalled (with since
+ * how long), so that a copy stuck on a server that stopped answering
+ * does not look alive.  A reader of the "N/100" or JSON lines that goes
+ * away (EPIPE) loses them: the ticker stops writing there, warns once,
+ * and the copy goes on.  Each disk's final JSON line is written once.
+ *
  * The ticker only reads the progress of the disks; the copy never waits
  * for it.  All its output state (what was last written, and when) belongs
  * to the ticker thread alone.  Other threads talk to it only through
@@ -27,6 +34,7 @@
 #include <stddef.h>
 
 #include "copy/disk.h"
+#include "copy/job.h"
 
 /* Receives the JSON update of disk DISK_ID (NULL for a job-level update).
  * FINAL marks the disk's last update.  Called from the ticker thread; must
@@ -42,6 +50,9 @@ struct ticker_options {
   double interval;   /* seconds between a disk's JSON updates (> 0) */
   ticker_sink sink;  /* NULL, or where every disk's JSON goes too */
   void *sink_opaque; /* passed to SINK */
+  job_warn_fn warn;  /* NULL, or where warnings go (with index SIZE_MAX:
+                        about the job, not one disk) */
+  void *warn_opaque; /* passed to WARN */
 };
 
 struct ticker;

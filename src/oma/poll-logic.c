@@ -125,6 +125,46 @@ poll_count (uint64_t v)
   return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
+/* True when the VMA's job VMA moved since the OMA's row KNOWN was
+ * written: its bytes, its stage or its status changed.
+ */
+static bool
+poll_job_moved (const struct oma_job *known, const struct cbt_doc_job *vma)
+{
+  return poll_count (vma->bytes_transferred) != known->bytes_transferred ||
+         strcmp (vma->stage, known->current_operation) != 0 ||
+         strcmp (oma_map_job_status (vma->status), known->status) != 0;
+}
+
+/* How long the job KNOWN, as the VMA now shows it (VMA), has gone without
+ * progress at time NOW although its copier still reports: while it
+ * transfers (a stage that moves bytes) and its bytes have not moved since
+ * its last progress, the time since then, if updates kept coming for at
+ * least the latter half of it (else the copier stopped reporting, which
+ * is the other rule); or, if longer, how long the copier itself says it
+ * is stalled.  0 in any other case: the analysis and the final flush move
+ * no bytes.
+ */
+static double
+poll_seconds_without_progress (const struct oma_job *known,
+                               const struct cbt_doc_job *vma, int64_t now)
+{
+  double quiet = 0;
+  int64_t since;
+
+  if (vma->status != CBT_STATUS_IN_PROGRESS ||
+      cbt_stage_rank (vma->stage) != cbt_stage_rank ("Transfer"))
+    return 0;
+  since =
+      known->last_progress_at ? known->last_progress_at : known->created_at;
+  if (!poll_job_moved (known, vma) && since > 0 && now > since &&
+      vma->seconds_since_update < (double)(now - since) / 2)
+    quiet = (double)(now - since);
+  if (vma->stalled && vma->stalled_seconds > quiet)
+    quiet = vma->stalled_seconds;
+  return quiet;
+}
+
 /* Fills U as a progress update of KNOWN from the VMA's job. */
 static void
 poll_progress_update (const struct oma_job *known,
@@ -161,7 +201,13 @@ poll_progress_update (const struct oma_job *known,
                    vma->error_message[0] ? vma->error_message
                                          : "the copy failed on the VMA");
   job->updated_at = now;
-  job->last_progress_at = now - (int64_t)llround (vma->seconds_since_update);
+  /* The last progress is that of the VMA's last update, if the job moved
+   * since the row was written; else it stays.
+   */
+  job->last_progress_at =
+      poll_job_moved (known, vma) || known->last_progress_at == 0
+          ? now - (int64_t)llround (vma->seconds_since_update)
+          : known->last_progress_at;
   if (job->last_progress_at < known->last_progress_at)
     job->last_progress_at = known->last_progress_at;
   if (vma->status != CBT_STATUS_QUEUED)
@@ -214,6 +260,7 @@ oma_poll_decide (const struct oma_job *known, enum oma_fetch_result result,
 {
   char reason[OMA_ERROR_MAX + 1];
   int64_t since, silent;
+  double quiet;
 
   if (result == OMA_FETCH_OK) {
     const char *status = oma_map_job_status (vma->status);
@@ -224,6 +271,16 @@ oma_poll_decide (const struct oma_job *known, enum oma_fetch_result result,
                 "dead: no progress update reached the VMA for %.0f s "
                 "(dead timeout %.0f s); the copy stopped reporting",
                 floor (vma->seconds_since_update), dead_timeout);
+      poll_fail_update (known, reason, now, ret_update);
+      return true;
+    }
+    quiet = poll_seconds_without_progress (known, vma, now);
+    if (quiet >= dead_timeout) {
+      snprintf (reason, sizeof reason,
+                "dead: no progress for %.0f s (dead timeout %.0f s): "
+                "bytes_transferred stays at %" PRIu64
+                " though the copy still reports",
+                floor (quiet), dead_timeout, vma->bytes_transferred);
       poll_fail_update (known, reason, now, ret_update);
       return true;
     }

@@ -13,12 +13,16 @@
  * (cbt_job_doc_decode).  Percents are the model's rule (cbt_percent),
  * computed from the bytes.
  *
- * A job is dead when there has been no sign of life for dead_timeout
+ * A job is dead when there has been no progress for dead_timeout
  * seconds: the VMA answers but its seconds_since_update reached the
- * timeout (the copier stopped reporting), or the VMA cannot be reached,
- * or it answers 404 — for the latter two, counted from the job's
- * last_progress_at (or created_at when it never had any).  A dead job
- * becomes failed, and error_message says which of the three it was.
+ * timeout (the copier stopped reporting); or the copy still reports but,
+ * in progress in a stage that moves bytes, its bytes_transferred has not
+ * moved since last_progress_at (or the copier says it is stalled) for
+ * that long ("no progress"); or the VMA cannot be reached, or it answers
+ * 404 — for the latter two, counted from the job's last_progress_at (or
+ * created_at when it never had any).  last_progress_at is the time of the
+ * VMA's last update that moved the job (bytes, stage or status).  A dead
+ * job becomes failed, and error_message says which case it was.
  */
 #ifndef CBTRACK_OMA_POLL_LOGIC_H
 #define CBTRACK_OMA_POLL_LOGIC_H

@@ -185,6 +185,10 @@ vma_record_merge (struct vma_record *rec, const struct cbt_update *u)
     rec->bytes_zero_skipped = u->bytes_zero_skipped;
   if (u->has & CBT_HAS_CAPACITY)
     rec->capacity_bytes = u->capacity_bytes;
+  if (u->has & CBT_HAS_STALLED) {
+    rec->stalled = u->stalled;
+    rec->stalled_seconds = u->stalled_seconds;
+  }
   if (u->has & CBT_HAS_STATUS)
     rec->status = u->status;
   else if (rec->status == CBT_STATUS_QUEUED && rec->bytes_transferred > 0)
@@ -433,6 +437,9 @@ vma_record_progress (const struct vma_record *r, struct cbt_progress *ret)
   p.bytes_zero_skipped = r->bytes_zero_skipped;
   p.capacity_bytes = r->capacity_bytes;
   p.error_message = r->error_message;
+  /* Only a running disk can be stalled. */
+  p.stalled = r->stalled && r->status == CBT_STATUS_IN_PROGRESS;
+  p.stalled_seconds = p.stalled ? r->stalled_seconds : 0;
   cbt_progress_derive (&p);
   if (r->status == CBT_STATUS_IN_PROGRESS && (r->has & CBT_HAS_ETA)) {
     p.has_eta = true;

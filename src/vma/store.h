@@ -47,8 +47,10 @@ struct vma_record {
   uint64_t bytes_written;
   uint64_t bytes_zero_skipped;
   uint64_t capacity_bytes;
-  char *error_message; /* NULL when none */
-  double updated_mono; /* clocks of the last update */
+  bool stalled;           /* the sender says it is not moving … */
+  double stalled_seconds; /* … since this long (when it said so) */
+  char *error_message;    /* NULL when none */
+  double updated_mono;    /* clocks of the last update */
   double updated_wall;
 };
 

@@ -392,6 +392,96 @@ test_decide_final (void **state)
   cbt_doc_job_reset (&vma);
 }
 
+/* Decides on the VMA's answer BODY for the row KNOWN at NOW, with a dead
+ * timeout of 300 s; returns the update's kind and error message.
+ */
+static int
+decide_no_progress (const struct oma_job *known, const char *body, int64_t now,
+                    char *ret_error, size_t len)
+{
+  struct cbt_doc_job vma;
+  struct oma_update u;
+  int kind;
+
+  assert_int_equal (oma_vma_job_parse (body, strlen (body), &vma), 0);
+  assert_true (
+      oma_poll_decide (known, OMA_FETCH_OK, &vma, NULL, now, 300, &u));
+  kind = (int)u.kind;
+  snprintf (ret_error, len, "%s", u.job.error_message);
+  oma_job_reset (&u.job);
+  cbt_doc_job_reset (&vma);
+  return kind;
+}
+
+static void
+test_decide_no_progress (void **state)
+{
+  static const char still[] =
+      "{\"job_id\":\"job-1\",\"stage\":\"Transfer\","
+      "\"status\":\"in_progress\",\"bytes_transferred\":10,"
+      "\"total_bytes\":100,\"seconds_since_update\":1}";
+  static const char analysing[] =
+      "{\"job_id\":\"job-1\",\"stage\":\"Analysis\","
+      "\"status\":\"in_progress\",\"bytes_transferred\":10,"
+      "\"total_bytes\":100,\"seconds_since_update\":1}";
+  static const char stalled[] =
+      "{\"job_id\":\"job-1\",\"stage\":\"Transfer\","
+      "\"status\":\"in_progress\",\"bytes_transferred\":20,"
+      "\"total_bytes\":100,\"seconds_since_update\":1,"
+      "\"stalled\":true,\"stalled_seconds\":305}";
+  static const char silent[] =
+      "{\"job_id\":\"job-1\",\"stage\":\"Transfer\","
+      "\"status\":\"in_progress\",\"bytes_transferred\":10,"
+      "\"total_bytes\":100,\"seconds_since_update\":299}";
+  const int64_t now = 1700000000;
+  struct oma_job known;
+  char error[OMA_ERROR_MAX + 1];
+
+  /* Updates keep coming, the bytes stay put: dead after the timeout. */
+  known_job (&known, now - 1000, now - 299);
+  oma_copy_text (known.current_operation, sizeof known.current_operation,
+                 "Transfer");
+  known.bytes_transferred = 10;
+  assert_int_equal (
+      decide_no_progress (&known, still, now, error, sizeof error),
+      OMA_UPDATE_PROGRESS);
+  known.last_progress_at = now - 300;
+  assert_int_equal (
+      decide_no_progress (&known, still, now, error, sizeof error),
+      OMA_UPDATE_FAIL);
+  assert_non_null (strstr (error, "dead: no progress for 300 s"));
+  assert_non_null (strstr (error, "stays at 10"));
+
+  /* The bytes moved since the row: alive, and that is progress. */
+  known.bytes_transferred = 5;
+  assert_int_equal (
+      decide_no_progress (&known, still, now, error, sizeof error),
+      OMA_UPDATE_PROGRESS);
+  known.bytes_transferred = 10;
+
+  /* The analysis moves no bytes: not judged by them. */
+  oma_copy_text (known.current_operation, sizeof known.current_operation,
+                 "Analysis");
+  assert_int_equal (
+      decide_no_progress (&known, analysing, now, error, sizeof error),
+      OMA_UPDATE_PROGRESS);
+
+  /* The copier says it is stalled for longer than the timeout. */
+  oma_copy_text (known.current_operation, sizeof known.current_operation,
+                 "Transfer");
+  known.last_progress_at = now - 10;
+  assert_int_equal (
+      decide_no_progress (&known, stalled, now, error, sizeof error),
+      OMA_UPDATE_FAIL);
+  assert_non_null (strstr (error, "dead: no progress for 305 s"));
+
+  /* Updates stopped too: that is the other rule, at its own time. */
+  known.last_progress_at = now - 400;
+  assert_int_equal (
+      decide_no_progress (&known, silent, now, error, sizeof error),
+      OMA_UPDATE_PROGRESS);
+}
+
 static void
 test_decide_dead (void **state)
 {
@@ -664,6 +754,7 @@ main (void)
     cmocka_unit_test (test_decide_all_bytes_in_progress),
     cmocka_unit_test (test_decide_final),
     cmocka_unit_test (test_decide_dead),
+    cmocka_unit_test (test_decide_no_progress),
     cmocka_unit_test (test_discovery_row),
     cmocka_unit_test (test_registration),
     cmocka_unit_test (test_registration_bad),
