@@ -21,7 +21,6 @@
 #include "common/readfile.h"
 #include "common/token.h"
 
-
 static void
 copy_usage (FILE *fp)
 {
@@ -78,6 +77,7 @@ copy_usage (FILE *fp)
       "  -q, --quiet              no bar, no summary\n"
       "\n"
       "  -h, --help               show this help\n"
+      "  -V, --version            show the version\n"
       "\n"
       "Exit status: 0 copied and flushed, 1 failed, 2 usage error.\n",
       COPIER_DEFAULT_CONNECTIONS, COPIER_DEFAULT_REQUESTS, "256K",
@@ -116,6 +116,7 @@ static const struct option copy_long_options[] = {
   { "vma-token-file", required_argument, NULL, OPT_VMA_TOKEN_FILE },
   { "quiet", no_argument, NULL, 'q' },
   { "help", no_argument, NULL, 'h' },
+  { "version", no_argument, NULL, 'V' },
   { NULL, 0, NULL, 0 },
 };
 
@@ -288,7 +289,7 @@ copy_main (int argc, char **argv)
   int c, ret = 1;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "b:C:R:p::qh", copy_long_options,
+  while ((c = getopt_long (argc, argv, "b:C:R:p::qhV", copy_long_options,
                            NULL)) != -1) {
     long long n;
     uint64_t size;
@@ -346,6 +347,7 @@ copy_main (int argc, char **argv)
     case OPT_VMA_TOKEN_FILE: token_file = optarg; break;
     case 'q': quiet = true; break;
     case 'h': copy_usage (stdout); return 0;
+    case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: copy_usage (stderr); return 2;
     }
   }

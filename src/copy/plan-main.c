@@ -33,7 +33,8 @@ plan_usage (FILE *fp)
       "      --changed-areas FILE incremental: a QueryChangedDiskAreas "
       "result\n"
       "      --json               print JSON, with the list of extents\n"
-      "  -h, --help               show this help\n");
+      "  -h, --help               show this help\n"
+      "  -V, --version            show the version\n");
 }
 
 static json_t *
@@ -88,6 +89,7 @@ plan_main (int argc, char **argv)
     { "changed-areas", required_argument, NULL, 'c' },
     { "json", no_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
   };
   struct disk_spec spec = { 0 };
@@ -96,12 +98,13 @@ plan_main (int argc, char **argv)
   int c;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "b:h", long_options, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "b:hV", long_options, NULL)) != -1) {
     switch (c) {
     case 'b': spec.bitmap = optarg; break;
     case 'c': spec.changed_areas = optarg; break;
     case 'j': json = true; break;
     case 'h': plan_usage (stdout); return 0;
+    case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: plan_usage (stderr); return 2;
     }
   }

@@ -71,6 +71,7 @@ oma_usage (FILE *fp)
 "  --threads N          HTTP worker threads (default: one per CPU)\n"
 "  -v, --verbose        log every poll cycle (counts and duration)\n"
 "  -h, --help           show this help\n"
+"  -V, --version        show the version\n"
 "\n"
 "Endpoints:\n"
 "  GET   /                              the web UI\n"
@@ -119,6 +120,7 @@ oma_main (int argc, char **argv)
     { "dead-timeout", required_argument, NULL, OPT_DEAD_TIMEOUT },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
     { NULL },
   };
   struct cbt_daemon_config dconfig = { .name = "oma",
@@ -137,7 +139,7 @@ oma_main (int argc, char **argv)
   int c, r, ret = 1, verbose = 0;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "hv", long_options, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "hvV", long_options, NULL)) != -1) {
     r = cbt_daemon_option (&dconfig, c, optarg);
     if (r == -1)
       goto usage_error;
@@ -167,6 +169,7 @@ oma_main (int argc, char **argv)
       break;
     case 'v': verbose = 1; break;
     case 'h': oma_usage (stdout); return 0;
+    case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: oma_usage (stderr); return 2;
     }
   }
