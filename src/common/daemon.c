@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/daemon.h"
 #include "common/error.h"
@@ -20,6 +21,7 @@
 struct cbt_daemon {
   struct cbt_daemon_config config;
   char *token;             /* the token in force, or NULL */
+  char *credential_token;  /* the token file from $CREDENTIALS_DIRECTORY */
   struct cbt_httpd *httpd; /* NULL before serving and after stopping */
   sigset_t signals;        /* SIGTERM, SIGINT, SIGHUP */
   sigset_t old_mask;       /* restored by cbt_daemon_free */
@@ -82,6 +84,27 @@ cbt_daemon_log (const struct cbt_daemon *daemon, const char *fmt, ...)
   va_end (ap);
 }
 
+char *
+cbt_daemon_credential (const char *name)
+{
+  const char *dir = getenv ("CREDENTIALS_DIRECTORY");
+  size_t len;
+  char *path;
+
+  if (dir == NULL || dir[0] == '\0')
+    return NULL;
+  len = strlen (dir) + 1 + strlen (name) + 1;
+  path = malloc (len);
+  if (path == NULL)
+    return NULL;
+  snprintf (path, len, "%s/%s", dir, name);
+  if (access (path, F_OK) == -1) {
+    free (path);
+    return NULL;
+  }
+  return path;
+}
+
 struct cbt_daemon *
 cbt_daemon_create (const struct cbt_daemon_config *config)
 {
@@ -94,8 +117,12 @@ cbt_daemon_create (const struct cbt_daemon_config *config)
     return NULL;
   }
   d->config = *config;
-  if (config->token_file != NULL) {
-    d->token = cbt_read_token (config->token_file);
+  if (d->config.token_file == NULL) {
+    d->credential_token = cbt_daemon_credential ("token");
+    d->config.token_file = d->credential_token;
+  }
+  if (d->config.token_file != NULL) {
+    d->token = cbt_read_token (d->config.token_file);
     if (d->token == NULL)
       goto err;
   }
@@ -118,6 +145,7 @@ cbt_daemon_create (const struct cbt_daemon_config *config)
 
 err:
   free (d->token);
+  free (d->credential_token);
   free (d);
   return NULL;
 }
@@ -245,9 +273,11 @@ cbt_daemon_wait (struct cbt_daemon *daemon, double interval,
     }
     if (sig == SIGTERM || sig == SIGINT)
       return;
-    if (sig == SIGHUP)
+    if (sig == SIGHUP) {
       daemon_reload_token (daemon);
-    else if (sig == -1 && errno != EAGAIN && errno != EINTR) {
+      if (daemon->config.reload != NULL)
+        daemon->config.reload (daemon->config.reload_arg);
+    } else if (sig == -1 && errno != EAGAIN && errno != EINTR) {
       cbt_daemon_log (daemon, "waiting for signals: %s", strerror (errno));
       return;
     }
@@ -285,5 +315,6 @@ cbt_daemon_free (struct cbt_daemon *daemon)
   if (pthread_sigmask (SIG_SETMASK, &daemon->old_mask, NULL) != 0)
     cbt_daemon_log (daemon, "cannot restore the signal mask");
   free (daemon->token);
+  free (daemon->credential_token);
   free (daemon);
 }

@@ -63,7 +63,19 @@ struct cbt_daemon_config {
   const char *token_file;
   /* --threads: HTTP worker threads; 0 means one per online CPU. */
   unsigned threads;
+  /* When not NULL, called with RELOAD_ARG on SIGHUP, in the thread of
+   * cbt_daemon_wait(), after the token was reloaded: re-read other
+   * secrets (the OMA's password file), logging what it did.
+   */
+  void (*reload) (void *reload_arg);
+  void *reload_arg;
 };
+
+/* The systemd credential (LoadCredential=) named NAME: returns a malloc'd
+ * "$CREDENTIALS_DIRECTORY/NAME" when that variable is set and the file
+ * exists, else NULL.
+ */
+char *cbt_daemon_credential (const char *name);
 
 struct cbt_daemon;
 
@@ -76,7 +88,9 @@ struct cbt_daemon;
 int cbt_daemon_option (struct cbt_daemon_config *config, int opt,
                        const char *arg);
 
-/* Starts a daemon's life: reads the token file, if any, ignores SIGPIPE
+/* Starts a daemon's life: reads the token file, if any (without
+ * --token-file, the systemd credential "token" when there is one), ignores
+ * SIGPIPE
  * and blocks SIGTERM, SIGINT and SIGHUP in the calling thread (call it
  * before creating any thread).  CONFIG's strings must outlive the daemon.
  * Returns the daemon, or NULL with a message recorded (an unreadable or

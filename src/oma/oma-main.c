@@ -58,7 +58,11 @@ oma_usage (FILE *fp)
 "  --db URL             sqlite:PATH (default " OMA_DEFAULT_DB "), or\n"
 "                       mysql://USER[:PASS]@HOST[:PORT]/DB or\n"
 "                       mysql://USER@localhost/DB?socket=PATH (MariaDB or\n"
-"                       MySQL; the database is created if missing)\n"
+"                       MySQL; the database is created if missing).  A\n"
+"                       password in the URL shows in ps: prefer\n"
+"  --db-password-file FILE  the MariaDB password: FILE's first line, read\n"
+"                       at every connection (also $CBTRACK_DB_PASSWORD, or\n"
+"                       the systemd credential db-password)\n"
 "  --vma URL            a VMA progress service (e.g. http://vma:8081) whose\n"
 "                       jobs are discovered; repeatable.  The first is also\n"
 "                       the default vma_url of registered jobs\n"
@@ -82,7 +86,8 @@ oma_usage (FILE *fp)
 "                                       current_operation\n"
 "  GET   /healthz                       liveness\n"
 "\n"
-"SIGTERM or SIGINT stops the OMA cleanly; SIGHUP re-reads the token file.\n"
+"SIGTERM or SIGINT stops the OMA cleanly; SIGHUP re-reads the token file\n"
+"and the password file.\n"
 "See docs/oma.md.\n");
   /* clang-format on */
 }
@@ -103,6 +108,37 @@ oma_log (const char *fmt, ...)
   cbt_daemon_log_as ("oma", "%s", msg);
 }
 
+/* What SIGHUP re-reads besides the token. */
+struct oma_reload {
+  const char *password_file; /* NULL: the password is not in a file */
+};
+
+/* SIGHUP: checks that the password file can still be read.  The store
+ * reads it at each connection, so a rotated password is used from the
+ * next one; this says now whether that will work.
+ */
+static void
+oma_reload (void *arg)
+{
+  const struct oma_reload *reload = arg;
+  char password[256];
+
+  if (reload->password_file == NULL)
+    return;
+  if (oma_db_password_read (reload->password_file, password,
+                            sizeof password) == -1) {
+    oma_log ("SIGHUP: cannot re-read the database password (%s); the "
+             "current connection stays, new ones will fail until it is "
+             "readable",
+             cbt_get_error ());
+    return;
+  }
+  memset (password, 0, sizeof password);
+  oma_log ("SIGHUP: re-read the database password from %s; it is used "
+           "from the next connection",
+           reload->password_file);
+}
+
 int
 oma_main (int argc, char **argv)
 {
@@ -111,10 +147,12 @@ oma_main (int argc, char **argv)
     OPT_VMA,
     OPT_POLL_INTERVAL,
     OPT_DEAD_TIMEOUT,
+    OPT_DB_PASSWORD_FILE,
   };
   static const struct option long_options[] = {
     CBT_DAEMON_LONG_OPTIONS,
     { "db", required_argument, NULL, OPT_DB },
+    { "db-password-file", required_argument, NULL, OPT_DB_PASSWORD_FILE },
     { "vma", required_argument, NULL, OPT_VMA },
     { "poll-interval", required_argument, NULL, OPT_POLL_INTERVAL },
     { "dead-timeout", required_argument, NULL, OPT_DEAD_TIMEOUT },
@@ -133,7 +171,11 @@ oma_main (int argc, char **argv)
   const char *vmas[OMA_MAX_VMAS];
   size_t n_vmas = 0;
   const char *db_url = OMA_DEFAULT_DB;
+  char *db_arg = NULL, *db_url_copy = NULL, *credential = NULL;
+  const char *password_file = NULL, *password = NULL;
+  size_t pw_offset = 0, pw_len;
   struct oma_server server = { 0 };
+  struct oma_reload reload = { 0 };
   struct oma_poller *poller = NULL;
   struct cbt_daemon *daemon = NULL;
   int c, r, ret = 1, verbose = 0;
@@ -146,7 +188,8 @@ oma_main (int argc, char **argv)
     if (r == 1)
       continue;
     switch (c) {
-    case OPT_DB: db_url = optarg; break;
+    case OPT_DB: db_url = db_arg = optarg; break;
+    case OPT_DB_PASSWORD_FILE: password_file = optarg; break;
     case OPT_VMA:
       if (n_vmas == OMA_MAX_VMAS) {
         cbt_set_error ("at most %d --vma", OMA_MAX_VMAS);
@@ -185,15 +228,64 @@ oma_main (int argc, char **argv)
       goto usage_error;
     memset (parsed.password, 0, sizeof parsed.password);
   }
+  /* Where the password comes from: --db-password-file, then
+   * $CBTRACK_DB_PASSWORD, then the systemd credential, then the URL.
+   */
+  if (password_file == NULL)
+    password = getenv ("CBTRACK_DB_PASSWORD");
+  if (password_file == NULL && (password == NULL || password[0] == '\0')) {
+    password = NULL;
+    credential = cbt_daemon_credential ("db-password");
+    password_file = credential;
+  }
+  if (password_file != NULL) {
+    char check[256];
+
+    if (oma_db_password_read (password_file, check, sizeof check) == -1) {
+      fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+      free (credential);
+      return 1;
+    }
+    memset (check, 0, sizeof check);
+  }
+  /* A password given in the URL: keep a copy, and blank it in our own
+   * argv so that ps and /proc/PID/cmdline no longer show it (as the
+   * mysql client does).
+   */
+  pw_len = oma_db_url_password_span (db_url, &pw_offset);
+  if (pw_len > 0 && db_arg != NULL) {
+    db_url_copy = strdup (db_url);
+    if (db_url_copy == NULL) {
+      fprintf (stderr, "cbtrack oma: out of memory\n");
+      free (credential);
+      return 1;
+    }
+    memset (db_arg + pw_offset, 'x', pw_len);
+    db_url = db_url_copy;
+  }
+  reload.password_file = password_file;
+  dconfig.reload = oma_reload;
+  dconfig.reload_arg = &reload;
   /* Before the store opens and before any thread exists (see
    * common/daemon.h).
    */
   daemon = cbt_daemon_create (&dconfig);
   if (daemon == NULL) {
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
-    return 1;
+    goto out;
   }
-  server.store = oma_store_open (db_url);
+  if (pw_len > 0 && (password != NULL || password_file != NULL))
+    cbt_daemon_log (daemon,
+                    "warning: the password in the --db URL is "
+                    "ignored: %s gives it",
+                    password != NULL ? "CBTRACK_DB_PASSWORD"
+                                     : "the password file");
+  else if (pw_len > 0)
+    cbt_daemon_log (daemon,
+                    "warning: the --db URL holds a password, which other "
+                    "users may read; use --db-password-file, "
+                    "CBTRACK_DB_PASSWORD or a systemd credential");
+  server.store = oma_store_open_secret (db_url, password, password_file);
   if (server.store == NULL) {
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
     goto out;
@@ -236,6 +328,11 @@ out:
   oma_poller_free (poller);
   oma_store_close (server.store);
   cbt_daemon_free (daemon);
+  if (db_url_copy != NULL) {
+    memset (db_url_copy, 0, strlen (db_url_copy));
+    free (db_url_copy);
+  }
+  free (credential);
   return ret;
 
 usage_error:
