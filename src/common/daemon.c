@@ -15,9 +15,6 @@
 #include "common/human.h"
 #include "common/token.h"
 
-/* Longest log line written whole; longer ones are cut. */
-#define DAEMON_LOG_LINE 4096
-
 struct cbt_daemon {
   struct cbt_daemon_config config;
   char *token;             /* the token in force, or NULL */
@@ -35,6 +32,9 @@ cbt_daemon_option (struct cbt_daemon_config *config, int opt, const char *arg)
   switch (opt) {
   case CBT_DAEMON_OPT_LISTEN: config->listen = arg; return 1;
   case CBT_DAEMON_OPT_TOKEN_FILE: config->token_file = arg; return 1;
+  case CBT_DAEMON_OPT_LOG_LEVEL:
+    return cbt_log_level_parse (arg, &config->log_level) == -1 ? -1 : 1;
+  case CBT_DAEMON_OPT_LOG_FILE: config->log_file = arg; return 1;
   case CBT_DAEMON_OPT_THREADS:
     if (cbt_parse_int ("--threads", arg, 1, 256, &n) == -1)
       return -1;
@@ -44,33 +44,13 @@ cbt_daemon_option (struct cbt_daemon_config *config, int opt, const char *arg)
   }
 }
 
-static void
-daemon_vlog (const char *name, const char *fmt, va_list ap)
-{
-  char line[DAEMON_LOG_LINE];
-  int n, m;
-
-  n = snprintf (line, sizeof line, "cbtrack %s: ", name);
-  if (n < 0 || (size_t)n >= sizeof line)
-    return;
-  m = vsnprintf (line + n, sizeof line - (size_t)n - 1, fmt, ap);
-  if (m < 0)
-    return;
-  if ((size_t)m >= sizeof line - (size_t)n - 1)
-    m = (int)(sizeof line - (size_t)n - 2);
-  line[n + m] = '\n';
-  line[n + m + 1] = '\0';
-  /* One stdio call: the stream's lock keeps the line whole. */
-  fputs (line, stderr);
-}
-
 void
 cbt_daemon_log_as (const char *name, const char *fmt, ...)
 {
   va_list ap;
 
   va_start (ap, fmt);
-  daemon_vlog (name, fmt, ap);
+  cbt_vlog (CBT_LOG_INFO, name, fmt, ap);
   va_end (ap);
 }
 
@@ -80,7 +60,18 @@ cbt_daemon_log (const struct cbt_daemon *daemon, const char *fmt, ...)
   va_list ap;
 
   va_start (ap, fmt);
-  daemon_vlog (daemon->config.name, fmt, ap);
+  cbt_vlog (CBT_LOG_INFO, daemon->config.name, fmt, ap);
+  va_end (ap);
+}
+
+void
+cbt_daemon_log_at (const struct cbt_daemon *daemon, enum cbt_log_level level,
+                   const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  cbt_vlog (level, daemon->config.name, fmt, ap);
   va_end (ap);
 }
 
@@ -117,6 +108,11 @@ cbt_daemon_create (const struct cbt_daemon_config *config)
     return NULL;
   }
   d->config = *config;
+  cbt_log_set_level (config->log_level ? config->log_level : CBT_LOG_INFO);
+  if (cbt_log_open (config->log_file) == -1) {
+    free (d);
+    return NULL;
+  }
   if (d->config.token_file == NULL) {
     d->credential_token = cbt_daemon_credential ("token");
     d->config.token_file = d->credential_token;
@@ -147,6 +143,7 @@ err:
   free (d->token);
   free (d->credential_token);
   free (d);
+  cbt_log_close ();
   return NULL;
 }
 
@@ -193,17 +190,17 @@ daemon_reload_token (struct cbt_daemon *d)
   }
   token = cbt_read_token (file);
   if (token == NULL) {
-    cbt_daemon_log (d,
-                    "SIGHUP: cannot reload the token (%s); the previous "
-                    "token stays in force",
-                    cbt_get_error ());
+    cbt_daemon_log_at (d, CBT_LOG_WARNING,
+                       "SIGHUP: cannot reload the token (%s); the previous "
+                       "token stays in force",
+                       cbt_get_error ());
     return;
   }
   if (d->httpd != NULL && cbt_httpd_set_token (d->httpd, token) == -1) {
-    cbt_daemon_log (d,
-                    "SIGHUP: cannot reload the token (%s); the previous "
-                    "token stays in force",
-                    cbt_get_error ());
+    cbt_daemon_log_at (d, CBT_LOG_WARNING,
+                       "SIGHUP: cannot reload the token (%s); the previous "
+                       "token stays in force",
+                       cbt_get_error ());
     free (token);
     return;
   }
@@ -274,11 +271,19 @@ cbt_daemon_wait (struct cbt_daemon *daemon, double interval,
     if (sig == SIGTERM || sig == SIGINT)
       return;
     if (sig == SIGHUP) {
+      if (cbt_log_reopen () == -1)
+        cbt_daemon_log_at (daemon, CBT_LOG_ERROR,
+                           "SIGHUP: cannot reopen the log (%s); still "
+                           "writing to the old file",
+                           cbt_get_error ());
+      else if (cbt_log_to_file ())
+        cbt_daemon_log (daemon, "SIGHUP: reopened the log file");
       daemon_reload_token (daemon);
       if (daemon->config.reload != NULL)
         daemon->config.reload (daemon->config.reload_arg);
     } else if (sig == -1 && errno != EAGAIN && errno != EINTR) {
-      cbt_daemon_log (daemon, "waiting for signals: %s", strerror (errno));
+      cbt_daemon_log_at (daemon, CBT_LOG_ERROR, "waiting for signals: %s",
+                         strerror (errno));
       return;
     }
     if (tick != NULL && clock_gettime (CLOCK_MONOTONIC, &now) == 0 &&
@@ -313,8 +318,10 @@ cbt_daemon_free (struct cbt_daemon *daemon)
   while (sigtimedwait (&daemon->signals, NULL, &zero) > 0)
     ;
   if (pthread_sigmask (SIG_SETMASK, &daemon->old_mask, NULL) != 0)
-    cbt_daemon_log (daemon, "cannot restore the signal mask");
+    cbt_daemon_log_at (daemon, CBT_LOG_ERROR,
+                       "cannot restore the signal mask");
   free (daemon->token);
   free (daemon->credential_token);
   free (daemon);
+  cbt_log_close ();
 }

@@ -73,7 +73,8 @@ oma_usage (FILE *fp)
 "                       \"Authorization: Bearer TOKEN\", TOKEN being the\n"
 "                       file's first line; GET stays open\n"
 "  --threads N          HTTP worker threads (default: one per CPU)\n"
-"  -v, --verbose        log every poll cycle (counts and duration)\n"
+"  --log-level LEVEL    error, warning, info (default) or debug\n"
+"  --log-file FILE      log there instead of stderr; SIGHUP reopens it\n""  -v, --verbose        log every poll cycle (counts and duration)\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
 "\n"
@@ -127,7 +128,8 @@ oma_reload (void *arg)
     return;
   if (oma_db_password_read (reload->password_file, password,
                             sizeof password) == -1) {
-    oma_log ("SIGHUP: cannot re-read the database password (%s); the "
+    cbt_log (CBT_LOG_WARNING, "oma",
+             "SIGHUP: cannot re-read the database password (%s); the "
              "current connection stays, new ones will fail until it is "
              "readable",
              cbt_get_error ());
@@ -281,10 +283,10 @@ oma_main (int argc, char **argv)
                     password != NULL ? "CBTRACK_DB_PASSWORD"
                                      : "the password file");
   else if (pw_len > 0)
-    cbt_daemon_log (daemon,
-                    "warning: the --db URL holds a password, which other "
-                    "users may read; use --db-password-file, "
-                    "CBTRACK_DB_PASSWORD or a systemd credential");
+    cbt_daemon_log_at (daemon, CBT_LOG_WARNING,
+                       "the --db URL holds a password, which other users "
+                       "may read; use --db-password-file, "
+                       "CBTRACK_DB_PASSWORD or a systemd credential");
   server.store = oma_store_open_secret (db_url, password, password_file);
   if (server.store == NULL) {
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
