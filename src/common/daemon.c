@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/httpd.h"
 #include "common/human.h"
+#include "common/sd-notify.h"
 #include "common/token.h"
 
 struct cbt_daemon {
@@ -248,28 +249,64 @@ daemon_until (const struct timespec *deadline, const struct timespec *now)
   return left;
 }
 
+/* Tells systemd STATE, logging (at debug) when it could not be told. */
+static void
+daemon_notify (const struct cbt_daemon *d, const char *state)
+{
+  if (cbt_sd_notify (state) == -1)
+    cbt_daemon_log_at (d, CBT_LOG_DEBUG, "sd_notify %s: %s", state,
+                       cbt_get_error ());
+}
+
+/* The earlier of A and B. */
+static const struct timespec *
+daemon_earlier (const struct timespec *a, const struct timespec *b)
+{
+  return daemon_before (a, b) ? a : b;
+}
+
 void
 cbt_daemon_wait (struct cbt_daemon *daemon, double interval,
                  void (*tick) (void *arg), void *arg)
 {
-  struct timespec next, now, left;
+  struct timespec next, next_watchdog, now, left;
+  const struct timespec *deadline;
+  uint64_t watchdog_usec = cbt_sd_watchdog_usec ();
+  /* WATCHDOG=1 at half the interval systemd asks for, as it advises. */
+  double watchdog = (double)watchdog_usec / 2e6;
   int sig;
 
-  if (clock_gettime (CLOCK_MONOTONIC, &next) == -1)
-    tick = NULL; /* cannot happen with CLOCK_MONOTONIC; wait untimed */
+  /* The caller serves already: tell systemd (Type=notify). */
+  daemon_notify (daemon, "READY=1");
+  if (clock_gettime (CLOCK_MONOTONIC, &next) == -1) {
+    /* Cannot happen with CLOCK_MONOTONIC; wait untimed. */
+    tick = NULL;
+    watchdog = 0;
+  }
+  next_watchdog = next;
   if (tick != NULL)
     daemon_timespec_add (&next, interval);
+  if (watchdog > 0)
+    daemon_timespec_add (&next_watchdog, watchdog);
   for (;;) {
-    if (tick == NULL)
+    deadline = NULL;
+    if (tick != NULL)
+      deadline = &next;
+    if (watchdog > 0)
+      deadline = deadline ? daemon_earlier (deadline, &next_watchdog)
+                          : &next_watchdog;
+    if (deadline == NULL)
       sig = sigwaitinfo (&daemon->signals, NULL);
     else {
       if (clock_gettime (CLOCK_MONOTONIC, &now) == -1)
-        now = next;
-      left = daemon_until (&next, &now);
+        now = *deadline;
+      left = daemon_until (deadline, &now);
       sig = sigtimedwait (&daemon->signals, NULL, &left);
     }
-    if (sig == SIGTERM || sig == SIGINT)
+    if (sig == SIGTERM || sig == SIGINT) {
+      daemon_notify (daemon, "STOPPING=1");
       return;
+    }
     if (sig == SIGHUP) {
       if (cbt_log_reopen () == -1)
         cbt_daemon_log_at (daemon, CBT_LOG_ERROR,
@@ -284,10 +321,17 @@ cbt_daemon_wait (struct cbt_daemon *daemon, double interval,
     } else if (sig == -1 && errno != EAGAIN && errno != EINTR) {
       cbt_daemon_log_at (daemon, CBT_LOG_ERROR, "waiting for signals: %s",
                          strerror (errno));
+      daemon_notify (daemon, "STOPPING=1");
       return;
     }
-    if (tick != NULL && clock_gettime (CLOCK_MONOTONIC, &now) == 0 &&
-        !daemon_before (&now, &next)) {
+    if (clock_gettime (CLOCK_MONOTONIC, &now) == -1)
+      continue;
+    if (watchdog > 0 && !daemon_before (&now, &next_watchdog)) {
+      daemon_notify (daemon, "WATCHDOG=1");
+      next_watchdog = now;
+      daemon_timespec_add (&next_watchdog, watchdog);
+    }
+    if (tick != NULL && !daemon_before (&now, &next)) {
       tick (arg);
       next = now;
       daemon_timespec_add (&next, interval);

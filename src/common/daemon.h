@@ -125,9 +125,12 @@ uint16_t cbt_daemon_port (const struct cbt_daemon *daemon);
 /* True when a token file was given. */
 bool cbt_daemon_has_token (const struct cbt_daemon *daemon);
 
-/* Waits until SIGTERM or SIGINT arrives, reloading the token on SIGHUP
- * (see above).  When TICK is not NULL it runs TICK (ARG) every INTERVAL
- * seconds (> 0) in this thread meanwhile.
+/* Tells systemd READY=1 (call it once serving), then waits until SIGTERM
+ * or SIGINT arrives, reloading on SIGHUP (see above), and tells systemd
+ * STOPPING=1.  When TICK is not NULL it runs TICK (ARG) every INTERVAL
+ * seconds (> 0) in this thread meanwhile; under a systemd watchdog
+ * (WatchdogSec=) it sends WATCHDOG=1 every half of it, so a daemon whose
+ * main thread hangs is restarted.  See common/sd-notify.h.
  */
 void cbt_daemon_wait (struct cbt_daemon *daemon, double interval,
                       void (*tick) (void *arg), void *arg);
