@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/human.h"
 #include "oma/api-logic.h"
+#include "oma/metrics.h"
 #include "oma/oma.h"
 #include "oma/poller.h"
 #include "oma/store.h"
@@ -36,6 +37,7 @@ static const struct cbt_route oma_routes[] = {
   { "GET", "/ui/app.js", oma_ui_script },
   { "GET", "/ui/style.css", oma_ui_style },
   { "GET", "/healthz", oma_health_get },
+  { "GET", "/metrics", oma_metrics_get },
   { NULL },
 };
 
@@ -86,6 +88,7 @@ oma_usage (FILE *fp)
 "  PATCH /api/v1/replications/JOB       setup_progress_percent,\n"
 "                                       current_operation\n"
 "  GET   /healthz                       liveness\n"
+"  GET   /metrics                       Prometheus metrics\n"
 "\n"
 "SIGTERM or SIGINT stops the OMA cleanly; SIGHUP re-reads the token file\n"
 "and the password file.\n"
@@ -297,6 +300,12 @@ oma_main (int argc, char **argv)
   pcfg.vma_urls = vmas;
   pcfg.n_vma_urls = n_vmas;
   pcfg.verbose = verbose;
+  server.metrics = oma_metrics_create (pcfg.interval);
+  if (server.metrics == NULL) {
+    fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+    goto out;
+  }
+  pcfg.metrics = server.metrics;
 
   poller = oma_poller_create (&pcfg);
   if (poller == NULL) {
@@ -328,6 +337,7 @@ out:
   /* Handlers and the poller use the store: both stop before it closes. */
   cbt_daemon_stop_serving (daemon);
   oma_poller_free (poller);
+  oma_metrics_free (server.metrics);
   oma_store_close (server.store);
   cbt_daemon_free (daemon);
   if (db_url_copy != NULL) {

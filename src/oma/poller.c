@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/vector.h"
+#include "oma/metrics.h"
 #include "oma/poll-logic.h"
 #include "oma/poller.h"
 
@@ -109,6 +110,8 @@ poller_log_transition (struct oma_poller *p, const struct oma_job *before,
 
   if (strcmp (before->status, after->status) == 0)
     return;
+  oma_metrics_transition (p->cfg.metrics, after->status,
+                          strncmp (after->error_message, "dead:", 5) == 0);
   if (strcmp (after->status, "replicating") == 0)
     poller_logl (
         p, CBT_LOG_INFO, "job %s started: %s copy of %s", after->id,
@@ -370,6 +373,8 @@ poller_discover (struct oma_poller *p, int64_t now)
 
     if (f[i].http == NULL)
       continue;
+    oma_metrics_vma (p->cfg.metrics, p->cfg.vma_urls[i],
+                     f[i].ok && f[i].http_status == 200);
     if (!f[i].ok || f[i].http_status != 200) {
       poller_logl (p, p->cfg.verbose ? CBT_LOG_INFO : CBT_LOG_DEBUG,
                    "discovery on %s: %s", p->cfg.vma_urls[i],
@@ -462,6 +467,24 @@ poller_write (struct oma_poller *p, const struct oma_update *updates, size_t n)
   return done;
 }
 
+/* Gives /metrics the active jobs' progress, as the cache now has it. */
+static void
+poller_metrics_active (struct oma_poller *p)
+{
+  const struct oma_job **jobs;
+  size_t i;
+
+  if (p->cfg.metrics == NULL)
+    return;
+  jobs = calloc (p->cache.len ? p->cache.len : 1, sizeof *jobs);
+  if (jobs == NULL)
+    return; /* the previous set stays: a stale gauge, not a wrong one */
+  for (i = 0; i < p->cache.len; i++)
+    jobs[i] = &p->cache.ptr[i];
+  oma_metrics_set_active (p->cfg.metrics, jobs, p->cache.len);
+  free (jobs);
+}
+
 int
 oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
 {
@@ -530,6 +553,9 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
         detail = err;
       } else
         detail = fetch_error (&f[i], err, sizeof err);
+      oma_metrics_vma (
+          p->cfg.metrics, job->vma_url,
+          f[i].ok && (f[i].http_status == 200 || f[i].http_status == 404));
     }
     if (oma_poll_decide (job, result, &vma, detail, now, p->cfg.dead_timeout,
                          &u)) {
@@ -558,8 +584,17 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
     bool gone = false;
 
     if (w < stats.written && strcmp (updates.ptr[w].job.id, job->id) == 0) {
-      poller_log_transition (p, job, &updates.ptr[w].job);
-      gone = oma_status_is_final (updates.ptr[w].job.status);
+      const struct oma_job *after = &updates.ptr[w].job;
+
+      poller_log_transition (p, job, after);
+      gone = oma_status_is_final (after->status);
+      /* The cache now says what the store says: a transition is not
+       * seen twice, and /metrics shows the new progress.
+       */
+      memcpy (job->status, after->status, sizeof job->status);
+      job->bytes_transferred = after->bytes_transferred;
+      job->total_bytes = after->total_bytes;
+      job->progress_percent = after->progress_percent;
       w++;
     }
     if (gone)
@@ -568,6 +603,7 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
       p->cache.ptr[kept++] = *job;
   }
   p->cache.len = kept;
+  poller_metrics_active (p);
 
 out:
   stats.db_ok = !p->db_down;
@@ -594,7 +630,10 @@ poller_thread (void *arg)
     double next = cbt_now_mono () + p->cfg.interval;
     struct timespec ts;
 
-    if (oma_poller_cycle (p, &stats) == -1)
+    int r = oma_poller_cycle (p, &stats);
+
+    oma_metrics_cycle (p->cfg.metrics, r == 0, &stats, cbt_now_wall ());
+    if (r == -1)
       poller_logl (p, CBT_LOG_ERROR, "poll cycle: %s", cbt_get_error ());
     else
       poller_logl (p, p->cfg.verbose ? CBT_LOG_INFO : CBT_LOG_DEBUG,
