@@ -91,8 +91,7 @@ oma_usage (FILE *fp)
 "  GET   /metrics                       Prometheus metrics\n"
 "\n"
 "SIGTERM or SIGINT stops the OMA cleanly; SIGHUP re-reads the token file\n"
-"and the password file.\n"
-"See docs/oma.md.\n");
+"and the password file and reopens the --log-file.  See cbtrack-oma(8).\n");
   /* clang-format on */
 }
 

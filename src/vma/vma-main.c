@@ -62,7 +62,7 @@ vma_usage (FILE *fp)
 "  GET    /healthz, /metrics            liveness; Prometheus metrics\n"
 "\n"
 "SIGTERM or SIGINT stops the service cleanly; SIGHUP re-reads the token\n"
-"file.  See docs/vma.md.\n");
+"file and reopens the --log-file.  See cbtrack-vma(8).\n");
   /* clang-format on */
 }
 
