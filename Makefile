@@ -6,7 +6,10 @@
 #                       the source checks once), print one summary
 #   make demo           the main job end to end on embedded defaults
 #   make bench          the benchmarks under bench/ (slow; not tests)
-#   make install        install to $(PREFIX) (default /usr/local)
+#   make install        install to $(PREFIX) (default /usr/local): the
+#                       binary, man pages, systemd units, sysusers file
+#   make deb            build the Debian package into $(DEB_OUT) (without
+#                       running the tests unless DEB_BUILD_OPTIONS says)
 #   make format / format-check   clang-format the sources / verify them
 #   make lint           no banned functions (STYLE.md) in the C sources
 
@@ -14,14 +17,15 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 PREFIX     ?= /usr/local
 MESON      ?= meson
+DEB_OUT    ?= deb-out
 SOURCES     = $(shell git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'bench/*.c' 2>/dev/null)
 # What CI needs of both builds: warnings are errors, and a missing cmocka
 # or MariaDB Connector/C fails the configuration instead of quietly
 # dropping the unit tests or the MariaDB store.
 CHECK_OPTS  = -Dwerror=true -Dcmocka=enabled -Dmariadb=enabled
 
-.PHONY: all build deps check demo bench install format format-check lint \
-        clean
+.PHONY: all build deps check demo bench install deb format format-check \
+        lint clean
 
 all: build
 
@@ -64,6 +68,19 @@ install: build
 	$(MESON) configure $(BUILD) --prefix=$(PREFIX)
 	$(MESON) install -C $(BUILD)
 
+# dpkg-buildpackage writes next to the source by default: the package,
+# .buildinfo and .changes go to $(DEB_OUT) instead.
+deb:
+	mkdir -p $(DEB_OUT)
+	DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS-nocheck}" \
+	DEB_DESTDIR=$(abspath $(DEB_OUT)) \
+	    dpkg-buildpackage -us -uc -b \
+	    --buildinfo-option=-u$(abspath $(DEB_OUT)) \
+	    --buildinfo-file=$(abspath $(DEB_OUT))/cbtrack.buildinfo \
+	    --changes-option=-u$(abspath $(DEB_OUT)) \
+	    --changes-file=$(abspath $(DEB_OUT))/cbtrack.changes
+	@ls -1 $(DEB_OUT)/*.deb
+
 format:
 	clang-format -i $(SOURCES)
 
@@ -74,4 +91,4 @@ lint:
 	@scripts/check-banned
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_OUT)

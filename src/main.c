@@ -34,7 +34,7 @@ usage (FILE *fp)
                "Commands:\n");
   for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf (fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
-  fprintf (fp, "\nSee docs/ for the reference of each command.\n");
+  fprintf (fp, "\nSee man cbtrack and man cbtrack-COMMAND (or docs/).\n");
 }
 
 int

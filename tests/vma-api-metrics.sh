@@ -30,23 +30,33 @@ expect_http 200 GET /metrics
 grep -qi '^Content-Type: text/plain; version=0.0.4' "$tmp/headers" ||
     fail "metrics content type"
 for line in \
-    'cbtrack_vma_job_bytes_transferred{job="job-1"} 2000' \
-    'cbtrack_vma_job_total_bytes{job="job-1"} 10000' \
-    'cbtrack_vma_job_throughput_bps{job="job-1"} 100' \
-    'cbtrack_vma_job_status{job="job-1",status="in_progress"} 1' \
-    'cbtrack_vma_disk_bytes_transferred{job="job-1",disk="disk-2000"} 1234' \
-    'cbtrack_vma_disk_total_bytes{job="job-1",disk="disk-2001"} 4322' \
-    'cbtrack_vma_disk_status{job="job-1",disk="disk-2001",status="in_progress"} 1' \
+    'cbtrack_job_transferred_bytes_total{job_id="job-1"} 2000' \
+    'cbtrack_job_total_bytes{job_id="job-1"} 10000' \
+    'cbtrack_job_progress_ratio{job_id="job-1"} 0.200000' \
+    'cbtrack_job_status{job_id="job-1",status="in_progress"} 1' \
+    'cbtrack_disk_transferred_bytes_total{job_id="job-1",disk_id="disk-2000"} 1234' \
+    'cbtrack_disk_total_bytes{job_id="job-1",disk_id="disk-2001"} 4322' \
+    'cbtrack_job_status{job_id="job-3",status="queued"} 1' \
     'cbtrack_vma_jobs{status="queued"} 1' \
-    'cbtrack_vma_total_bytes 10000' \
     'cbtrack_vma_jobs_deleted_total 1' \
+    'cbtrack_vma_job_series_dropped 0' \
     'cbtrack_vma_http_requests_total{code="404"} 3' \
+    'cbtrack_build_info{version="0.1.0",component="vma"} 1' \
+    '# TYPE cbtrack_job_transferred_bytes_total counter' \
     '# TYPE cbtrack_vma_http_requests_total counter'; do
     grep -qxF "$line" "$tmp/body" || fail "metrics lack: $line"
 done
 # Every sample line is "name{labels} number" (Prometheus text format).
 grep -v '^#' "$tmp/body" |
-    grep -Evq '^[a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? [0-9.]+$' &&
+    grep -Evq '^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.]+$' &&
     fail "malformed metrics line"
+# Prometheus' own linter: names, units, types.
+if command -v promtool >/dev/null; then
+    promtool check metrics <"$tmp/body" || fail "promtool check metrics"
+fi
+# No per-job series for finished jobs, no rates, no 0-100 percents, no
+# "seconds since".
+grep -Eq 'throughput|_bps|percent|seconds_since' "$tmp/body" &&
+    fail "a metric against Prometheus' naming rules"
 
 stop_vma

@@ -7,19 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/daemon.h"
 #include "common/error.h"
 #include "common/httpd.h"
 #include "common/human.h"
+#include "common/sd-notify.h"
 #include "common/token.h"
-
-/* Longest log line written whole; longer ones are cut. */
-#define DAEMON_LOG_LINE 4096
 
 struct cbt_daemon {
   struct cbt_daemon_config config;
   char *token;             /* the token in force, or NULL */
+  char *credential_token;  /* the token file from $CREDENTIALS_DIRECTORY */
   struct cbt_httpd *httpd; /* NULL before serving and after stopping */
   sigset_t signals;        /* SIGTERM, SIGINT, SIGHUP */
   sigset_t old_mask;       /* restored by cbt_daemon_free */
@@ -33,6 +33,9 @@ cbt_daemon_option (struct cbt_daemon_config *config, int opt, const char *arg)
   switch (opt) {
   case CBT_DAEMON_OPT_LISTEN: config->listen = arg; return 1;
   case CBT_DAEMON_OPT_TOKEN_FILE: config->token_file = arg; return 1;
+  case CBT_DAEMON_OPT_LOG_LEVEL:
+    return cbt_log_level_parse (arg, &config->log_level) == -1 ? -1 : 1;
+  case CBT_DAEMON_OPT_LOG_FILE: config->log_file = arg; return 1;
   case CBT_DAEMON_OPT_THREADS:
     if (cbt_parse_int ("--threads", arg, 1, 256, &n) == -1)
       return -1;
@@ -42,33 +45,13 @@ cbt_daemon_option (struct cbt_daemon_config *config, int opt, const char *arg)
   }
 }
 
-static void
-daemon_vlog (const char *name, const char *fmt, va_list ap)
-{
-  char line[DAEMON_LOG_LINE];
-  int n, m;
-
-  n = snprintf (line, sizeof line, "cbtrack %s: ", name);
-  if (n < 0 || (size_t)n >= sizeof line)
-    return;
-  m = vsnprintf (line + n, sizeof line - (size_t)n - 1, fmt, ap);
-  if (m < 0)
-    return;
-  if ((size_t)m >= sizeof line - (size_t)n - 1)
-    m = (int)(sizeof line - (size_t)n - 2);
-  line[n + m] = '\n';
-  line[n + m + 1] = '\0';
-  /* One stdio call: the stream's lock keeps the line whole. */
-  fputs (line, stderr);
-}
-
 void
 cbt_daemon_log_as (const char *name, const char *fmt, ...)
 {
   va_list ap;
 
   va_start (ap, fmt);
-  daemon_vlog (name, fmt, ap);
+  cbt_vlog (CBT_LOG_INFO, name, fmt, ap);
   va_end (ap);
 }
 
@@ -78,8 +61,40 @@ cbt_daemon_log (const struct cbt_daemon *daemon, const char *fmt, ...)
   va_list ap;
 
   va_start (ap, fmt);
-  daemon_vlog (daemon->config.name, fmt, ap);
+  cbt_vlog (CBT_LOG_INFO, daemon->config.name, fmt, ap);
   va_end (ap);
+}
+
+void
+cbt_daemon_log_at (const struct cbt_daemon *daemon, enum cbt_log_level level,
+                   const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  cbt_vlog (level, daemon->config.name, fmt, ap);
+  va_end (ap);
+}
+
+char *
+cbt_daemon_credential (const char *name)
+{
+  const char *dir = getenv ("CREDENTIALS_DIRECTORY");
+  size_t len;
+  char *path;
+
+  if (dir == NULL || dir[0] == '\0')
+    return NULL;
+  len = strlen (dir) + 1 + strlen (name) + 1;
+  path = malloc (len);
+  if (path == NULL)
+    return NULL;
+  snprintf (path, len, "%s/%s", dir, name);
+  if (access (path, F_OK) == -1) {
+    free (path);
+    return NULL;
+  }
+  return path;
 }
 
 struct cbt_daemon *
@@ -94,8 +109,17 @@ cbt_daemon_create (const struct cbt_daemon_config *config)
     return NULL;
   }
   d->config = *config;
-  if (config->token_file != NULL) {
-    d->token = cbt_read_token (config->token_file);
+  cbt_log_set_level (config->log_level ? config->log_level : CBT_LOG_INFO);
+  if (cbt_log_open (config->log_file) == -1) {
+    free (d);
+    return NULL;
+  }
+  if (d->config.token_file == NULL) {
+    d->credential_token = cbt_daemon_credential ("token");
+    d->config.token_file = d->credential_token;
+  }
+  if (d->config.token_file != NULL) {
+    d->token = cbt_read_token (d->config.token_file);
     if (d->token == NULL)
       goto err;
   }
@@ -118,7 +142,9 @@ cbt_daemon_create (const struct cbt_daemon_config *config)
 
 err:
   free (d->token);
+  free (d->credential_token);
   free (d);
+  cbt_log_close ();
   return NULL;
 }
 
@@ -165,17 +191,17 @@ daemon_reload_token (struct cbt_daemon *d)
   }
   token = cbt_read_token (file);
   if (token == NULL) {
-    cbt_daemon_log (d,
-                    "SIGHUP: cannot reload the token (%s); the previous "
-                    "token stays in force",
-                    cbt_get_error ());
+    cbt_daemon_log_at (d, CBT_LOG_WARNING,
+                       "SIGHUP: cannot reload the token (%s); the previous "
+                       "token stays in force",
+                       cbt_get_error ());
     return;
   }
   if (d->httpd != NULL && cbt_httpd_set_token (d->httpd, token) == -1) {
-    cbt_daemon_log (d,
-                    "SIGHUP: cannot reload the token (%s); the previous "
-                    "token stays in force",
-                    cbt_get_error ());
+    cbt_daemon_log_at (d, CBT_LOG_WARNING,
+                       "SIGHUP: cannot reload the token (%s); the previous "
+                       "token stays in force",
+                       cbt_get_error ());
     free (token);
     return;
   }
@@ -223,36 +249,89 @@ daemon_until (const struct timespec *deadline, const struct timespec *now)
   return left;
 }
 
+/* Tells systemd STATE, logging (at debug) when it could not be told. */
+static void
+daemon_notify (const struct cbt_daemon *d, const char *state)
+{
+  if (cbt_sd_notify (state) == -1)
+    cbt_daemon_log_at (d, CBT_LOG_DEBUG, "sd_notify %s: %s", state,
+                       cbt_get_error ());
+}
+
+/* The earlier of A and B. */
+static const struct timespec *
+daemon_earlier (const struct timespec *a, const struct timespec *b)
+{
+  return daemon_before (a, b) ? a : b;
+}
+
 void
 cbt_daemon_wait (struct cbt_daemon *daemon, double interval,
                  void (*tick) (void *arg), void *arg)
 {
-  struct timespec next, now, left;
+  struct timespec next, next_watchdog, now, left;
+  const struct timespec *deadline;
+  uint64_t watchdog_usec = cbt_sd_watchdog_usec ();
+  /* WATCHDOG=1 at half the interval systemd asks for, as it advises. */
+  double watchdog = (double)watchdog_usec / 2e6;
   int sig;
 
-  if (clock_gettime (CLOCK_MONOTONIC, &next) == -1)
-    tick = NULL; /* cannot happen with CLOCK_MONOTONIC; wait untimed */
+  /* The caller serves already: tell systemd (Type=notify). */
+  daemon_notify (daemon, "READY=1");
+  if (clock_gettime (CLOCK_MONOTONIC, &next) == -1) {
+    /* Cannot happen with CLOCK_MONOTONIC; wait untimed. */
+    tick = NULL;
+    watchdog = 0;
+  }
+  next_watchdog = next;
   if (tick != NULL)
     daemon_timespec_add (&next, interval);
+  if (watchdog > 0)
+    daemon_timespec_add (&next_watchdog, watchdog);
   for (;;) {
-    if (tick == NULL)
+    deadline = NULL;
+    if (tick != NULL)
+      deadline = &next;
+    if (watchdog > 0)
+      deadline = deadline ? daemon_earlier (deadline, &next_watchdog)
+                          : &next_watchdog;
+    if (deadline == NULL)
       sig = sigwaitinfo (&daemon->signals, NULL);
     else {
       if (clock_gettime (CLOCK_MONOTONIC, &now) == -1)
-        now = next;
-      left = daemon_until (&next, &now);
+        now = *deadline;
+      left = daemon_until (deadline, &now);
       sig = sigtimedwait (&daemon->signals, NULL, &left);
     }
-    if (sig == SIGTERM || sig == SIGINT)
-      return;
-    if (sig == SIGHUP)
-      daemon_reload_token (daemon);
-    else if (sig == -1 && errno != EAGAIN && errno != EINTR) {
-      cbt_daemon_log (daemon, "waiting for signals: %s", strerror (errno));
+    if (sig == SIGTERM || sig == SIGINT) {
+      daemon_notify (daemon, "STOPPING=1");
       return;
     }
-    if (tick != NULL && clock_gettime (CLOCK_MONOTONIC, &now) == 0 &&
-        !daemon_before (&now, &next)) {
+    if (sig == SIGHUP) {
+      if (cbt_log_reopen () == -1)
+        cbt_daemon_log_at (daemon, CBT_LOG_ERROR,
+                           "SIGHUP: cannot reopen the log (%s); still "
+                           "writing to the old file",
+                           cbt_get_error ());
+      else if (cbt_log_to_file ())
+        cbt_daemon_log (daemon, "SIGHUP: reopened the log file");
+      daemon_reload_token (daemon);
+      if (daemon->config.reload != NULL)
+        daemon->config.reload (daemon->config.reload_arg);
+    } else if (sig == -1 && errno != EAGAIN && errno != EINTR) {
+      cbt_daemon_log_at (daemon, CBT_LOG_ERROR, "waiting for signals: %s",
+                         strerror (errno));
+      daemon_notify (daemon, "STOPPING=1");
+      return;
+    }
+    if (clock_gettime (CLOCK_MONOTONIC, &now) == -1)
+      continue;
+    if (watchdog > 0 && !daemon_before (&now, &next_watchdog)) {
+      daemon_notify (daemon, "WATCHDOG=1");
+      next_watchdog = now;
+      daemon_timespec_add (&next_watchdog, watchdog);
+    }
+    if (tick != NULL && !daemon_before (&now, &next)) {
       tick (arg);
       next = now;
       daemon_timespec_add (&next, interval);
@@ -283,7 +362,10 @@ cbt_daemon_free (struct cbt_daemon *daemon)
   while (sigtimedwait (&daemon->signals, NULL, &zero) > 0)
     ;
   if (pthread_sigmask (SIG_SETMASK, &daemon->old_mask, NULL) != 0)
-    cbt_daemon_log (daemon, "cannot restore the signal mask");
+    cbt_daemon_log_at (daemon, CBT_LOG_ERROR,
+                       "cannot restore the signal mask");
   free (daemon->token);
+  free (daemon->credential_token);
   free (daemon);
+  cbt_log_close ();
 }

@@ -21,7 +21,8 @@
  * that hangs up must not kill the daemon).  SIGTERM and SIGINT end the
  * wait; SIGHUP re-reads the token file and gives the new token to the
  * HTTP server (requests decided afterwards need it), logging that it did,
- * or why it could not and that the old token stays.
+ * or why it could not and that the old token stays; it reopens the
+ * --log-file and runs the config's reload hook.
  *
  * Threads: the HTTP server's workers (libmicrohttpd's pool, --threads)
  * run the route handlers; the thread that called cbt_daemon_create()
@@ -35,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/log.h"
 #include "common/router.h"
 
 /* The getopt_long values of the options every daemon takes. */
@@ -42,6 +44,8 @@ enum {
   CBT_DAEMON_OPT_LISTEN = 0x1000,
   CBT_DAEMON_OPT_TOKEN_FILE,
   CBT_DAEMON_OPT_THREADS,
+  CBT_DAEMON_OPT_LOG_LEVEL,
+  CBT_DAEMON_OPT_LOG_FILE,
 };
 
 /* The entries of those options, for a daemon's struct option table. */
@@ -49,7 +53,9 @@ enum {
 #define CBT_DAEMON_LONG_OPTIONS                                               \
   { "listen", required_argument, NULL, CBT_DAEMON_OPT_LISTEN },               \
   { "token-file", required_argument, NULL, CBT_DAEMON_OPT_TOKEN_FILE },       \
-  { "threads", required_argument, NULL, CBT_DAEMON_OPT_THREADS }
+  { "threads", required_argument, NULL, CBT_DAEMON_OPT_THREADS },           \
+  { "log-level", required_argument, NULL, CBT_DAEMON_OPT_LOG_LEVEL },       \
+  { "log-file", required_argument, NULL, CBT_DAEMON_OPT_LOG_FILE }
 /* clang-format on */
 
 struct cbt_daemon_config {
@@ -63,7 +69,23 @@ struct cbt_daemon_config {
   const char *token_file;
   /* --threads: HTTP worker threads; 0 means one per online CPU. */
   unsigned threads;
+  /* --log-level: lines less severe are dropped; 0 means CBT_LOG_INFO. */
+  enum cbt_log_level log_level;
+  /* --log-file: NULL for stderr (the journal under systemd). */
+  const char *log_file;
+  /* When not NULL, called with RELOAD_ARG on SIGHUP, in the thread of
+   * cbt_daemon_wait(), after the token was reloaded: re-read other
+   * secrets (the OMA's password file), logging what it did.
+   */
+  void (*reload) (void *reload_arg);
+  void *reload_arg;
 };
+
+/* The systemd credential (LoadCredential=) named NAME: returns a malloc'd
+ * "$CREDENTIALS_DIRECTORY/NAME" when that variable is set and the file
+ * exists, else NULL.
+ */
+char *cbt_daemon_credential (const char *name);
 
 struct cbt_daemon;
 
@@ -76,7 +98,10 @@ struct cbt_daemon;
 int cbt_daemon_option (struct cbt_daemon_config *config, int opt,
                        const char *arg);
 
-/* Starts a daemon's life: reads the token file, if any, ignores SIGPIPE
+/* Starts a daemon's life: opens the log (--log-file, --log-level), reads
+ * the token file, if any (without
+ * --token-file, the systemd credential "token" when there is one), ignores
+ * SIGPIPE
  * and blocks SIGTERM, SIGINT and SIGHUP in the calling thread (call it
  * before creating any thread).  CONFIG's strings must outlive the daemon.
  * Returns the daemon, or NULL with a message recorded (an unreadable or
@@ -100,18 +125,27 @@ uint16_t cbt_daemon_port (const struct cbt_daemon *daemon);
 /* True when a token file was given. */
 bool cbt_daemon_has_token (const struct cbt_daemon *daemon);
 
-/* Waits until SIGTERM or SIGINT arrives, reloading the token on SIGHUP
- * (see above).  When TICK is not NULL it runs TICK (ARG) every INTERVAL
- * seconds (> 0) in this thread meanwhile.
+/* Tells systemd READY=1 (call it once serving), then waits until SIGTERM
+ * or SIGINT arrives, reloading on SIGHUP (see above), and tells systemd
+ * STOPPING=1.  When TICK is not NULL it runs TICK (ARG) every INTERVAL
+ * seconds (> 0) in this thread meanwhile; under a systemd watchdog
+ * (WatchdogSec=) it sends WATCHDOG=1 every half of it, so a daemon whose
+ * main thread hangs is restarted.  See common/sd-notify.h.
  */
 void cbt_daemon_wait (struct cbt_daemon *daemon, double interval,
                       void (*tick) (void *arg), void *arg);
 
-/* Writes one log line, "cbtrack NAME: MESSAGE", to stderr, whole (lines
+/* Writes one log line of level info, "cbtrack NAME: info: MESSAGE",
+ * through common/log.h (stderr, the journal or --log-file), whole (lines
  * of concurrent threads never mix).  Safe from any thread.
  */
 void cbt_daemon_log (const struct cbt_daemon *daemon, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
+
+/* Like cbt_daemon_log, at LEVEL. */
+void cbt_daemon_log_at (const struct cbt_daemon *daemon,
+                        enum cbt_log_level level, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 /* Like cbt_daemon_log, for code that has the daemon's NAME but not the
  * daemon.

@@ -40,6 +40,10 @@ copy_usage (FILE *fp)
       "A\n"
       "target file that does not exist is created.\n"
       "\n"
+      "SOURCE may be [ CMD ARGS ]: an NBD server run as a child with systemd\n"
+      "socket activation (e.g. [ nbdkit vddk ... ]).  TARGET may be null:,\n"
+      "which discards what is written.  '-' (stdout) is not supported.\n"
+      "\n"
       "Incremental copies (the target already holds an earlier copy):\n"
       "  -b, --bitmap NAME        copy what the source's dirty bitmap NAME "
       "marks\n"
@@ -57,6 +61,9 @@ copy_usage (FILE *fp)
       "      --request-size SIZE  bytes per read request (default %s)\n"
       "      --target-is-zero     the target reads as zero already: skip "
       "zeroing\n"
+      "      --destination-is-zero  the same (nbdcopy's name)\n"
+      "      --flush              accepted for nbdcopy: the target is always\n"
+      "                           flushed before cbtrack copy succeeds\n"
       "\n"
       "Jobs of several disks:\n"
       "      --manifest FILE      copy the disks listed in FILE as one job "
@@ -120,6 +127,7 @@ copy_usage (FILE *fp)
       "second signal exits at once.\n"
       "\n"
       "  -h, --help               show this help\n"
+      "  -V, --version            show the version\n"
       "\n"
       "Exit status: 0 copied and flushed, 1 failed, 2 usage error.\n",
       copier_default_connections (), COPIER_DEFAULT_REQUESTS, "256K",
@@ -147,6 +155,7 @@ enum {
   OPT_CONNECT_TIMEOUT,
   OPT_IO_TIMEOUT,
   OPT_RECONNECT_TIMEOUT,
+  OPT_FLUSH,
 };
 
 static const struct option copy_long_options[] = {
@@ -156,6 +165,8 @@ static const struct option copy_long_options[] = {
   { "requests", required_argument, NULL, 'R' },
   { "request-size", required_argument, NULL, OPT_REQUEST_SIZE },
   { "target-is-zero", no_argument, NULL, OPT_TARGET_IS_ZERO },
+  { "destination-is-zero", no_argument, NULL, OPT_TARGET_IS_ZERO },
+  { "flush", no_argument, NULL, OPT_FLUSH },
   { "progress", optional_argument, NULL, 'p' },
   { "progress-json", required_argument, NULL, OPT_PROGRESS_JSON },
   { "report-interval", required_argument, NULL, OPT_REPORT_INTERVAL },
@@ -174,6 +185,7 @@ static const struct option copy_long_options[] = {
   { "reconnect-timeout", required_argument, NULL, OPT_RECONNECT_TIMEOUT },
   { "quiet", no_argument, NULL, 'q' },
   { "help", no_argument, NULL, 'h' },
+  { "version", no_argument, NULL, 'V' },
   { NULL, 0, NULL, 0 },
 };
 
@@ -442,8 +454,113 @@ copy_load_manifest (const char *file, struct manifest *ret)
   return r;
 }
 
+/* The source "[ CMD ARGS ]": argv with the bracketed words replaced by
+ * one word (its display name), and the server's own argv.
+ */
+struct copy_command {
+  char **argv; /* the whole command line, the command collapsed */
+  int argc;
+  char **command; /* CMD ARGS, NULL-terminated; NULL when there is none */
+  char *name;     /* "[ CMD ARGS ]", for messages; the word in argv */
+};
+
+/* Finds "[ CMD ARGS ]" in ARGV (a "[" word, at least one word, a "]"
+ * word) and fills RET.  Without one, RET->argv is a copy of ARGV and
+ * RET->command NULL.  Returns 0, or -1 with an error recorded (an
+ * unmatched "[" or an empty command; out of memory).
+ */
+static int
+copy_take_command (int argc, char **argv, struct copy_command *ret)
+{
+  struct copy_command cc = { 0 };
+  int i, open = -1, close = -1, j;
+  size_t len = 0, size = 0;
+
+  for (i = 1; i < argc && open == -1; i++)
+    if (strcmp (argv[i], "[") == 0)
+      open = i;
+  for (i = open + 1; open != -1 && i < argc && close == -1; i++)
+    if (strcmp (argv[i], "]") == 0)
+      close = i;
+  if (open != -1 && (close == -1 || close == open + 1)) {
+    cbt_set_error ("'[' must be followed by a command and ']'");
+    return -1;
+  }
+  cc.argv = calloc ((size_t)argc + 1, sizeof *cc.argv);
+  if (cc.argv == NULL)
+    goto nomem;
+  if (open == -1) {
+    for (i = 0; i < argc; i++)
+      cc.argv[i] = argv[i];
+    cc.argc = argc;
+    *ret = cc;
+    return 0;
+  }
+
+  cc.command = calloc ((size_t)(close - open), sizeof *cc.command);
+  if (cc.command == NULL)
+    goto nomem;
+  for (i = open; i <= close; i++)
+    size += strlen (argv[i]) + 1;
+  cc.name = malloc (size);
+  if (cc.name == NULL)
+    goto nomem;
+  for (i = open; i <= close; i++) {
+    int r = snprintf (cc.name + len, size - len, "%s%s", i > open ? " " : "",
+                      argv[i]);
+
+    assert (r > 0 && (size_t)r < size - len);
+    len += (size_t)r;
+  }
+  for (i = open + 1, j = 0; i < close; i++)
+    cc.command[j++] = argv[i];
+  for (i = 0, j = 0; i < argc; i++) {
+    if (i == open)
+      cc.argv[j++] = cc.name;
+    else if (i < open || i > close)
+      cc.argv[j++] = argv[i];
+  }
+  cc.argc = j;
+  *ret = cc;
+  return 0;
+
+nomem:
+  cbt_set_error ("out of memory");
+  free (cc.argv);
+  free (cc.command);
+  free (cc.name);
+  return -1;
+}
+
+static int copy_main_args (int argc, char **argv, const char *command_name,
+                           char **command);
+
 int
 copy_main (int argc, char **argv)
+{
+  struct copy_command cc;
+  int r;
+
+  if (copy_take_command (argc, argv, &cc) == -1) {
+    fprintf (stderr,
+             "cbtrack copy: %s\n"
+             "Try 'cbtrack copy --help' for more information.\n",
+             cbt_get_error ());
+    return 2;
+  }
+  r = copy_main_args (cc.argc, cc.argv, cc.name, cc.command);
+  free (cc.argv);
+  free (cc.command);
+  free (cc.name);
+  return r;
+}
+
+/* copy_main, once a source "[ CMD ARGS ]" (if any) has become the one
+ * word COMMAND_NAME in ARGV, COMMAND being its argv.
+ */
+static int
+copy_main_args (int argc, char **argv, const char *command_name,
+                char **command)
 {
   struct job_options jopts = {
     .copier = {
@@ -465,7 +582,7 @@ copy_main (int argc, char **argv)
   int c, ret = 1;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "b:C:R:p::qh", copy_long_options,
+  while ((c = getopt_long (argc, argv, "b:C:R:p::qhV", copy_long_options,
                            NULL)) != -1) {
     long long n;
     uint64_t size;
@@ -496,6 +613,7 @@ copy_main (int argc, char **argv)
       jopts.copier.request_size = (size_t)size;
       break;
     case OPT_TARGET_IS_ZERO: spec.target_is_zero = true; break;
+    case OPT_FLUSH: break; /* the target is always flushed at the end */
     case 'p':
       if (optarg == NULL)
         force_bar = true;
@@ -546,6 +664,7 @@ copy_main (int argc, char **argv)
       break;
     case 'q': quiet = true; break;
     case 'h': copy_usage (stdout); return 0;
+    case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: copy_usage (stderr); return 2;
     }
   }
@@ -556,6 +675,11 @@ copy_main (int argc, char **argv)
     if (argc - optind != 0 || spec.bitmap || spec.changed_areas || spec.id) {
       cbt_set_error ("with --manifest, sources, targets, --bitmap,"
                      " --changed-areas and --disk come from the manifest");
+      goto usage_error;
+    }
+    if (command) {
+      cbt_set_error ("with --manifest, a source '[ CMD ARGS ]' cannot be"
+                     " used");
       goto usage_error;
     }
     if (copy_load_manifest (manifest_file, &manifest) == -1)
@@ -577,6 +701,18 @@ copy_main (int argc, char **argv)
     }
     spec.source = argv[optind];
     spec.target = argv[optind + 1];
+    if (command && spec.target == command_name) {
+      cbt_set_error ("'[ CMD ARGS ]' can only be the source");
+      goto usage_error;
+    }
+    if (command)
+      spec.source_command = command;
+    if (strcmp (spec.target, "-") == 0 || strcmp (spec.source, "-") == 0) {
+      cbt_set_error ("'-' (standard input/output) is not supported: cbtrack"
+                     " reads and writes out of order; give a file, a block"
+                     " device, an NBD URI, or null: to discard");
+      goto usage_error;
+    }
   }
   if (job_id && !cbt_id_is_valid (job_id)) {
     cbt_set_error ("--job: '%s' is not a valid id (1-128 characters of"

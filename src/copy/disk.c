@@ -185,7 +185,8 @@ disk_analyse_source_only (struct disk *d)
 {
   const struct disk_spec *spec = &d->spec;
   map_extent_vector changed = empty_vector;
-  struct rw_open_args src_args = { .bitmap = spec->bitmap };
+  struct rw_open_args src_args = { .bitmap = spec->bitmap,
+                                   .command = spec->source_command };
   struct analyse_args an = { .use_bitmap = spec->bitmap != NULL,
                              .target_is_zero = spec->target_is_zero };
   char *text = NULL;

@@ -21,6 +21,10 @@
 struct disk_spec {
   const char *id; /* disk id for reports, or NULL */
   const char *source;
+  /* NULL, or the NBD server to run for the source ("[ CMD ARGS ]",
+   * socket activation); SOURCE is then its name in messages.
+   */
+  char **source_command;
   const char *target;
   const char *bitmap;        /* --bitmap NAME, or NULL */
   const char *changed_areas; /* --changed-areas FILE, or NULL */

@@ -24,6 +24,7 @@
 struct nbd_rw {
   struct rw rw;
   char *uri;
+  char **command;       /* "[ CMD ARGS ]": the server run as a child */
   char *bitmap_context; /* "qemu:dirty-bitmap:NAME" or NULL */
   bool can_zero;
   bool can_flush;
@@ -190,6 +191,16 @@ nbd_rw_connect_one (struct nbd_rw *n, double timeout, bool opt_mode)
     nbd_rw_set_error (n, "nbd_add_meta_context");
     goto err;
   }
+  if (n->command) {
+    /* The child gets a listening socket (LISTEN_FDS=1) and is killed
+     * when the handle is closed.
+     */
+    if (nbd_connect_systemd_socket_activation (h, n->command) == -1) {
+      nbd_rw_set_error (n, "cannot run the server");
+      goto err;
+    }
+    return h;
+  }
   if (nbd_aio_connect_uri (h, n->uri) == -1) {
     nbd_rw_set_error (n, "cannot connect");
     goto err;
@@ -235,6 +246,7 @@ nbd_rw_open (const char *name, const struct rw_open_args *args)
   n->uri = strdup (name);
   if (n->uri == NULL)
     goto nomem;
+  n->command = args->command;
   if (args->bitmap) {
     size_t len = strlen ("qemu:dirty-bitmap:") + strlen (args->bitmap) + 1;
 
@@ -278,7 +290,10 @@ nbd_rw_open (const char *name, const struct rw_open_args *args)
     nbd_shutdown (h, 0);
     nbd_close (h);
     n->nr_handles = 0;
-    nbd_rw_list_contexts (n, &list);
+    if (n->command == NULL)
+      nbd_rw_list_contexts (n, &list);
+    else
+      list.used = 0; /* another child would be another server */
     cbt_set_error ("%s: the server does not export the dirty bitmap '%s'"
                    " (meta context %s); it offers: %s",
                    name, args->bitmap, n->bitmap_context,
@@ -333,8 +348,10 @@ nbd_rw_connect_workers (struct rw *rw, unsigned want)
 
   if (want > NBD_MAX_CONNECTIONS)
     want = NBD_MAX_CONNECTIONS;
-  /* Several connections are only safe when the server says so. */
-  if (want > 1 && nbd_can_multi_conn (n->handles[0]) != 1)
+  /* Several connections are only safe when the server says so; a server
+   * run as a child serves its one connection.
+   */
+  if (want > 1 && (n->command || nbd_can_multi_conn (n->handles[0]) != 1))
     want = 1;
   while (n->nr_handles < want) {
     double timeout = faults_policy ()->connect_timeout;

@@ -43,7 +43,8 @@ plan_usage (FILE *fp)
       "      --reconnect-timeout S  bring a lost NBD connection back "
       "within S\n"
       "                           seconds, or fail (default %g)\n"
-      "  -h, --help               show this help\n",
+      "  -h, --help               show this help\n"
+      "  -V, --version            show the version\n",
       FAULTS_DEFAULT_CONNECT_TIMEOUT, FAULTS_DEFAULT_IO_TIMEOUT,
       FAULTS_DEFAULT_RECONNECT_TIMEOUT);
 }
@@ -103,6 +104,7 @@ plan_main (int argc, char **argv)
     { "io-timeout", required_argument, NULL, 'i' },
     { "reconnect-timeout", required_argument, NULL, 'r' },
     { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
   };
   struct disk_spec spec = { 0 };
@@ -113,7 +115,7 @@ plan_main (int argc, char **argv)
   int c;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "b:h", long_options, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "b:hV", long_options, NULL)) != -1) {
     switch (c) {
     case 'b': spec.bitmap = optarg; break;
     case 'c': spec.changed_areas = optarg; break;
@@ -133,6 +135,7 @@ plan_main (int argc, char **argv)
       }
       break;
     case 'h': plan_usage (stdout); return 0;
+    case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: plan_usage (stderr); return 2;
     }
   }

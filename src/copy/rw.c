@@ -1,6 +1,7 @@
 /* cbtrack copy - choosing an endpoint kind. */
 #include <string.h>
 
+#include "common/error.h"
 #include "copy/rw.h"
 
 /* A shared page-aligned run of zeroes, for endpoints that must write
@@ -24,9 +25,28 @@ rw_is_nbd_uri (const char *name)
   return false;
 }
 
+bool
+rw_is_null (const char *name)
+{
+  return strcmp (name, "null:") == 0;
+}
+
 struct rw *
 rw_open (const char *name, const struct rw_open_args *args)
 {
+  if (args->command)
+    return nbd_rw_open (name, args);
+  if (strcmp (name, "-") == 0) {
+    cbt_set_error ("'-': copying %s standard %s is not supported (cbtrack"
+                   " reads and writes out of order); give a file, a block"
+                   " device, an NBD URI%s",
+                   args->writable ? "to" : "from",
+                   args->writable ? "output" : "input",
+                   args->writable ? ", or null: to discard" : "");
+    return NULL;
+  }
+  if (rw_is_null (name))
+    return null_rw_open (name, args);
   if (rw_is_nbd_uri (name))
     return nbd_rw_open (name, args);
   return file_rw_open (name, args);

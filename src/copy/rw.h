@@ -141,7 +141,13 @@ struct rw {
 struct rw_open_args {
   bool writable;
   const char *bitmap;   /* NULL, or the dirty bitmap to map (NBD only) */
-  uint64_t create_size; /* writable file that is new or empty: size it */
+  uint64_t create_size; /* writable file that is new or empty: size it;
+                         * the size of a null: target */
+  /* NULL, or the argv (NULL-terminated) of an NBD server to run as a
+   * child with systemd socket activation (a source given as
+   * "[ CMD ARGS ]"); the endpoint's NAME is then only for messages.
+   */
+  char **command;
 };
 
 /* A run of zeroes for endpoints that must write them out. */
@@ -156,6 +162,15 @@ bool rw_is_nbd_uri (const char *name);
  */
 struct rw *nbd_rw_open (const char *name, const struct rw_open_args *args);
 
+/* Opens the null: target: NAME must be writable; writes are discarded,
+ * its size is ARGS->create_size and it reads as zero.  Returns the
+ * endpoint, or NULL with an error recorded.
+ */
+struct rw *null_rw_open (const char *name, const struct rw_open_args *args);
+
+/* True if NAME is "null:", the target that discards. */
+bool rw_is_null (const char *name);
+
 /* Opens NAME as a local file or block device.  A writable regular file
  * that does not exist or is empty is created/sized to ARGS->create_size
  * and marked is_zero.  Returns the endpoint, or NULL with an error
@@ -163,7 +178,11 @@ struct rw *nbd_rw_open (const char *name, const struct rw_open_args *args);
  */
 struct rw *file_rw_open (const char *name, const struct rw_open_args *args);
 
-/* Opens NAME with the right kind.  Returns NULL with an error recorded. */
+/* Opens NAME with the right kind: ARGS->command or an NBD URI is NBD,
+ * "null:" the null target, anything else a local file or block device.
+ * "-" (standard input or output) is refused: copies read and write out
+ * of order, in parallel.  Returns NULL with an error recorded.
+ */
 struct rw *rw_open (const char *name, const struct rw_open_args *args);
 
 /* Closes RW.  Returns what its close returned (0 for NULL). */

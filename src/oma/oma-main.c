@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/human.h"
 #include "oma/api-logic.h"
+#include "oma/metrics.h"
 #include "oma/oma.h"
 #include "oma/poller.h"
 #include "oma/store.h"
@@ -36,6 +37,7 @@ static const struct cbt_route oma_routes[] = {
   { "GET", "/ui/app.js", oma_ui_script },
   { "GET", "/ui/style.css", oma_ui_style },
   { "GET", "/healthz", oma_health_get },
+  { "GET", "/metrics", oma_metrics_get },
   { NULL },
 };
 
@@ -58,7 +60,11 @@ oma_usage (FILE *fp)
 "  --db URL             sqlite:PATH (default " OMA_DEFAULT_DB "), or\n"
 "                       mysql://USER[:PASS]@HOST[:PORT]/DB or\n"
 "                       mysql://USER@localhost/DB?socket=PATH (MariaDB or\n"
-"                       MySQL; the database is created if missing)\n"
+"                       MySQL; the database is created if missing).  A\n"
+"                       password in the URL shows in ps: prefer\n"
+"  --db-password-file FILE  the MariaDB password: FILE's first line, read\n"
+"                       at every connection (also $CBTRACK_DB_PASSWORD, or\n"
+"                       the systemd credential db-password)\n"
 "  --vma URL            a VMA progress service (e.g. http://vma:8081) whose\n"
 "                       jobs are discovered; repeatable.  The first is also\n"
 "                       the default vma_url of registered jobs\n"
@@ -69,8 +75,10 @@ oma_usage (FILE *fp)
 "                       \"Authorization: Bearer TOKEN\", TOKEN being the\n"
 "                       file's first line; GET stays open\n"
 "  --threads N          HTTP worker threads (default: one per CPU)\n"
-"  -v, --verbose        log every poll cycle (counts and duration)\n"
+"  --log-level LEVEL    error, warning, info (default) or debug\n"
+"  --log-file FILE      log there instead of stderr; SIGHUP reopens it\n""  -v, --verbose        log every poll cycle (counts and duration)\n"
 "  -h, --help           show this help\n"
+"  -V, --version        show the version\n"
 "\n"
 "Endpoints:\n"
 "  GET   /                              the web UI\n"
@@ -80,9 +88,10 @@ oma_usage (FILE *fp)
 "  PATCH /api/v1/replications/JOB       setup_progress_percent,\n"
 "                                       current_operation\n"
 "  GET   /healthz                       liveness\n"
+"  GET   /metrics                       Prometheus metrics\n"
 "\n"
-"SIGTERM or SIGINT stops the OMA cleanly; SIGHUP re-reads the token file.\n"
-"See docs/oma.md.\n");
+"SIGTERM or SIGINT stops the OMA cleanly; SIGHUP re-reads the token file\n"
+"and the password file and reopens the --log-file.  See cbtrack-oma(8).\n");
   /* clang-format on */
 }
 
@@ -102,6 +111,38 @@ oma_log (const char *fmt, ...)
   cbt_daemon_log_as ("oma", "%s", msg);
 }
 
+/* What SIGHUP re-reads besides the token. */
+struct oma_reload {
+  const char *password_file; /* NULL: the password is not in a file */
+};
+
+/* SIGHUP: checks that the password file can still be read.  The store
+ * reads it at each connection, so a rotated password is used from the
+ * next one; this says now whether that will work.
+ */
+static void
+oma_reload (void *arg)
+{
+  const struct oma_reload *reload = arg;
+  char password[256];
+
+  if (reload->password_file == NULL)
+    return;
+  if (oma_db_password_read (reload->password_file, password,
+                            sizeof password) == -1) {
+    cbt_log (CBT_LOG_WARNING, "oma",
+             "SIGHUP: cannot re-read the database password (%s); the "
+             "current connection stays, new ones will fail until it is "
+             "readable",
+             cbt_get_error ());
+    return;
+  }
+  memset (password, 0, sizeof password);
+  oma_log ("SIGHUP: re-read the database password from %s; it is used "
+           "from the next connection",
+           reload->password_file);
+}
+
 int
 oma_main (int argc, char **argv)
 {
@@ -110,15 +151,18 @@ oma_main (int argc, char **argv)
     OPT_VMA,
     OPT_POLL_INTERVAL,
     OPT_DEAD_TIMEOUT,
+    OPT_DB_PASSWORD_FILE,
   };
   static const struct option long_options[] = {
     CBT_DAEMON_LONG_OPTIONS,
     { "db", required_argument, NULL, OPT_DB },
+    { "db-password-file", required_argument, NULL, OPT_DB_PASSWORD_FILE },
     { "vma", required_argument, NULL, OPT_VMA },
     { "poll-interval", required_argument, NULL, OPT_POLL_INTERVAL },
     { "dead-timeout", required_argument, NULL, OPT_DEAD_TIMEOUT },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
     { NULL },
   };
   struct cbt_daemon_config dconfig = { .name = "oma",
@@ -131,20 +175,25 @@ oma_main (int argc, char **argv)
   const char *vmas[OMA_MAX_VMAS];
   size_t n_vmas = 0;
   const char *db_url = OMA_DEFAULT_DB;
+  char *db_arg = NULL, *db_url_copy = NULL, *credential = NULL;
+  const char *password_file = NULL, *password = NULL;
+  size_t pw_offset = 0, pw_len;
   struct oma_server server = { 0 };
+  struct oma_reload reload = { 0 };
   struct oma_poller *poller = NULL;
   struct cbt_daemon *daemon = NULL;
   int c, r, ret = 1, verbose = 0;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "hv", long_options, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "hvV", long_options, NULL)) != -1) {
     r = cbt_daemon_option (&dconfig, c, optarg);
     if (r == -1)
       goto usage_error;
     if (r == 1)
       continue;
     switch (c) {
-    case OPT_DB: db_url = optarg; break;
+    case OPT_DB: db_url = db_arg = optarg; break;
+    case OPT_DB_PASSWORD_FILE: password_file = optarg; break;
     case OPT_VMA:
       if (n_vmas == OMA_MAX_VMAS) {
         cbt_set_error ("at most %d --vma", OMA_MAX_VMAS);
@@ -167,6 +216,7 @@ oma_main (int argc, char **argv)
       break;
     case 'v': verbose = 1; break;
     case 'h': oma_usage (stdout); return 0;
+    case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: oma_usage (stderr); return 2;
     }
   }
@@ -182,15 +232,64 @@ oma_main (int argc, char **argv)
       goto usage_error;
     memset (parsed.password, 0, sizeof parsed.password);
   }
+  /* Where the password comes from: --db-password-file, then
+   * $CBTRACK_DB_PASSWORD, then the systemd credential, then the URL.
+   */
+  if (password_file == NULL)
+    password = getenv ("CBTRACK_DB_PASSWORD");
+  if (password_file == NULL && (password == NULL || password[0] == '\0')) {
+    password = NULL;
+    credential = cbt_daemon_credential ("db-password");
+    password_file = credential;
+  }
+  if (password_file != NULL) {
+    char check[256];
+
+    if (oma_db_password_read (password_file, check, sizeof check) == -1) {
+      fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+      free (credential);
+      return 1;
+    }
+    memset (check, 0, sizeof check);
+  }
+  /* A password given in the URL: keep a copy, and blank it in our own
+   * argv so that ps and /proc/PID/cmdline no longer show it (as the
+   * mysql client does).
+   */
+  pw_len = oma_db_url_password_span (db_url, &pw_offset);
+  if (pw_len > 0 && db_arg != NULL) {
+    db_url_copy = strdup (db_url);
+    if (db_url_copy == NULL) {
+      fprintf (stderr, "cbtrack oma: out of memory\n");
+      free (credential);
+      return 1;
+    }
+    memset (db_arg + pw_offset, 'x', pw_len);
+    db_url = db_url_copy;
+  }
+  reload.password_file = password_file;
+  dconfig.reload = oma_reload;
+  dconfig.reload_arg = &reload;
   /* Before the store opens and before any thread exists (see
    * common/daemon.h).
    */
   daemon = cbt_daemon_create (&dconfig);
   if (daemon == NULL) {
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
-    return 1;
+    goto out;
   }
-  server.store = oma_store_open (db_url);
+  if (pw_len > 0 && (password != NULL || password_file != NULL))
+    cbt_daemon_log (daemon,
+                    "warning: the password in the --db URL is "
+                    "ignored: %s gives it",
+                    password != NULL ? "CBTRACK_DB_PASSWORD"
+                                     : "the password file");
+  else if (pw_len > 0)
+    cbt_daemon_log_at (daemon, CBT_LOG_WARNING,
+                       "the --db URL holds a password, which other users "
+                       "may read; use --db-password-file, "
+                       "CBTRACK_DB_PASSWORD or a systemd credential");
+  server.store = oma_store_open_secret (db_url, password, password_file);
   if (server.store == NULL) {
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
     goto out;
@@ -200,6 +299,12 @@ oma_main (int argc, char **argv)
   pcfg.vma_urls = vmas;
   pcfg.n_vma_urls = n_vmas;
   pcfg.verbose = verbose;
+  server.metrics = oma_metrics_create (pcfg.interval);
+  if (server.metrics == NULL) {
+    fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+    goto out;
+  }
+  pcfg.metrics = server.metrics;
 
   poller = oma_poller_create (&pcfg);
   if (poller == NULL) {
@@ -231,8 +336,14 @@ out:
   /* Handlers and the poller use the store: both stop before it closes. */
   cbt_daemon_stop_serving (daemon);
   oma_poller_free (poller);
+  oma_metrics_free (server.metrics);
   oma_store_close (server.store);
   cbt_daemon_free (daemon);
+  if (db_url_copy != NULL) {
+    memset (db_url_copy, 0, strlen (db_url_copy));
+    free (db_url_copy);
+  }
+  free (credential);
   return ret;
 
 usage_error:

@@ -12,9 +12,12 @@
 #include "common/httpd.h"
 #include "oma/store.h"
 
+struct oma_metrics;
+
 struct oma_server {
   struct oma_store *store;
   const char *default_vma_url; /* the first --vma, or NULL */
+  struct oma_metrics *metrics; /* GET /metrics (oma/metrics.h) */
 };
 
 /* replications.c: GET and POST /api/v1/replications, GET and PATCH

@@ -1,5 +1,6 @@
 /* cbtrack oma - the poller: VMAs → database, libcurl multi. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -15,8 +16,11 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/http-client.h"
+#include "common/human.h"
+#include "common/log.h"
 #include "common/timeutil.h"
 #include "common/vector.h"
+#include "oma/metrics.h"
 #include "oma/poll-logic.h"
 #include "oma/poller.h"
 
@@ -74,15 +78,88 @@ poller_log (struct oma_poller *p, const char *fmt, ...)
   p->cfg.log ("%s", msg);
 }
 
+static void poller_logl (struct oma_poller *p, enum cbt_log_level level,
+                         const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/* Like poller_log, at LEVEL (common/log.h), for pollers that log. */
+static void
+poller_logl (struct oma_poller *p, enum cbt_log_level level, const char *fmt,
+             ...)
+{
+  va_list ap;
+
+  if (p->cfg.log == NULL)
+    return;
+  va_start (ap, fmt);
+  cbt_vlog (level, "oma", fmt, ap);
+  va_end (ap);
+}
+
+/* Logs, once, the change of state that the written update AFTER made to
+ * BEFORE (the job as known before the cycle): started, completed (with
+ * bytes, time and average rate), failed (with the reason) or dead (with
+ * the sign of death, which poll-logic.c puts in the reason).
+ */
+static void
+poller_log_transition (struct oma_poller *p, const struct oma_job *before,
+                       const struct oma_job *after)
+{
+  char size[32], rate[32], took[32];
+  int64_t seconds;
+
+  if (strcmp (before->status, after->status) == 0)
+    return;
+  oma_metrics_transition (p->cfg.metrics, after->status,
+                          strncmp (after->error_message, "dead:", 5) == 0);
+  if (strcmp (after->status, "replicating") == 0)
+    poller_logl (
+        p, CBT_LOG_INFO, "job %s started: %s copy of %s", after->id,
+        after->replication_type[0] ? after->replication_type : "a",
+        cbt_human_size (
+            (uint64_t)(after->total_bytes > 0 ? after->total_bytes : 0), size,
+            sizeof size));
+  else if (strcmp (after->status, "completed") == 0) {
+    seconds = after->started_at > 0 && after->completed_at > after->started_at
+                  ? after->completed_at - after->started_at
+                  : 0;
+    cbt_human_size ((uint64_t)(after->bytes_transferred > 0
+                                   ? after->bytes_transferred
+                                   : 0),
+                    size, sizeof size);
+    cbt_human_size (seconds > 0 ? (uint64_t)after->bytes_transferred /
+                                      (uint64_t)seconds
+                                : 0,
+                    rate, sizeof rate);
+    poller_logl (p, CBT_LOG_INFO,
+                 "job %s completed: %" PRId64 " bytes (%s) in %s, average "
+                 "%s/s",
+                 after->id, after->bytes_transferred, size,
+                 cbt_human_duration ((double)seconds, took, sizeof took),
+                 rate);
+  } else if (strcmp (after->status, "failed") == 0) {
+    if (strncmp (after->error_message, "dead:", 5) == 0)
+      poller_logl (p, CBT_LOG_WARNING, "job %s is %s", after->id,
+                   after->error_message);
+    else
+      poller_logl (p, CBT_LOG_WARNING, "job %s failed: %s", after->id,
+                   after->error_message[0] ? after->error_message
+                                           : "no reason given");
+  } else
+    poller_logl (p, CBT_LOG_INFO, "job %s is now %s", after->id,
+                 after->status);
+}
+
 /* Records that the store failed or worked, logging only the changes. */
 static void
 poller_db_state (struct oma_poller *p, bool ok, const char *what)
 {
   if (!ok && !p->db_down)
-    poller_log (p, "database unavailable (%s: %s); retrying every cycle", what,
-                cbt_get_error ());
+    poller_logl (p, CBT_LOG_ERROR,
+                 "database unavailable (%s: %s); retrying every cycle", what,
+                 cbt_get_error ());
   else if (ok && p->db_down)
-    poller_log (p, "database is back");
+    poller_logl (p, CBT_LOG_INFO, "database is back");
   p->db_down = !ok;
 }
 
@@ -296,16 +373,18 @@ poller_discover (struct oma_poller *p, int64_t now)
 
     if (f[i].http == NULL)
       continue;
+    oma_metrics_vma (p->cfg.metrics, p->cfg.vma_urls[i],
+                     f[i].ok && f[i].http_status == 200);
     if (!f[i].ok || f[i].http_status != 200) {
-      if (p->cfg.verbose)
-        poller_log (p, "discovery on %s: %s", p->cfg.vma_urls[i],
-                    fetch_error (&f[i], err, sizeof err));
+      poller_logl (p, p->cfg.verbose ? CBT_LOG_INFO : CBT_LOG_DEBUG,
+                   "discovery on %s: %s", p->cfg.vma_urls[i],
+                   fetch_error (&f[i], err, sizeof err));
       continue;
     }
     body = cbt_http_reply (f[i].http, &body_len);
     if (oma_vma_list_parse (body, body_len, &jobs) == -1) {
-      poller_log (p, "discovery on %s: %s", p->cfg.vma_urls[i],
-                  cbt_get_error ());
+      poller_logl (p, CBT_LOG_WARNING, "discovery on %s: %s",
+                   p->cfg.vma_urls[i], cbt_get_error ());
       continue;
     }
     for (j = 0; j < jobs.len; j++) {
@@ -323,9 +402,8 @@ poller_discover (struct oma_poller *p, int64_t now)
       poller_db_state (p, true, NULL);
       if (r == 0) {
         added++;
-        if (p->cfg.verbose)
-          poller_log (p, "discovered job %s on %s", job.id,
-                      p->cfg.vma_urls[i]);
+        poller_logl (p, CBT_LOG_INFO, "job %s discovered on %s", job.id,
+                     p->cfg.vma_urls[i]);
       }
       poller_remember (p, job.id);
     }
@@ -387,6 +465,24 @@ poller_write (struct oma_poller *p, const struct oma_update *updates, size_t n)
     done += chunk;
   }
   return done;
+}
+
+/* Gives /metrics the active jobs' progress, as the cache now has it. */
+static void
+poller_metrics_active (struct oma_poller *p)
+{
+  const struct oma_job **jobs;
+  size_t i;
+
+  if (p->cfg.metrics == NULL)
+    return;
+  jobs = calloc (p->cache.len ? p->cache.len : 1, sizeof *jobs);
+  if (jobs == NULL)
+    return; /* the previous set stays: a stale gauge, not a wrong one */
+  for (i = 0; i < p->cache.len; i++)
+    jobs[i] = &p->cache.ptr[i];
+  oma_metrics_set_active (p->cfg.metrics, jobs, p->cache.len);
+  free (jobs);
 }
 
 int
@@ -457,6 +553,9 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
         detail = err;
       } else
         detail = fetch_error (&f[i], err, sizeof err);
+      oma_metrics_vma (
+          p->cfg.metrics, job->vma_url,
+          f[i].ok && (f[i].http_status == 200 || f[i].http_status == 404));
     }
     if (oma_poll_decide (job, result, &vma, detail, now, p->cfg.dead_timeout,
                          &u)) {
@@ -485,7 +584,17 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
     bool gone = false;
 
     if (w < stats.written && strcmp (updates.ptr[w].job.id, job->id) == 0) {
-      gone = oma_status_is_final (updates.ptr[w].job.status);
+      const struct oma_job *after = &updates.ptr[w].job;
+
+      poller_log_transition (p, job, after);
+      gone = oma_status_is_final (after->status);
+      /* The cache now says what the store says: a transition is not
+       * seen twice, and /metrics shows the new progress.
+       */
+      memcpy (job->status, after->status, sizeof job->status);
+      job->bytes_transferred = after->bytes_transferred;
+      job->total_bytes = after->total_bytes;
+      job->progress_percent = after->progress_percent;
       w++;
     }
     if (gone)
@@ -494,6 +603,7 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
       p->cache.ptr[kept++] = *job;
   }
   p->cache.len = kept;
+  poller_metrics_active (p);
 
 out:
   stats.db_ok = !p->db_down;
@@ -520,16 +630,19 @@ poller_thread (void *arg)
     double next = cbt_now_mono () + p->cfg.interval;
     struct timespec ts;
 
-    if (oma_poller_cycle (p, &stats) == -1)
-      poller_log (p, "poll cycle: %s", cbt_get_error ());
-    else if (p->cfg.verbose)
-      poller_log (p,
-                  "poll cycle: %zu discovered, %zu active, %zu answered, "
-                  "%zu written (discover %.3f s, read %.3f s, fetch %.3f s, "
-                  "write %.3f s), %.3f s",
-                  stats.discovered, stats.active, stats.answered,
-                  stats.written, stats.discover_seconds, stats.load_seconds,
-                  stats.fetch_seconds, stats.write_seconds, stats.seconds);
+    int r = oma_poller_cycle (p, &stats);
+
+    oma_metrics_cycle (p->cfg.metrics, r == 0, &stats, cbt_now_wall ());
+    if (r == -1)
+      poller_logl (p, CBT_LOG_ERROR, "poll cycle: %s", cbt_get_error ());
+    else
+      poller_logl (p, p->cfg.verbose ? CBT_LOG_INFO : CBT_LOG_DEBUG,
+                   "poll cycle: %zu discovered, %zu active, %zu answered, "
+                   "%zu written (discover %.3f s, read %.3f s, fetch %.3f s, "
+                   "write %.3f s), %.3f s",
+                   stats.discovered, stats.active, stats.answered,
+                   stats.written, stats.discover_seconds, stats.load_seconds,
+                   stats.fetch_seconds, stats.write_seconds, stats.seconds);
 
     /* Sleep until the next cycle, or a stop. */
     pthread_mutex_lock (&p->lock);

@@ -18,6 +18,8 @@
 typedef void (*oma_log_fn) (const char *fmt, ...)
     __attribute__ ((format (printf, 1, 2)));
 
+struct oma_metrics;
+
 struct oma_poller_config {
   struct oma_store *store;
   const char *const *vma_urls; /* for discovery; may be empty */
@@ -27,6 +29,7 @@ struct oma_poller_config {
   double http_timeout; /* per request, seconds; 0 = min(10, interval) */
   oma_log_fn log;      /* warnings and, when verbose, cycle stats */
   int verbose;
+  struct oma_metrics *metrics; /* NULL, or where to record (metrics.h) */
 };
 
 /* What one cycle did. */

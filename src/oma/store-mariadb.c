@@ -284,21 +284,47 @@ md_finish_row (struct md_result *res)
   }
 }
 
-/* Connects (creating the database if it does not exist) unless connected.
- * Returns 1 for a new connection, 0, or -EIO with none left open.
+static int md_connect_as (struct md_driver *d, const char *password);
+
+/* Connects (see md_connect_as) with the password of the URL, or the one
+ * read from its password file now, so that a rotated password is used
+ * from the next connection on.
  */
 static int
 md_connect (struct oma_sql_driver *drv)
 {
   struct md_driver *d = (struct md_driver *)drv;
+  char password[sizeof d->url.password];
+  int r;
+
+  if (d->conn)
+    return 0;
+  if (d->url.password_file[0] == '\0')
+    return md_connect_as (d, d->url.password);
+  if (oma_db_password_read (d->url.password_file, password, sizeof password) ==
+      -1) {
+    /* Like an unreachable server: retried at the next use. */
+    d->last = CR_CONNECTION_ERROR;
+    return -EIO;
+  }
+  r = md_connect_as (d, password);
+  memset (password, 0, sizeof password);
+  return r;
+}
+
+/* Connects with PASSWORD (creating the database if it does not exist)
+ * unless connected.  Returns 1 for a new connection, 0, or -EIO with
+ * none left open.
+ */
+static int
+md_connect_as (struct md_driver *d, const char *password)
+{
   const struct oma_db_url *u = &d->url;
   const char *host = u->host[0] ? u->host : "localhost";
   const char *sock = u->socket[0] ? u->socket : NULL;
   unsigned int timeout;
   char sql[160];
 
-  if (d->conn)
-    return 0;
   d->conn = mysql_init (NULL);
   if (d->conn == NULL) {
     d->last = CR_OUT_OF_MEMORY;
@@ -313,7 +339,7 @@ md_connect (struct oma_sql_driver *drv)
       mysql_options (d->conn, MYSQL_OPT_WRITE_TIMEOUT, &timeout) != 0 ||
       mysql_options (d->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0)
     goto fail;
-  if (mysql_real_connect (d->conn, host, u->user, u->password, u->database,
+  if (mysql_real_connect (d->conn, host, u->user, password, u->database,
                           u->port, sock, CLIENT_FOUND_ROWS) == NULL) {
     if (mysql_errno (d->conn) != ER_BAD_DB_ERROR)
       goto fail;
@@ -321,7 +347,7 @@ md_connect (struct oma_sql_driver *drv)
      * to be [A-Za-z0-9_$] by oma_db_url_parse, so it can be quoted as an
      * identifier (identifiers cannot be bound).
      */
-    if (mysql_real_connect (d->conn, host, u->user, u->password, NULL, u->port,
+    if (mysql_real_connect (d->conn, host, u->user, password, NULL, u->port,
                             sock, CLIENT_FOUND_ROWS) == NULL)
       goto fail;
     snprintf (sql, sizeof sql,

@@ -1,4 +1,5 @@
 /* cbtrack oma - the I/O-free part of the store: --db URLs, rows, text. */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -142,11 +143,55 @@ store_parse_mysql (const char *rest, const char *url, struct oma_db_url *u)
   return 0;
 }
 
+size_t
+oma_db_url_password_span (const char *url, size_t *ret_offset)
+{
+  const char *rest, *slash, *at, *colon;
+
+  if (strncmp (url, "mysql://", 8) == 0)
+    rest = url + 8;
+  else if (strncmp (url, "mariadb://", 10) == 0)
+    rest = url + 10;
+  else
+    return 0;
+  slash = strchr (rest, '/');
+  if (slash == NULL)
+    slash = rest + strlen (rest);
+  /* The last '@' before the path ends the user info: an unencoded '@' in
+   * a password must not leave part of it outside the span.
+   */
+  at = NULL;
+  for (const char *p = rest; p < slash; p++)
+    if (*p == '@')
+      at = p;
+  if (at == NULL)
+    return 0;
+  colon = memchr (rest, ':', (size_t)(at - rest));
+  if (colon == NULL)
+    return 0;
+  *ret_offset = (size_t)(colon + 1 - url);
+  return (size_t)(at - colon - 1);
+}
+
+void
+oma_db_url_redact (const char *url, char *buf, size_t size)
+{
+  size_t offset = 0, len;
+
+  assert (size > 0);
+  len = oma_db_url_password_span (url, &offset);
+  if (len == 0)
+    snprintf (buf, size, "%s", url);
+  else
+    snprintf (buf, size, "%.*s***%s", (int)offset, url, url + offset + len);
+}
+
 int
 oma_db_url_parse (const char *url, struct oma_db_url *ret_url)
 {
   struct oma_db_url u;
   const char *rest;
+  char shown[512]; /* URL as messages show it: without its password */
 
   memset (&u, 0, sizeof u);
   if (url == NULL || url[0] == '\0') {
@@ -167,12 +212,16 @@ oma_db_url_parse (const char *url, struct oma_db_url *ret_url)
              strncmp (url, "mariadb://", 10) == 0) {
     u.kind = OMA_DB_MARIADB;
     rest = strstr (url, "://") + 3;
-    if (store_parse_mysql (rest, url, &u) == -1)
+    oma_db_url_redact (url, shown, sizeof shown);
+    if (store_parse_mysql (rest, shown, &u) == -1) {
+      memset (&u, 0, sizeof u);
       return -1;
+    }
   } else {
+    oma_db_url_redact (url, shown, sizeof shown);
     cbt_set_error ("database URL '%s': expected sqlite:PATH or "
                    "mysql://USER[:PASS]@HOST[:PORT]/DB",
-                   url);
+                   shown);
     return -1;
   }
   *ret_url = u;

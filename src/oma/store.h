@@ -199,7 +199,31 @@ struct oma_db_url {
   unsigned port;  /* 0 = default */
   char database[65];
   char socket[4096]; /* "" = none given */
+  /* "" or a file whose first line is the password, read at every
+   * (re)connection instead of PASSWORD (--db-password-file, a systemd
+   * credential).
+   */
+  char password_file[4096];
 };
+
+/* Where the password of a mysql:// URL lies in URL: sets *RET_OFFSET and
+ * returns its length (0 when the URL holds none; *RET_OFFSET untouched).
+ * I/O free.
+ */
+size_t oma_db_url_password_span (const char *url, size_t *ret_offset);
+
+/* Copies URL into BUF of SIZE bytes (truncated, always terminated) with
+ * its password, if any, replaced by "***": the form of a URL that
+ * messages and logs may show.  I/O free.
+ */
+void oma_db_url_redact (const char *url, char *buf, size_t size);
+
+/* Reads a database password from FILE: its first line without the line
+ * end (spaces are part of it).  Returns 0 with the password in BUF of SIZE
+ * bytes, or -1 with an error recorded that never holds the password
+ * (unreadable, empty or too long), BUF then untouched.
+ */
+int oma_db_password_read (const char *file, char *buf, size_t size);
 
 /* Parses URL: "sqlite:PATH" (also "sqlite://PATH") or
  * "mysql://USER[:PASS]@HOST[:PORT]/DB[?socket=PATH]" ("mariadb://" is
@@ -207,6 +231,13 @@ struct oma_db_url {
  * *RET_URL, or -1 with an error recorded.  I/O free.
  */
 int oma_db_url_parse (const char *url, struct oma_db_url *ret_url);
+
+/* Like oma_store_open, with the MariaDB password taken from PASSWORD when
+ * it is not NULL, or else read from PASSWORD_FILE at every connection
+ * when that is not NULL, instead of from the URL.
+ */
+struct oma_store *oma_store_open_secret (const char *url, const char *password,
+                                         const char *password_file);
 
 /* Opens the store named by URL, creating or migrating its schema.  For
  * SQLite the file must open; a MariaDB server that cannot be reached yet

@@ -1,7 +1,12 @@
 /* cbtrack vma - the /api/v1/progress resource. */
 #include <errno.h>
 
+#include <inttypes.h>
+#include <stdint.h>
+
 #include "common/error.h"
+#include "common/human.h"
+#include "common/log.h"
 #include "common/progress-model.h"
 #include "common/timeutil.h"
 #include "vma/render.h"
@@ -26,9 +31,53 @@ vma_progress_success (const char *job_id)
   return json_pack ("{s:s,s:s}", "status", "success", "job_id", job_id);
 }
 
+/* Logs the change of state T of job JOB_ID, once (see
+ * vma_store_apply_update_noting): created, started, completed (bytes,
+ * time, average rate) or failed (the reason, and the disk).
+ */
+static void
+vma_progress_log_transition (const char *job_id,
+                             const struct vma_transition *t)
+{
+  char size[32], rate[32], took[32];
+
+  if (t->created)
+    cbt_log (CBT_LOG_INFO, "vma", "job %s created by its first update (%s)",
+             job_id, cbt_status_name (t->after));
+  if (!t->changed || (t->created && t->after == CBT_STATUS_QUEUED))
+    return;
+  switch (t->after) {
+  case CBT_STATUS_QUEUED:
+    cbt_log (CBT_LOG_INFO, "vma", "job %s is queued", job_id);
+    break;
+  case CBT_STATUS_IN_PROGRESS:
+    cbt_log (CBT_LOG_INFO, "vma", "job %s started: %s to transfer", job_id,
+             cbt_human_size (t->total_bytes, size, sizeof size));
+    break;
+  case CBT_STATUS_COMPLETED:
+    cbt_log (CBT_LOG_INFO, "vma",
+             "job %s completed: %" PRIu64 " bytes (%s) in %s, average %s/s",
+             job_id, t->bytes_transferred,
+             cbt_human_size (t->bytes_transferred, size, sizeof size),
+             cbt_human_duration (t->elapsed_seconds, took, sizeof took),
+             cbt_human_size (t->elapsed_seconds > 0
+                                 ? (uint64_t)((double)t->bytes_transferred /
+                                              t->elapsed_seconds)
+                                 : 0,
+                             rate, sizeof rate));
+    break;
+  case CBT_STATUS_FAILED:
+    cbt_log (CBT_LOG_WARNING, "vma", "job %s failed%s%s: %s", job_id,
+             t->error_disk[0] ? " on disk " : "", t->error_disk,
+             t->error_message[0] ? t->error_message : "no reason given");
+    break;
+  }
+}
+
 void
 vma_progress_update (struct cbt_httpd_request *req)
 {
+  struct vma_transition t;
   struct vma_server *server = req->app;
   struct cbt_update u;
   int r;
@@ -37,8 +86,8 @@ vma_progress_update (struct cbt_httpd_request *req)
     cbt_httpd_respond_error (req, 400, "%s", cbt_get_error ());
     return;
   }
-  r = vma_store_apply_update (server->store, req->id, &u, cbt_now_mono (),
-                              cbt_now_wall ());
+  r = vma_store_apply_update_noting (server->store, req->id, &u,
+                                     cbt_now_mono (), cbt_now_wall (), &t);
   cbt_update_clear (&u);
   if (r < 0) {
     if (r == -ENOSPC)
@@ -47,6 +96,7 @@ vma_progress_update (struct cbt_httpd_request *req)
                              cbt_get_error ());
     return;
   }
+  vma_progress_log_transition (req->id, &t);
   cbt_httpd_respond_json (req, 200, vma_progress_success (req->id));
 }
 

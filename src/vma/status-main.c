@@ -41,6 +41,7 @@ status_usage (FILE *fp)
 "  --vma URL    the service (default " STATUS_DEFAULT_VMA ")\n"
 "  --json       print the service's JSON answer instead\n"
 "  -h, --help   show this help\n"
+"  -V, --version  show the version\n"
 "\n"
 "Exit status: 0 shown, 1 service unreachable or job unknown, 2 usage.\n");
   /* clang-format on */
@@ -171,6 +172,7 @@ status_main (int argc, char **argv)
     { "vma", required_argument, NULL, 'v' },
     { "json", no_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
     { NULL },
   };
   const char *vma = STATUS_DEFAULT_VMA, *job_id = NULL;
@@ -185,11 +187,12 @@ status_main (int argc, char **argv)
   long code;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "h", long_options, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "hV", long_options, NULL)) != -1) {
     switch (c) {
     case 'v': vma = optarg; break;
     case 'j': as_json = 1; break;
     case 'h': status_usage (stdout); return 0;
+    case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: status_usage (stderr); return 2;
     }
   }

@@ -202,7 +202,40 @@ vma_store_apply_update (struct vma_store *store, const char *job_id,
                         const struct cbt_update *u, double now_mono,
                         double now_wall)
 {
+  return vma_store_apply_update_noting (store, job_id, u, now_mono, now_wall,
+                                        NULL);
+}
+
+/* Fills T with JOB's state after an update; BEFORE is its status before
+ * (when not T->created).
+ */
+static void
+vma_store_note (const struct vma_job *job, enum cbt_status before,
+                struct vma_transition *t)
+{
+  struct cbt_progress p;
+
+  vma_job_progress (job, &p);
+  t->before = before;
+  t->after = p.status;
+  t->changed = t->created || before != p.status;
+  t->bytes_transferred = p.bytes_transferred;
+  t->total_bytes = p.total_bytes;
+  t->elapsed_seconds = job->updated_wall - job->started_wall;
+  snprintf (t->error_message, sizeof t->error_message, "%s",
+            p.error_message ? p.error_message : "");
+  snprintf (t->error_disk, sizeof t->error_disk, "%s",
+            p.error_disk ? p.error_disk : "");
+}
+
+int
+vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
+                               const struct cbt_update *u, double now_mono,
+                               double now_wall, struct vma_transition *ret_t)
+{
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
+  struct vma_transition t = { 0 };
+  enum cbt_status before = CBT_STATUS_QUEUED;
   struct vma_job *job, *new_job = NULL;
   struct vma_disk *disk = NULL, new_disk;
   struct vma_record rec, *target;
@@ -215,6 +248,12 @@ vma_store_apply_update (struct vma_store *store, const char *job_id,
   }
 
   job = vma_store_lookup (store, job_id);
+  if (job != NULL && ret_t != NULL) {
+    struct cbt_progress p;
+
+    vma_job_progress (job, &p);
+    before = p.status;
+  }
   if (job == NULL && store->stats.jobs >= store->limits.max_jobs) {
     cbt_set_error ("the service already holds %zu jobs (its limit); retry "
                    "after finished jobs expire, or DELETE some",
@@ -324,6 +363,11 @@ vma_store_apply_update (struct vma_store *store, const char *job_id,
     vma_store_maybe_grow (store);
   }
   store->stats.updates++;
+  if (ret_t != NULL) {
+    t.created = new_job != NULL;
+    vma_store_note (job, before, &t);
+    *ret_t = t;
+  }
   return 0;
 
 oom:

@@ -111,6 +111,28 @@ int vma_store_apply_update (struct vma_store *store, const char *job_id,
                             const struct cbt_update *update, double now_mono,
                             double now_wall);
 
+/* What one update did to its job's aggregated state, for the log. */
+struct vma_transition {
+  bool created;           /* the update created the job */
+  bool changed;           /* the job's status changed (or it is new) */
+  enum cbt_status before; /* meaningful when !created */
+  enum cbt_status after;
+  uint64_t bytes_transferred; /* the job's, after the update */
+  uint64_t total_bytes;
+  double elapsed_seconds;          /* wall time since the job's first update */
+  char error_message[512];         /* the job's (cut), when after is failed */
+  char error_disk[CBT_ID_MAX + 1]; /* the disk it came from, or "" */
+};
+
+/* As vma_store_apply_update, and on success fills *RET_TRANSITION (under
+ * the same lock, so each change of state is reported by exactly one
+ * update).
+ */
+int vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
+                                   const struct cbt_update *update,
+                                   double now_mono, double now_wall,
+                                   struct vma_transition *ret_transition);
+
 /* Forgets job JOB_ID.  Returns 0, or -ENOENT. */
 int vma_store_delete (struct vma_store *store, const char *job_id);
 

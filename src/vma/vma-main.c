@@ -50,7 +50,9 @@ vma_usage (FILE *fp)
 "  --max-jobs N         hold at most N jobs; beyond, new jobs get 503\n"
 "                       (default 100000)\n"
 "  --threads N          HTTP worker threads (default: one per CPU)\n"
-"  -h, --help           show this help\n"
+"  --log-level LEVEL    error, warning, info (default) or debug\n"
+"  --log-file FILE      log there instead of stderr; SIGHUP reopens it\n""  -h, --help           show this help\n"
+"  -V, --version        show the version\n"
 "\n"
 "Endpoints:\n"
 "  POST   /api/v1/progress/JOB/update   one update (JSON body)\n"
@@ -60,7 +62,7 @@ vma_usage (FILE *fp)
 "  GET    /healthz, /metrics            liveness; Prometheus metrics\n"
 "\n"
 "SIGTERM or SIGINT stops the service cleanly; SIGHUP re-reads the token\n"
-"file.  See docs/vma.md.\n");
+"file and reopens the --log-file.  See cbtrack-vma(8).\n");
   /* clang-format on */
 }
 
@@ -82,6 +84,7 @@ vma_main (int argc, char **argv)
     { "job-ttl", required_argument, NULL, OPT_JOB_TTL },
     { "max-jobs", required_argument, NULL, OPT_MAX_JOBS },
     { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
     { NULL },
   };
   struct cbt_daemon_config dconfig = { .name = "vma",
@@ -93,7 +96,7 @@ vma_main (int argc, char **argv)
   int c, r, ret = 1;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "h", long_options, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "hV", long_options, NULL)) != -1) {
     r = cbt_daemon_option (&dconfig, c, optarg);
     if (r == -1)
       goto usage_error;
@@ -110,6 +113,7 @@ vma_main (int argc, char **argv)
       limits.max_jobs = (size_t)n;
       break;
     case 'h': vma_usage (stdout); return 0;
+    case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: vma_usage (stderr); return 2;
     }
   }

@@ -1,6 +1,7 @@
 /* Unit tests of src/common: ids, sizes, durations, vectors. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "common/human.h"
 #include "common/ids.h"
+#include "common/log.h"
 #include "common/vector.h"
 
 DEFINE_VECTOR_TYPE (int_vector, int);
@@ -115,14 +117,54 @@ test_vector (void **state)
   assert_int_equal (v.len, 0);
 }
 
+static size_t
+fmt_line (char *buf, size_t size, bool journal, enum cbt_log_level level,
+          const char *fmt, ...)
+{
+  va_list ap;
+  size_t n;
+
+  va_start (ap, fmt);
+  n = cbt_log_format (buf, size, journal, level, "vma", fmt, ap);
+  va_end (ap);
+  return n;
+}
+
+/* One line per event, with its level, and the journal's prefix. */
+static void
+test_log_format (void **state)
+{
+  char buf[64];
+  enum cbt_log_level level = CBT_LOG_INFO;
+
+  assert_int_equal (
+      fmt_line (buf, sizeof buf, false, CBT_LOG_INFO, "job %s", "j1"),
+      strlen ("cbtrack vma: info: job j1\n"));
+  assert_string_equal (buf, "cbtrack vma: info: job j1\n");
+  fmt_line (buf, sizeof buf, true, CBT_LOG_WARNING, "a\nb");
+  assert_string_equal (buf, "<4>cbtrack vma: warning: a b\n");
+  fmt_line (buf, sizeof buf, true, CBT_LOG_ERROR, "x");
+  assert_string_equal (buf, "<3>cbtrack vma: error: x\n");
+  /* Cut to fit, still one terminated line. */
+  fmt_line (buf, 32, false, CBT_LOG_DEBUG, "%s",
+            "0123456789012345678901234567890123456789");
+  assert_int_equal (strlen (buf), 31);
+  assert_int_equal (buf[30], '\n');
+
+  assert_int_equal (cbt_log_level_parse ("debug", &level), 0);
+  assert_int_equal (level, CBT_LOG_DEBUG);
+  assert_int_equal (cbt_log_level_parse ("loud", &level), -1);
+  assert_int_equal (level, CBT_LOG_DEBUG);
+  assert_string_equal (cbt_log_level_name (CBT_LOG_WARNING), "warning");
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_ids),
-    cmocka_unit_test (test_sizes),
-    cmocka_unit_test (test_durations),
-    cmocka_unit_test (test_vector),
+    cmocka_unit_test (test_ids),        cmocka_unit_test (test_sizes),
+    cmocka_unit_test (test_durations),  cmocka_unit_test (test_vector),
+    cmocka_unit_test (test_log_format),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -68,6 +68,33 @@ test_db_url (void **state)
   assert_int_equal (oma_db_url_parse ("mysql://u%00@h/d", &u), -1);
 }
 
+/* A password is found wherever it is, and never shown. */
+static void
+test_db_url_redact (void **state)
+{
+  char buf[256];
+  size_t off = 99;
+
+  assert_int_equal (oma_db_url_password_span ("mysql://u@h/d", &off), 0);
+  assert_int_equal (off, 99);
+  assert_int_equal (oma_db_url_password_span ("sqlite:a:b@c", &off), 0);
+  assert_int_equal (oma_db_url_password_span ("mysql://u:pw@h/d", &off), 2);
+  assert_int_equal (off, 10);
+  /* An unencoded '@' in the password: all of it is covered. */
+  assert_int_equal (oma_db_url_password_span ("mariadb://u:p@w@h/d", &off), 3);
+
+  oma_db_url_redact ("mysql://u:s3cret@h:3306/d?socket=/x", buf, sizeof buf);
+  assert_string_equal (buf, "mysql://u:***@h:3306/d?socket=/x");
+  oma_db_url_redact ("mysql://u:p@w@h/d", buf, sizeof buf);
+  assert_string_equal (buf, "mysql://u:***@h/d");
+  oma_db_url_redact ("mysql://u@h/d", buf, sizeof buf);
+  assert_string_equal (buf, "mysql://u@h/d");
+  oma_db_url_redact ("mysql://u:pw@h", buf, sizeof buf);
+  assert_string_equal (buf, "mysql://u:***@h");
+  oma_db_url_redact ("mysql://u:pw@h/d", buf, 8);
+  assert_string_equal (buf, "mysql:/");
+}
+
 static void
 test_copy_text (void **state)
 {
@@ -755,6 +782,7 @@ main (void)
     cmocka_unit_test (test_decide_final),
     cmocka_unit_test (test_decide_dead),
     cmocka_unit_test (test_decide_no_progress),
+    cmocka_unit_test (test_db_url_redact),
     cmocka_unit_test (test_discovery_row),
     cmocka_unit_test (test_registration),
     cmocka_unit_test (test_registration_bad),
