@@ -274,6 +274,18 @@ static sigset_t copy_stop_signals;
  * is handled where it is written), and starts the signal thread.
  * Returns 0, or -1 with an error recorded.
  */
+/* In a child forked by a library (libnbd runs a [ CMD ARGS ] server so),
+ * before it execs: the server must not inherit the copy's blocked stop
+ * signals and ignored SIGPIPE, or it could never be stopped.  Only
+ * async-signal-safe calls.
+ */
+static void
+copy_signals_child (void)
+{
+  signal (SIGPIPE, SIG_DFL);
+  sigprocmask (SIG_UNBLOCK, &copy_stop_signals, NULL);
+}
+
 static int
 copy_signals_start (pthread_t *ret_thread)
 {
@@ -287,7 +299,9 @@ copy_signals_start (pthread_t *ret_thread)
     cbt_set_error_errno (errno, "cannot ignore SIGPIPE");
     return -1;
   }
-  err = pthread_sigmask (SIG_BLOCK, &copy_stop_signals, NULL);
+  err = pthread_atfork (NULL, NULL, copy_signals_child);
+  if (err == 0)
+    err = pthread_sigmask (SIG_BLOCK, &copy_stop_signals, NULL);
   if (err == 0)
     err = pthread_create (ret_thread, NULL, copy_signal_thread,
                           &copy_stop_signals);

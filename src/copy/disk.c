@@ -84,7 +84,7 @@ disk_fill_identity (struct disk *d)
   id->target = d->spec.target;
   id->target_size = d->dst->size;
   id->target_file[0] = '\0';
-  if (!rw_is_nbd_uri (d->spec.target)) {
+  if (!rw_is_nbd_uri (d->spec.target) && !rw_is_null (d->spec.target)) {
     struct stat st;
 
     if (stat (d->spec.target, &st) == -1) {

@@ -79,6 +79,13 @@ null_rw_flush (struct rw *rw)
   return 0;
 }
 
+static int
+null_rw_asynch_flush (struct rw *rw, struct command *cmd)
+{
+  cmd->cb (cmd, 0);
+  return 0;
+}
+
 static const struct rw_ops null_ops = {
   .ops_name = "null",
   .close = null_rw_close,
@@ -88,6 +95,7 @@ static const struct rw_ops null_ops = {
   .asynch_write = null_rw_asynch_discard,
   .asynch_zero = null_rw_asynch_discard,
   .flush = null_rw_flush,
+  .asynch_flush = null_rw_asynch_flush,
   .get_poll = NULL,
   .notify = NULL,
 };
