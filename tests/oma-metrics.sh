@@ -28,9 +28,10 @@ vma_update "$vma" done-1 d1 completed 100 100
 wait_for 20 has 'cbtrack_oma_jobs_finished_total{status="completed"} 1' ||
     fail "done-1 not counted"
 grep -q 'job_id="done-1"' "$tmp/m" && fail "a finished job keeps series"
-# Keep run-1 alive while stale-1 goes silent and dies.
-for _ in $(seq 100); do
-    vma_update "$vma" run-1 d1 in_progress 260 1000
+# Keep run-1 alive (its bytes moving: a job whose bytes stand still dies
+# of "no progress") while stale-1 goes silent and dies.
+for i in $(seq 100); do
+    vma_update "$vma" run-1 d1 in_progress $(( 250 + i )) 1000
     has 'cbtrack_oma_dead_jobs_total 1' && break
     sleep 0.2
 done
