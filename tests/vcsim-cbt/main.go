@@ -1,0 +1,338 @@
+// Command vcsim-cbt is the vSphere peer of cbtrack's tests: govmomi's
+// simulator (vcsim) with its VPX model, extended the way its own
+// documentation shows (simulator/example_extend_test.go) with what cbtrack
+// needs and vcsim lacks: changeIds on disk backings, a new changeId per
+// disk at every CreateSnapshot_Task, and QueryChangedDiskAreas.
+//
+// QueryChangedDiskAreas answers from files the test writes into -areas DIR:
+// DIR/KEY-all.json for changeId "*" (the allocated areas) and DIR/KEY-SEQ.json
+// for the changeId whose sequence number (after the '/') is SEQ (the areas
+// changed since that changeId was issued).  Each file is a JSON array of
+// {"start":N,"length":N}.  An unknown changeId, or one without a file, is a
+// FileFault, as on a real server after a CBT reset.
+//
+// It also models what real servers do: at most -page-areas areas per answer
+// (2000 by default), an optional window of -page-bytes per answer (so a page
+// may be empty while later ones are not), sessions that expire after
+// -expire-after QueryChangedDiskAreas calls, and a slow answer (-slow).
+//
+// It prints "listening on URL (port N)" and "thumbprint SHA256" on stderr
+// and runs until SIGTERM or SIGINT.
+package main
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io/ioutil"
+	"log"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+var (
+	listen      = flag.String("listen", "127.0.0.1:0", "address to listen on")
+	user        = flag.String("user", "user", "user name accepted by Login")
+	password    = flag.String("password", "pass", "password accepted by Login")
+	vmName      = flag.String("vm", "DC0_H0_VM0", "the VM whose disks are set by -disks")
+	disks       = flag.String("disks", "1048576", "comma-separated capacities in bytes of the VM's disks (keys 2000, 2001, ...)")
+	areasDir    = flag.String("areas", ".", "directory of changed-area files KEY-all.json and KEY-SEQ.json")
+	pageAreas   = flag.Int("page-areas", 2000, "at most this many areas per QueryChangedDiskAreas answer")
+	pageBytes   = flag.Int64("page-bytes", 0, "if > 0, an answer covers at most this many bytes of the disk")
+	expireAfter = flag.Int("expire-after", 0, "if > 0, the session expires at every Nth QueryChangedDiskAreas call")
+	slow        = flag.Duration("slow", 0, "delay before every QueryChangedDiskAreas answer")
+	logCalls    = flag.String("log", "", "append one line per QueryChangedDiskAreas and snapshot call to this file")
+)
+
+var (
+	mu       sync.Mutex
+	seq      = map[int32]int{}
+	calls    int
+	expired  = map[string]bool{}
+	logMutex sync.Mutex
+)
+
+// changeIDPrefix is the part of a disk's changeId that names the disk; the
+// part after the '/' is the sequence number, as in vSphere.
+func changeIDPrefix(key int32) string {
+	return fmt.Sprintf("52 63 62 74 00 00 %02x %02x-00 00 00 00 00 00 00 00", (key>>8)&0xff, key&0xff)
+}
+
+func logLine(format string, args ...interface{}) {
+	if *logCalls == "" {
+		return
+	}
+	logMutex.Lock()
+	defer logMutex.Unlock()
+	f, err := os.OpenFile(*logCalls, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0644)
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	fmt.Fprintf(f, format+"\n", args...)
+	f.Close()
+}
+
+type cbtVM struct {
+	*simulator.VirtualMachine
+}
+
+// bumpChangeIds gives every disk of the VM a fresh copy with a new changeId,
+// so a snapshot taken now keeps the changeId it was taken with.
+func (vm *cbtVM) bumpChangeIds() {
+	mu.Lock()
+	defer mu.Unlock()
+	devs := vm.Config.Hardware.Device
+	out := make([]types.BaseVirtualDevice, len(devs))
+	for i, d := range devs {
+		disk, ok := d.(*types.VirtualDisk)
+		if !ok {
+			out[i] = d
+			continue
+		}
+		b := *disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+		seq[disk.Key]++
+		b.ChangeId = fmt.Sprintf("%s/%d", changeIDPrefix(disk.Key), seq[disk.Key])
+		nd := *disk
+		nd.Backing = &b
+		out[i] = &nd
+	}
+	vm.Config.Hardware.Device = out
+}
+
+func (vm *cbtVM) CreateSnapshotTask(req *types.CreateSnapshot_Task) soap.HasFault {
+	vm.bumpChangeIds()
+	logLine("CreateSnapshot %s", req.Name)
+	return vm.VirtualMachine.CreateSnapshotTask(req)
+}
+
+func findDisk(vm *simulator.VirtualMachine, snap *types.ManagedObjectReference, key int32) *types.VirtualDisk {
+	devs := vm.Config.Hardware.Device
+	if snap != nil {
+		s, ok := simulator.Map.Get(*snap).(*simulator.VirtualMachineSnapshot)
+		if !ok {
+			return nil
+		}
+		devs = s.Config.Hardware.Device
+	}
+	for _, d := range devs {
+		if disk, ok := d.(*types.VirtualDisk); ok && disk.Key == key {
+			return disk
+		}
+	}
+	return nil
+}
+
+type area struct {
+	Start  int64 `json:"start"`
+	Length int64 `json:"length"`
+}
+
+func loadAreas(key int32, changeID string) ([]area, bool) {
+	var name string
+	if changeID == "*" {
+		name = fmt.Sprintf("%d-all.json", key)
+	} else {
+		slash := strings.LastIndex(changeID, "/")
+		if slash < 0 || changeID[:slash] != changeIDPrefix(key) {
+			return nil, false
+		}
+		n, err := strconv.Atoi(changeID[slash+1:])
+		if err != nil {
+			return nil, false
+		}
+		name = fmt.Sprintf("%d-%d.json", key, n)
+	}
+	data, err := ioutil.ReadFile(filepath.Join(*areasDir, name))
+	if err != nil {
+		return nil, false
+	}
+	var areas []area
+	if err := json.Unmarshal(data, &areas); err != nil {
+		log.Printf("%s: %v", name, err)
+		return nil, false
+	}
+	sort.Slice(areas, func(i, j int) bool { return areas[i].Start < areas[j].Start })
+	return areas, true
+}
+
+func (vm *cbtVM) QueryChangedDiskAreas(ctx *simulator.Context, req *types.QueryChangedDiskAreas) soap.HasFault {
+	body := &methods.QueryChangedDiskAreasBody{}
+	if *slow > 0 {
+		time.Sleep(*slow)
+	}
+
+	mu.Lock()
+	calls++
+	n := calls
+	key := ctx.Session.Key
+	if expired[key] || (*expireAfter > 0 && n%*expireAfter == 0) {
+		expired[key] = true
+		mu.Unlock()
+		logLine("QueryChangedDiskAreas expired session")
+		body.Fault_ = simulator.Fault("The session is not authenticated.", &types.NotAuthenticated{})
+		return body
+	}
+	mu.Unlock()
+
+	disk := findDisk(vm.VirtualMachine, req.Snapshot, req.DeviceKey)
+	if disk == nil {
+		body.Fault_ = simulator.Fault("no such disk", &types.InvalidArgument{InvalidProperty: "deviceKey"})
+		return body
+	}
+	capacity := disk.CapacityInBytes
+	if req.StartOffset < 0 || req.StartOffset >= capacity {
+		body.Fault_ = simulator.Fault("startOffset out of range", &types.InvalidArgument{InvalidProperty: "startOffset"})
+		return body
+	}
+	areas, ok := loadAreas(req.DeviceKey, req.ChangeId)
+	if !ok {
+		logLine("QueryChangedDiskAreas key=%d changeId=%s FileFault", req.DeviceKey, req.ChangeId)
+		body.Fault_ = simulator.Fault("Error caused by file "+disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo).FileName,
+			&types.FileFault{File: disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo).FileName})
+		return body
+	}
+
+	end := capacity
+	if *pageBytes > 0 && req.StartOffset+*pageBytes < end {
+		end = req.StartOffset + *pageBytes
+	}
+	info := types.DiskChangeInfo{StartOffset: req.StartOffset}
+	for _, a := range areas {
+		s, e := a.Start, a.Start+a.Length
+		if s < req.StartOffset {
+			s = req.StartOffset
+		}
+		if e > end {
+			e = end
+		}
+		if s >= e {
+			continue
+		}
+		if len(info.ChangedArea) == *pageAreas {
+			end = info.ChangedArea[len(info.ChangedArea)-1].Start + info.ChangedArea[len(info.ChangedArea)-1].Length
+			break
+		}
+		info.ChangedArea = append(info.ChangedArea, types.DiskChangeExtent{Start: s, Length: e - s})
+	}
+	info.Length = end - req.StartOffset
+	logLine("QueryChangedDiskAreas key=%d changeId=%s start=%d areas=%d length=%d",
+		req.DeviceKey, req.ChangeId, req.StartOffset, len(info.ChangedArea), info.Length)
+	body.Res = &types.QueryChangedDiskAreasResponse{Returnval: info}
+	return body
+}
+
+// setDisks gives the VM one disk per capacity, keys 2000, 2001, ...,
+// thin-provisioned, CBT on, with a first changeId.
+func setDisks(vm *simulator.VirtualMachine, sizes []int64) {
+	var template *types.VirtualDisk
+	var out []types.BaseVirtualDevice
+	for _, d := range vm.Config.Hardware.Device {
+		if disk, ok := d.(*types.VirtualDisk); ok {
+			if template == nil {
+				template = disk
+			}
+			continue
+		}
+		out = append(out, d)
+	}
+	if template == nil {
+		log.Fatal("the VM has no disk to start from")
+	}
+	tb := template.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+	dir := filepath.Dir(strings.SplitN(tb.FileName, " ", 2)[1])
+	for i, size := range sizes {
+		key := int32(2000 + i)
+		b := *tb
+		if i == 0 {
+			b.FileName = fmt.Sprintf("[LocalDS_0] %s/%s.vmdk", dir, vm.Name)
+		} else {
+			b.FileName = fmt.Sprintf("[LocalDS_0] %s/%s_%d.vmdk", dir, vm.Name, i)
+		}
+		b.Uuid = fmt.Sprintf("6000C29%d-0000-0000-0000-00000000%04d", i, key)
+		seq[key] = 1
+		b.ChangeId = fmt.Sprintf("%s/%d", changeIDPrefix(key), 1)
+		d := *template
+		d.Key = key
+		unit := int32(i)
+		if unit >= 7 {
+			unit++
+		}
+		d.UnitNumber = &unit
+		d.CapacityInBytes = size
+		d.CapacityInKB = size / 1024
+		d.DeviceInfo = &types.Description{Label: fmt.Sprintf("Hard disk %d", i+1), Summary: fmt.Sprintf("%d KB", size/1024)}
+		d.Backing = &b
+		out = append(out, &d)
+	}
+	vm.Config.Hardware.Device = out
+	vm.Config.ChangeTrackingEnabled = types.NewBool(true)
+}
+
+func main() {
+	flag.Parse()
+	log.SetPrefix("vcsim-cbt: ")
+	log.SetFlags(0)
+
+	var sizes []int64
+	for _, s := range strings.Split(*disks, ",") {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 || n%1024 != 0 {
+			log.Fatalf("-disks: %q is not a positive multiple of 1024", s)
+		}
+		sizes = append(sizes, n)
+	}
+
+	model := simulator.VPX()
+	defer model.Remove()
+	if err := model.Create(); err != nil {
+		log.Fatal(err)
+	}
+	model.Service.TLS = new(tls.Config)
+	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*user, *password)}
+
+	found := false
+	for _, obj := range simulator.Map.All("VirtualMachine") {
+		vm := obj.(*simulator.VirtualMachine)
+		if vm.Name == *vmName {
+			setDisks(vm, sizes)
+			found = true
+		}
+		simulator.Map.Put(&cbtVM{vm})
+	}
+	if !found {
+		log.Fatalf("no VM named %s", *vmName)
+	}
+
+	s := model.Service.NewServer()
+	defer s.Close()
+
+	u := *s.URL
+	u.User = nil
+	sum := sha256.Sum256(s.Certificate().Raw)
+	hexes := make([]string, len(sum))
+	for i, b := range sum {
+		hexes[i] = fmt.Sprintf("%02X", b)
+	}
+	fmt.Fprintf(os.Stderr, "thumbprint %s\n", strings.Join(hexes, ":"))
+	fmt.Fprintf(os.Stderr, "listening on %s (port %s)\n", u.String(), u.Port())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+}
