@@ -1,8 +1,9 @@
 // Command vcsim-cbt is the vSphere peer of cbtrack's tests: govmomi's
-// simulator (vcsim) with its VPX model, extended the way its own
-// documentation shows (simulator/example_extend_test.go) with what cbtrack
-// needs and vcsim lacks: changeIds on disk backings, a new changeId per
-// disk at every CreateSnapshot_Task, and QueryChangedDiskAreas.
+// simulator (vcsim) with its VPX model, plus what cbtrack needs and vcsim
+// lacks: changeIds on disk backings, a new changeId per disk at every
+// CreateSnapshot_Task, and QueryChangedDiskAreas (see intercept for why
+// these sit in front of vcsim's /sdk handler rather than in a wrapped
+// VirtualMachine as simulator/example_extend_test.go shows).
 //
 // QueryChangedDiskAreas answers from files the test writes into -areas DIR:
 // DIR/KEY-all.json for changeId "*" (the allocated areas) and DIR/KEY-SEQ.json
@@ -21,6 +22,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"net/http"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
@@ -88,13 +93,9 @@ func logLine(format string, args ...interface{}) {
 	f.Close()
 }
 
-type cbtVM struct {
-	*simulator.VirtualMachine
-}
-
-// bumpChangeIds gives every disk of the VM a fresh copy with a new changeId,
-// so a snapshot taken now keeps the changeId it was taken with.
-func (vm *cbtVM) bumpChangeIds() {
+// bumpChangeIds gives every disk of VM a fresh copy with a new changeId,
+// so that a snapshot taken now keeps the changeId it was taken with.
+func bumpChangeIds(vm *simulator.VirtualMachine) {
 	mu.Lock()
 	defer mu.Unlock()
 	devs := vm.Config.Hardware.Device
@@ -113,12 +114,6 @@ func (vm *cbtVM) bumpChangeIds() {
 		out[i] = &nd
 	}
 	vm.Config.Hardware.Device = out
-}
-
-func (vm *cbtVM) CreateSnapshotTask(req *types.CreateSnapshot_Task) soap.HasFault {
-	vm.bumpChangeIds()
-	logLine("CreateSnapshot %s", req.Name)
-	return vm.VirtualMachine.CreateSnapshotTask(req)
 }
 
 func findDisk(vm *simulator.VirtualMachine, snap *types.ManagedObjectReference, key int32) *types.VirtualDisk {
@@ -171,48 +166,58 @@ func loadAreas(key int32, changeID string) ([]area, bool) {
 	return areas, true
 }
 
-func (vm *cbtVM) QueryChangedDiskAreas(ctx *simulator.Context, req *types.QueryChangedDiskAreas) soap.HasFault {
-	body := &methods.QueryChangedDiskAreasBody{}
+const (
+	nsEnv = "http://schemas.xmlsoap.org/soap/envelope/"
+	nsXSI = "http://www.w3.org/2001/XMLSchema-instance"
+	nsXSD = "http://www.w3.org/2001/XMLSchema"
+)
+
+// writeFault answers with the SOAP fault TYPE and MESSAGE, as vCenter does.
+func writeFault(w http.ResponseWriter, faultType, message string) {
+	var msg bytes.Buffer
+	_ = xml.EscapeText(&msg, []byte(message))
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	fmt.Fprintf(w, `%s<soapenv:Envelope xmlns:soapenv="%s" xmlns:xsd="%s" xmlns:xsi="%s"><soapenv:Body>`+
+		`<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>%s</faultstring>`+
+		`<detail><%sFault xmlns="urn:vim25" xsi:type="%s"></%sFault></detail></soapenv:Fault>`+
+		`</soapenv:Body></soapenv:Envelope>`,
+		xml.Header, nsEnv, nsXSD, nsXSI, msg.String(), faultType, faultType, faultType)
+}
+
+// queryChangedDiskAreas answers one QueryChangedDiskAreas call.
+func queryChangedDiskAreas(w http.ResponseWriter, req *types.QueryChangedDiskAreas) {
 	if *slow > 0 {
 		time.Sleep(*slow)
 	}
-
-	mu.Lock()
-	calls++
-	n := calls
-	key := ctx.Session.Key
-	if expired[key] || (*expireAfter > 0 && n%*expireAfter == 0) {
-		expired[key] = true
-		mu.Unlock()
-		logLine("QueryChangedDiskAreas expired session")
-		body.Fault_ = simulator.Fault("The session is not authenticated.", &types.NotAuthenticated{})
-		return body
+	vm, ok := simulator.Map.Get(req.This).(*simulator.VirtualMachine)
+	if !ok {
+		writeFault(w, "ManagedObjectNotFound", "The object has already been deleted or has not been completely created")
+		return
 	}
-	mu.Unlock()
-
-	disk := findDisk(vm.VirtualMachine, req.Snapshot, req.DeviceKey)
+	disk := findDisk(vm, req.Snapshot, req.DeviceKey)
 	if disk == nil {
-		body.Fault_ = simulator.Fault("no such disk", &types.InvalidArgument{InvalidProperty: "deviceKey"})
-		return body
+		writeFault(w, "InvalidArgument", "A specified parameter was not correct: deviceKey")
+		return
 	}
 	capacity := disk.CapacityInBytes
 	if req.StartOffset < 0 || req.StartOffset >= capacity {
-		body.Fault_ = simulator.Fault("startOffset out of range", &types.InvalidArgument{InvalidProperty: "startOffset"})
-		return body
+		writeFault(w, "InvalidArgument", "A specified parameter was not correct: startOffset")
+		return
 	}
+	file := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo).FileName
 	areas, ok := loadAreas(req.DeviceKey, req.ChangeId)
 	if !ok {
 		logLine("QueryChangedDiskAreas key=%d changeId=%s FileFault", req.DeviceKey, req.ChangeId)
-		body.Fault_ = simulator.Fault("Error caused by file "+disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo).FileName,
-			&types.FileFault{File: disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo).FileName})
-		return body
+		writeFault(w, "FileFault", "Error caused by file "+file)
+		return
 	}
 
 	end := capacity
 	if *pageBytes > 0 && req.StartOffset+*pageBytes < end {
 		end = req.StartOffset + *pageBytes
 	}
-	info := types.DiskChangeInfo{StartOffset: req.StartOffset}
+	var page []area
 	for _, a := range areas {
 		s, e := a.Start, a.Start+a.Length
 		if s < req.StartOffset {
@@ -224,17 +229,103 @@ func (vm *cbtVM) QueryChangedDiskAreas(ctx *simulator.Context, req *types.QueryC
 		if s >= e {
 			continue
 		}
-		if len(info.ChangedArea) == *pageAreas {
-			end = info.ChangedArea[len(info.ChangedArea)-1].Start + info.ChangedArea[len(info.ChangedArea)-1].Length
+		if len(page) == *pageAreas {
+			end = page[len(page)-1].Start + page[len(page)-1].Length
 			break
 		}
-		info.ChangedArea = append(info.ChangedArea, types.DiskChangeExtent{Start: s, Length: e - s})
+		page = append(page, area{s, e - s})
 	}
-	info.Length = end - req.StartOffset
 	logLine("QueryChangedDiskAreas key=%d changeId=%s start=%d areas=%d length=%d",
-		req.DeviceKey, req.ChangeId, req.StartOffset, len(info.ChangedArea), info.Length)
-	body.Res = &types.QueryChangedDiskAreasResponse{Returnval: info}
-	return body
+		req.DeviceKey, req.ChangeId, req.StartOffset, len(page), end-req.StartOffset)
+
+	var out bytes.Buffer
+	fmt.Fprintf(&out, `%s<soapenv:Envelope xmlns:soapenv="%s" xmlns:xsd="%s" xmlns:xsi="%s"><soapenv:Body>`+
+		`<QueryChangedDiskAreasResponse xmlns="urn:vim25"><returnval><startOffset>%d</startOffset><length>%d</length>`,
+		xml.Header, nsEnv, nsXSD, nsXSI, req.StartOffset, end-req.StartOffset)
+	for _, a := range page {
+		fmt.Fprintf(&out, "<changedArea><start>%d</start><length>%d</length></changedArea>", a.Start, a.Length)
+	}
+	out.WriteString("</returnval></QueryChangedDiskAreasResponse></soapenv:Body></soapenv:Envelope>")
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out.Bytes())
+}
+
+// intercept answers what vcsim lacks and passes everything else on.
+//
+// vcsim's own objects cannot be wrapped as example_extend_test.go shows
+// and still be used by vcsim itself: it asserts their concrete types
+// (Map.Get(ref).(*VirtualMachine)) and its property collector wants the
+// mo type in a struct's first field.  So the methods are added in front
+// of its /sdk handler instead, with its exported UnmarshalBody.
+func intercept(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/sdk" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := ioutil.ReadAll(r.Body)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		r.Body = ioutil.NopCloser(bytes.NewReader(body))
+		method, err := simulator.UnmarshalBody(types.TypeFunc(), body)
+		if err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+
+		cookie := ""
+		if c, err := r.Cookie(soap.SessionCookieName); err == nil {
+			cookie = c.Value
+		}
+		mu.Lock()
+		dead := cookie != "" && expired[cookie]
+		mu.Unlock()
+		if dead {
+			if method.Name != "Login" {
+				writeFault(w, "NotAuthenticated", "The session is not authenticated.")
+				return
+			}
+			// vcsim would refuse a Login on a session it still knows.
+			r.Header.Del("Cookie")
+		}
+
+		switch method.Name {
+		case "CreateSnapshot_Task":
+			if vm, ok := simulator.Map.Get(method.This).(*simulator.VirtualMachine); ok {
+				bumpChangeIds(vm)
+				logLine("CreateSnapshot %s", vm.Name)
+			}
+		case "RemoveSnapshot_Task":
+			logLine("RemoveSnapshot %s", method.This.Value)
+		case "QueryChangedDiskAreas":
+			sm := simulator.Map.SessionManager()
+			active := sm.SessionIsActive(&simulator.Context{Map: simulator.Map, Context: context.Background()},
+				&types.SessionIsActive{SessionID: cookie, UserName: *user})
+			if cookie == "" || !active.(*methods.SessionIsActiveBody).Res.Returnval {
+				writeFault(w, "NotAuthenticated", "The session is not authenticated.")
+				return
+			}
+			mu.Lock()
+			calls++
+			n := calls
+			if *expireAfter > 0 && n%*expireAfter == 0 {
+				expired[cookie] = true
+			}
+			dead = expired[cookie]
+			mu.Unlock()
+			if dead {
+				logLine("QueryChangedDiskAreas session expired")
+				writeFault(w, "NotAuthenticated", "The session is not authenticated.")
+				return
+			}
+			queryChangedDiskAreas(w, method.Body.(*types.QueryChangedDiskAreas))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // setDisks gives the VM one disk per capacity, keys 2000, 2001, ...,
@@ -313,7 +404,6 @@ func main() {
 			setDisks(vm, sizes)
 			found = true
 		}
-		simulator.Map.Put(&cbtVM{vm})
 	}
 	if !found {
 		log.Fatalf("no VM named %s", *vmName)
@@ -321,6 +411,7 @@ func main() {
 
 	s := model.Service.NewServer()
 	defer s.Close()
+	s.Config.Handler = intercept(s.Config.Handler)
 
 	u := *s.URL
 	u.User = nil
