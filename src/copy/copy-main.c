@@ -20,7 +20,8 @@
 #include "common/ids.h"
 #include "common/readfile.h"
 #include "common/token.h"
-
+#include "vsphere/connect.h"
+#include "vsphere/copy-source.h"
 
 static void
 copy_usage (FILE *fp)
@@ -44,6 +45,28 @@ copy_usage (FILE *fp)
       "      --changed-areas FILE copy the areas of a VMware "
       "QueryChangedDiskAreas\n"
       "                           result (JSON)\n"
+      "\n"
+      "VMware vSphere (the plan comes from QueryChangedDiskAreas; the data\n"
+      "still comes from SOURCE, which must export the same snapshot):\n"
+      "      --vsphere-url URL    vCenter or ESXi, https://HOST[/sdk]\n"
+      "      --vsphere-user NAME  the vSphere user\n"
+      "      --vsphere-password-file FILE  the password is its first line;\n"
+      "                           else the environment variable\n"
+      "                           " VS_PASSWORD_ENV "\n"
+      "      --vsphere-thumbprint SHA256  accept exactly the server\n"
+      "                           certificate with this SHA-256 thumbprint\n"
+      "      --vsphere-ca-file F  verify the server against the CAs in F\n"
+      "      --insecure           do not verify the server at all (loud)\n"
+      "      --vm VM              the VM's name, or moref=vm-N\n"
+      "      --disk-key KEY       the disk's device key (2000, 2001, ...)\n"
+      "      --snapshot MOREF     the snapshot SOURCE exports (snapshot-N);\n"
+      "                           without it, the VM as it runs\n"
+      "      --since CHANGEID     copy what changed since CHANGEID (an\n"
+      "                           incremental copy); without it, or with\n"
+      "                           '*', every allocated area (a full copy).\n"
+      "                           A CHANGEID vSphere no longer knows gives a\n"
+      "                           full copy, with a warning.  The disk's new\n"
+      "                           changeId is printed on stdout at the end.\n"
       "\n"
       "Tuning:\n"
       "  -C, --connections N      NBD connections, when the server allows\n"
@@ -96,6 +119,16 @@ enum {
   OPT_JOB,
   OPT_DISK,
   OPT_VMA_TOKEN_FILE,
+  OPT_VSPHERE_URL,
+  OPT_VSPHERE_USER,
+  OPT_VSPHERE_PASSWORD_FILE,
+  OPT_VSPHERE_THUMBPRINT,
+  OPT_VSPHERE_CA_FILE,
+  OPT_INSECURE,
+  OPT_VM,
+  OPT_DISK_KEY,
+  OPT_SNAPSHOT,
+  OPT_SINCE,
 };
 
 static const struct option copy_long_options[] = {
@@ -114,6 +147,17 @@ static const struct option copy_long_options[] = {
   { "job", required_argument, NULL, OPT_JOB },
   { "disk", required_argument, NULL, OPT_DISK },
   { "vma-token-file", required_argument, NULL, OPT_VMA_TOKEN_FILE },
+  { "vsphere-url", required_argument, NULL, OPT_VSPHERE_URL },
+  { "vsphere-user", required_argument, NULL, OPT_VSPHERE_USER },
+  { "vsphere-password-file", required_argument, NULL,
+    OPT_VSPHERE_PASSWORD_FILE },
+  { "vsphere-thumbprint", required_argument, NULL, OPT_VSPHERE_THUMBPRINT },
+  { "vsphere-ca-file", required_argument, NULL, OPT_VSPHERE_CA_FILE },
+  { "insecure", no_argument, NULL, OPT_INSECURE },
+  { "vm", required_argument, NULL, OPT_VM },
+  { "disk-key", required_argument, NULL, OPT_DISK_KEY },
+  { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+  { "since", required_argument, NULL, OPT_SINCE },
   { "quiet", no_argument, NULL, 'q' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
@@ -267,9 +311,88 @@ copy_load_manifest (const char *file, struct manifest *ret)
   return r;
 }
 
+/* A copy whose plan comes from vSphere. */
+struct copy_vsphere {
+  struct vs_connect_args conn;
+  const char *vm;
+  const char *snapshot;
+  const char *since;
+  long long key; /* -1: not given */
+  struct vs_session *session;
+  struct vs_copy_disk disk;
+  map_extent_vector ranges;
+};
+
+/* Asks vSphere for the plan of CV's disk and points SPEC at it.  Prints
+ * the warning of a fallback to a full copy.  Returns 0, or -1 with an
+ * error recorded.
+ */
+static int
+copy_vsphere_prepare (struct copy_vsphere *cv, struct disk_spec *spec)
+{
+  char vm[VS_MOREF_MAX];
+  vs_disk_vector disks = empty_vector;
+  size_t i;
+  int r = -1;
+
+  if (cv->conn.insecure)
+    fprintf (stderr, "cbtrack copy: WARNING: --insecure: the vSphere"
+                     " server's certificate is NOT verified; anyone on the"
+                     " path can read the password\n");
+  if (vs_global_init () == -1)
+    return -1;
+  cv->session = vs_connect (&cv->conn);
+  if (cv->session == NULL)
+    return -1;
+  if (vs_find_vm (cv->session, cv->vm, vm) == -1 ||
+      vs_get_disks (cv->session,
+                    cv->snapshot ? "VirtualMachineSnapshot" : "VirtualMachine",
+                    cv->snapshot ? cv->snapshot : vm, &disks) == -1)
+    goto out;
+  cv->disk.key = (int32_t)cv->key;
+  cv->disk.since = cv->since;
+  if (vs_copy_disk_query (cv->session, vm, cv->snapshot, &disks, &cv->disk) ==
+      -1)
+    goto out;
+  if (map_extent_vector_reserve (&cv->ranges, cv->disk.areas.len) == -1) {
+    cbt_set_error ("out of memory");
+    goto out;
+  }
+  for (i = 0; i < cv->disk.areas.len; i++)
+    cv->ranges.ptr[cv->ranges.len++] =
+        (struct map_extent){ .offset = cv->disk.areas.ptr[i].start,
+                             .length = cv->disk.areas.ptr[i].length };
+  if (cv->disk.full)
+    spec->allocated_ranges = &cv->ranges;
+  else
+    spec->changed_ranges = &cv->ranges;
+  spec->expected_size = cv->disk.capacity;
+  spec->change_id = cv->disk.change_id;
+  if (cv->disk.fell_back)
+    fprintf (stderr, "cbtrack copy: WARNING: %s\n", cv->disk.fallback_reason);
+  r = 0;
+out:
+  vs_disk_vector_reset (&disks);
+  return r;
+}
+
+/* Logs out and frees what CV holds. */
+static void
+copy_vsphere_end (struct copy_vsphere *cv)
+{
+  if (cv->session) {
+    vs_session_close (cv->session);
+    cv->session = NULL;
+    vs_global_cleanup ();
+  }
+  vs_copy_disk_free (&cv->disk);
+  map_extent_vector_reset (&cv->ranges);
+}
+
 int
 copy_main (int argc, char **argv)
 {
+  struct copy_vsphere cv = { .key = -1 };
   struct job_options jopts = {
     .copier = {
       .connections = COPIER_DEFAULT_CONNECTIONS,
@@ -344,6 +467,19 @@ copy_main (int argc, char **argv)
     case OPT_JOB: job_id = optarg; break;
     case OPT_DISK: spec.id = optarg; break;
     case OPT_VMA_TOKEN_FILE: token_file = optarg; break;
+    case OPT_VSPHERE_URL: cv.conn.url = optarg; break;
+    case OPT_VSPHERE_USER: cv.conn.user = optarg; break;
+    case OPT_VSPHERE_PASSWORD_FILE: cv.conn.password_file = optarg; break;
+    case OPT_VSPHERE_THUMBPRINT: cv.conn.thumbprint = optarg; break;
+    case OPT_VSPHERE_CA_FILE: cv.conn.ca_file = optarg; break;
+    case OPT_INSECURE: cv.conn.insecure = true; break;
+    case OPT_VM: cv.vm = optarg; break;
+    case OPT_SNAPSHOT: cv.snapshot = optarg; break;
+    case OPT_SINCE: cv.since = optarg; break;
+    case OPT_DISK_KEY:
+      if (cbt_parse_int ("--disk-key", optarg, 0, INT32_MAX, &cv.key) == -1)
+        goto usage_error;
+      break;
     case 'q': quiet = true; break;
     case 'h': copy_usage (stdout); return 0;
     default: copy_usage (stderr); return 2;
@@ -378,6 +514,30 @@ copy_main (int argc, char **argv)
     spec.source = argv[optind];
     spec.target = argv[optind + 1];
   }
+  if (cv.conn.url || cv.conn.user || cv.vm || cv.key >= 0 || cv.snapshot ||
+      cv.since) {
+    if (manifest_file) {
+      cbt_set_error ("with --manifest, the VM and its disks come from the"
+                     " manifest");
+      goto usage_error;
+    }
+    if (cv.conn.url == NULL || cv.vm == NULL || cv.key < 0) {
+      cbt_set_error ("a copy from vSphere needs --vsphere-url,"
+                     " --vsphere-user, --vm and --disk-key");
+      goto usage_error;
+    }
+    if (spec.bitmap || spec.changed_areas) {
+      cbt_set_error ("--vsphere-url and --bitmap/--changed-areas are"
+                     " alternatives");
+      goto usage_error;
+    }
+    if (vs_connect_check (&cv.conn) == -1)
+      goto usage_error;
+  } else if (cv.conn.insecure || cv.conn.thumbprint || cv.conn.ca_file ||
+             cv.conn.password_file) {
+    cbt_set_error ("the vSphere options need --vsphere-url");
+    goto usage_error;
+  }
   if (job_id && !cbt_id_is_valid (job_id)) {
     cbt_set_error ("--job: '%s' is not a valid id (1-128 characters of"
                    " [A-Za-z0-9._:-])",
@@ -406,6 +566,11 @@ copy_main (int argc, char **argv)
   }
   jopts.bar = !quiet && (force_bar || isatty (STDERR_FILENO));
 
+  if (cv.conn.url && copy_vsphere_prepare (&cv, &spec) == -1) {
+    fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
+    goto out;
+  }
+
   if (vma_url) {
     jopts.reporter = reporter_start (vma_url, job_id, token);
     if (jopts.reporter == NULL) {
@@ -418,8 +583,17 @@ copy_main (int argc, char **argv)
     ret = copy_run_job (manifest.disks, manifest.nr_disks, &jopts, quiet);
   else
     ret = copy_run_job (&spec, 1, &jopts, quiet);
+  if (ret == 0 && spec.change_id) {
+    if (cv.disk.fell_back && !quiet)
+      fprintf (stderr,
+               "cbtrack copy: WARNING: this was a full copy, not an"
+               " incremental one: %s\n",
+               cv.disk.fallback_reason);
+    printf ("%s\n", spec.change_id);
+  }
 
 out:
+  copy_vsphere_end (&cv);
   if (vma_url)
     reporter_stop (jopts.reporter, 3.0);
   manifest_free (&manifest);
@@ -431,6 +605,7 @@ usage_error:
            "cbtrack copy: %s\n"
            "Try 'cbtrack copy --help' for more information.\n",
            cbt_get_error ());
+  copy_vsphere_end (&cv);
   manifest_free (&manifest);
   free (token);
   return 2;
