@@ -54,6 +54,7 @@ vs_snapshot_create ()
 # changeId "*" answers: everything but holes) into $tmp/areas/KEY-all.json.
 vs_areas_allocated ()
 {
+    mkdir -p "$tmp/areas"
     nbdinfo --map --json "$1" |
         jq -c '[.[] | select(.type % 2 == 0)
                 | {start: .offset, length: .length}]' \
@@ -64,6 +65,7 @@ vs_areas_allocated ()
 # $tmp/areas/KEY-SEQ.json: the areas changed since the changeId SEQ.
 vs_areas_dirty ()
 {
+    mkdir -p "$tmp/areas"
     nbdinfo --map="qemu:dirty-bitmap:$2" --json "$1" |
         jq -c '[.[] | select(.type % 2 == 1)
                 | {start: .offset, length: .length}]' \
