@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# A changeId vSphere does not know (FileFault: CBT reset) makes a full copy
+# of the allocated areas, never an incremental one that misses data: with a
+# warning before and in the summary, sync_type full, the whole target equal
+# to the source.
+. "$SRCDIR/tests/functions.sh"
+. "$SRCDIR/tests/incremental-functions.sh"
+. "$SRCDIR/tests/vsphere-functions.sh"
+vs_requires
+make_tmpdir
+
+size=$(( 64 * 1024 * 1024 ))
+inc_make_base "$tmp/disk.qcow2" "$size"
+inc_serve srv "$tmp/disk.qcow2"
+vs_areas_allocated "$srv_uri" 2000
+vs_start_peer -disks "$size"
+# An earlier copy that is now stale: the target is not all zero.
+qemu-img create -q -f raw "$tmp/target.img" "$size"
+qemu-io -f raw -c "write -P 0x55 0 64M" "$tmp/target.img" >/dev/null
+
+"$CBTRACK" copy "${vs_conn[@]}" --vm "$VS_VM" --disk-key 2000 \
+    --since "52 00 00 00 00 00 00 00-00 00 00 00 00 00 00 00/7" \
+    --progress-json=3 "$srv_uri" "$tmp/target.img" \
+    3>"$tmp/progress.json" >/dev/null 2>"$tmp/stderr" ||
+    { cat "$tmp/stderr" >&2; fail "copy"; }
+check_same "$srv_uri" "$tmp/target.img"
+check_progress_json "$tmp/progress.json" "$(vs_data_bytes "$srv_uri")"
+jq -e -s 'all(.[]; .sync_type == "full")' "$tmp/progress.json" >/dev/null ||
+    fail "the fallback is not reported as a full copy"
+[ "$(grep -c 'WARNING: .*does not know changeId' "$tmp/stderr")" = 2 ] ||
+    { cat "$tmp/stderr" >&2; fail "the warning is missing"; }
+grep -q 'FileFault' "$vs_log" || fail "the peer was not asked the changeId"
