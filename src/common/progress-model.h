@@ -53,6 +53,7 @@
 #define CBT_FIELD_ZERO_BYTES "zero_bytes"
 #define CBT_FIELD_ELAPSED_SECONDS "elapsed_seconds"
 #define CBT_FIELD_ERROR_MESSAGE "error_message"
+#define CBT_FIELD_CHANGE_ID "change_id" /* VMware CBT: the changeId after */
 #define CBT_FIELD_STARTED_AT "started_at"
 #define CBT_FIELD_UPDATED_AT "updated_at"
 #define CBT_FIELD_SECONDS_SINCE_UPDATE "seconds_since_update"
@@ -171,6 +172,7 @@ struct cbt_progress {
   uint64_t zero_bytes;
   double elapsed_seconds;
   const char *error_message; /* NULL or "" when none */
+  const char *change_id;     /* a disk's changeId once completed; NULL or "" */
   const char *error_disk;    /* after aggregation: the failed disk it came
                                 from, or NULL */
 };
@@ -237,7 +239,11 @@ enum {
   CBT_HAS_BYTES_ZERO_SKIPPED = 1 << 8,
   CBT_HAS_CAPACITY = 1 << 9,
   CBT_HAS_ERROR_MESSAGE = 1 << 10,
+  CBT_HAS_CHANGE_ID = 1 << 11,
 };
+
+/* The longest changeId kept (vSphere's are about 50 bytes). */
+#define CBT_CHANGE_ID_MAX 128
 
 /* One update as the service reads it.  A field that is absent or null is
  * "not given" (its CBT_HAS_* bit is clear); unknown fields are ignored.
@@ -256,6 +262,7 @@ struct cbt_update {
   uint64_t bytes_zero_skipped;
   uint64_t capacity_bytes;
   char *error_message; /* owned; NULL unless CBT_HAS_ERROR_MESSAGE */
+  char change_id[CBT_CHANGE_ID_MAX + 1]; /* "" unless CBT_HAS_CHANGE_ID */
 };
 
 /* Flags of cbt_update_encode. */
@@ -270,7 +277,9 @@ enum {
  * DISK_ID is not NULL), stage, status, sync_type, bytes_transferred,
  * total_bytes, percent, throughput_bps, eta_seconds, bytes_written,
  * bytes_zero_skipped, bytes_zeroed, capacity_bytes, hole_bytes,
- * zero_bytes, elapsed_seconds, and error_message when failed.  FLAGS are
+ * zero_bytes, elapsed_seconds, error_message when failed, and change_id
+ * when completed with one (VMware CBT: the disk's changeId the target now
+ * holds).  FLAGS are
  * CBT_ENCODE_* bits.  Returns a malloc'd string, or NULL when out of
  * memory.
  */

@@ -19,6 +19,7 @@ disk_init (struct disk *d, const struct disk_spec *spec)
   progress_init (&d->progress,
                  spec->bitmap || spec->changed_areas || spec->changed_ranges,
                  cbt_now_mono ());
+  d->progress.change_id = spec->change_id;
 }
 
 static int

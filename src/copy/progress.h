@@ -38,7 +38,9 @@ struct progress {
   uint64_t hole_bytes;
   uint64_t zero_bytes;
   double start_time;
-  double queued_since; /* when it became queued, else 0 */
+  double queued_since;   /* when it became queued, else 0 */
+  const char *change_id; /* VMware CBT: the changeId once completed, or
+                            NULL; set before any thread reads it */
 
   /* Updated by the workers. */
   _Atomic uint64_t done;         /* planned bytes completed */
@@ -74,6 +76,7 @@ struct progress_snapshot {
   uint64_t zero_bytes;
   double elapsed_seconds;
   const char *error_message; /* "" unless failed; valid while progress is */
+  const char *change_id;     /* progress.change_id */
 };
 
 /* Initialises P at time NOW, in stage Analysis, status in_progress. */

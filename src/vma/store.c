@@ -185,6 +185,8 @@ vma_record_merge (struct vma_record *rec, const struct cbt_update *u)
     rec->bytes_zero_skipped = u->bytes_zero_skipped;
   if (u->has & CBT_HAS_CAPACITY)
     rec->capacity_bytes = u->capacity_bytes;
+  if (u->has & CBT_HAS_CHANGE_ID)
+    memcpy (rec->change_id, u->change_id, sizeof rec->change_id);
   if (u->has & CBT_HAS_STATUS)
     rec->status = u->status;
   else if (rec->status == CBT_STATUS_QUEUED && rec->bytes_transferred > 0)
@@ -433,6 +435,7 @@ vma_record_progress (const struct vma_record *r, struct cbt_progress *ret)
   p.bytes_zero_skipped = r->bytes_zero_skipped;
   p.capacity_bytes = r->capacity_bytes;
   p.error_message = r->error_message;
+  p.change_id = r->change_id;
   cbt_progress_derive (&p);
   if (r->status == CBT_STATUS_IN_PROGRESS && (r->has & CBT_HAS_ETA)) {
     p.has_eta = true;

@@ -47,8 +47,9 @@ struct vma_record {
   uint64_t bytes_written;
   uint64_t bytes_zero_skipped;
   uint64_t capacity_bytes;
-  char *error_message; /* NULL when none */
-  double updated_mono; /* clocks of the last update */
+  char *error_message;                   /* NULL when none */
+  char change_id[CBT_CHANGE_ID_MAX + 1]; /* the last one given, or "" */
+  double updated_mono;                   /* clocks of the last update */
   double updated_wall;
 };
 
