@@ -33,10 +33,12 @@ change_id=$(vs_change_id 2000)
 [ "$(cat "$tmp/stdout")" = "$change_id" ] ||
     fail "printed changeId '$(cat "$tmp/stdout")', want '$change_id'"
 grep -q 'changeId=\* ' "$vs_log" || fail "changeId * was not asked"
-# The changeId is in the last progress line and in the VMA's disk.
+# The changeId is in the completed progress lines (only) and in the VMA's
+# disk.
 jq -e -s --arg c "$change_id" 'last.change_id == $c
-    and all(.[:-1][]; has("change_id") | not)' "$tmp/progress.json" \
-    >/dev/null || fail "progress JSON: change_id"
+    and all(.[]; .status == "completed" or (has("change_id") | not))' \
+    "$tmp/progress.json" \
+    >/dev/null || { tail -3 "$tmp/progress.json" >&2; fail "progress JSON: change_id"; }
 curl -sf "$vma_url/api/v1/progress/j" >"$tmp/job.json"
 jq -e --arg c "$change_id" --argjson t "$want" '.status == "completed"
     and .total_bytes == $t and .disks[0].change_id == $c' "$tmp/job.json" \

@@ -22,6 +22,7 @@
 #include "common/token.h"
 #include "vsphere/connect.h"
 #include "vsphere/copy-source.h"
+#include "vsphere/snapshot.h"
 
 static void
 copy_usage (FILE *fp)
@@ -311,82 +312,158 @@ copy_load_manifest (const char *file, struct manifest *ret)
   return r;
 }
 
-/* A copy whose plan comes from vSphere. */
+/* A copy whose plan comes from vSphere: one disk (the command line) or
+ * the disks of a manifest.
+ */
 struct copy_vsphere {
   struct vs_connect_args conn;
   const char *vm;
-  const char *snapshot;
-  const char *since;
-  long long key; /* -1: not given */
+  const char *snapshot; /* given, or the one made for the job */
+  const char *since;    /* the command line's --since */
+  long long key;        /* the command line's --disk-key; -1: not given */
   struct vs_session *session;
-  struct vs_copy_disk disk;
-  map_extent_vector ranges;
+  char made_snapshot[VS_MOREF_MAX]; /* made here, removed at the end */
+  size_t n;
+  struct vs_copy_disk *disks;
+  map_extent_vector *ranges;
 };
 
-/* Asks vSphere for the plan of CV's disk and points SPEC at it.  Prints
- * the warning of a fallback to a full copy.  Returns 0, or -1 with an
- * error recorded.
+/* Asks vSphere for the plan of the N disks of SPECS and points each spec
+ * at its own.  With MAKE_SNAPSHOT, first makes a snapshot for all of them
+ * (named after JOB_ID), removed by copy_vsphere_end.  Prints the warning
+ * of each fallback to a full copy.  Returns 0, or -1 with an error
+ * recorded.
  */
 static int
-copy_vsphere_prepare (struct copy_vsphere *cv, struct disk_spec *spec)
+copy_vsphere_prepare (struct copy_vsphere *cv, struct disk_spec *specs,
+                      size_t n, bool make_snapshot, const char *job_id)
 {
-  char vm[VS_MOREF_MAX];
+  char vm[VS_MOREF_MAX], name[192];
   vs_disk_vector disks = empty_vector;
-  size_t i;
+  size_t i, j;
   int r = -1;
 
   if (cv->conn.insecure)
     fprintf (stderr, "cbtrack copy: WARNING: --insecure: the vSphere"
                      " server's certificate is NOT verified; anyone on the"
                      " path can read the password\n");
+  cv->disks = calloc (n, sizeof *cv->disks);
+  cv->ranges = calloc (n, sizeof *cv->ranges);
+  if (cv->disks == NULL || cv->ranges == NULL) {
+    cbt_set_error ("out of memory");
+    return -1;
+  }
+  cv->n = n;
   if (vs_global_init () == -1)
     return -1;
   cv->session = vs_connect (&cv->conn);
   if (cv->session == NULL)
     return -1;
-  if (vs_find_vm (cv->session, cv->vm, vm) == -1 ||
-      vs_get_disks (cv->session,
+  if (vs_find_vm (cv->session, cv->vm, vm) == -1)
+    goto out;
+  if (make_snapshot) {
+    snprintf (name, sizeof name, "cbtrack %s", job_id ? job_id : "copy");
+    if (vs_snapshot_create (cv->session, vm, name, cv->made_snapshot) == -1)
+      goto out;
+    cv->snapshot = cv->made_snapshot;
+  }
+  if (vs_get_disks (cv->session,
                     cv->snapshot ? "VirtualMachineSnapshot" : "VirtualMachine",
                     cv->snapshot ? cv->snapshot : vm, &disks) == -1)
     goto out;
-  cv->disk.key = (int32_t)cv->key;
-  cv->disk.since = cv->since;
-  if (vs_copy_disk_query (cv->session, vm, cv->snapshot, &disks, &cv->disk) ==
-      -1)
-    goto out;
-  if (map_extent_vector_reserve (&cv->ranges, cv->disk.areas.len) == -1) {
-    cbt_set_error ("out of memory");
-    goto out;
+  for (i = 0; i < n; i++) {
+    struct vs_copy_disk *d = &cv->disks[i];
+
+    d->key = (int32_t)(cv->key >= 0 ? cv->key : specs[i].vsphere_key);
+    d->since = cv->key >= 0 ? cv->since : specs[i].since;
+    if (vs_copy_disk_query (cv->session, vm, cv->snapshot, &disks, d) == -1) {
+      if (n > 1) {
+        char msg[512];
+
+        snprintf (msg, sizeof msg, "%s", cbt_get_error ());
+        cbt_set_error ("disk %s: %s", specs[i].id, msg);
+      }
+      goto out;
+    }
+    if (map_extent_vector_reserve (&cv->ranges[i], d->areas.len) == -1) {
+      cbt_set_error ("out of memory");
+      goto out;
+    }
+    for (j = 0; j < d->areas.len; j++)
+      cv->ranges[i].ptr[cv->ranges[i].len++] =
+          (struct map_extent){ .offset = d->areas.ptr[j].start,
+                               .length = d->areas.ptr[j].length };
+    if (d->full)
+      specs[i].allocated_ranges = &cv->ranges[i];
+    else
+      specs[i].changed_ranges = &cv->ranges[i];
+    specs[i].expected_size = d->capacity;
+    specs[i].change_id = d->change_id;
+    if (d->fell_back)
+      fprintf (stderr, "cbtrack copy: %s%s%sWARNING: %s\n",
+               n > 1 ? "disk " : "", n > 1 ? specs[i].id : "",
+               n > 1 ? ": " : "", d->fallback_reason);
   }
-  for (i = 0; i < cv->disk.areas.len; i++)
-    cv->ranges.ptr[cv->ranges.len++] =
-        (struct map_extent){ .offset = cv->disk.areas.ptr[i].start,
-                             .length = cv->disk.areas.ptr[i].length };
-  if (cv->disk.full)
-    spec->allocated_ranges = &cv->ranges;
-  else
-    spec->changed_ranges = &cv->ranges;
-  spec->expected_size = cv->disk.capacity;
-  spec->change_id = cv->disk.change_id;
-  if (cv->disk.fell_back)
-    fprintf (stderr, "cbtrack copy: WARNING: %s\n", cv->disk.fallback_reason);
   r = 0;
 out:
   vs_disk_vector_reset (&disks);
   return r;
 }
 
-/* Logs out and frees what CV holds. */
+/* Prints, after a copy that ended with status RET, the warning of each
+ * fallback again (for the summary) and the new changeIds on stdout: the
+ * changeId alone for one disk, "DISK_ID CHANGEID" lines for a manifest.
+ */
+static void
+copy_vsphere_report (const struct copy_vsphere *cv,
+                     const struct disk_spec *specs, bool manifest, bool quiet)
+{
+  size_t i;
+
+  for (i = 0; i < cv->n; i++) {
+    if (cv->disks[i].fell_back && !quiet)
+      fprintf (stderr,
+               "cbtrack copy: %s%s%sWARNING: this was a full copy,"
+               " not an incremental one: %s\n",
+               manifest ? "disk " : "", manifest ? specs[i].id : "",
+               manifest ? ": " : "", cv->disks[i].fallback_reason);
+    if (manifest)
+      printf ("%s %s\n", specs[i].id, cv->disks[i].change_id);
+    else
+      printf ("%s\n", cv->disks[i].change_id);
+  }
+}
+
+/* Removes the snapshot made for the job (also after a failure), logs out
+ * and frees what CV holds.  A snapshot that cannot be removed is said
+ * loudly: it would keep growing on the datastore.
+ */
 static void
 copy_vsphere_end (struct copy_vsphere *cv)
 {
+  size_t i;
+
   if (cv->session) {
+    if (cv->made_snapshot[0] &&
+        vs_snapshot_remove (cv->session, cv->made_snapshot) == -1)
+      fprintf (stderr,
+               "cbtrack copy: WARNING: the snapshot %s was not"
+               " removed: %s\n",
+               cv->made_snapshot, cbt_get_error ());
+    cv->made_snapshot[0] = '\0';
     vs_session_close (cv->session);
     cv->session = NULL;
     vs_global_cleanup ();
   }
-  vs_copy_disk_free (&cv->disk);
-  map_extent_vector_reset (&cv->ranges);
+  for (i = 0; i < cv->n; i++) {
+    vs_copy_disk_free (&cv->disks[i]);
+    map_extent_vector_reset (&cv->ranges[i]);
+  }
+  free (cv->disks);
+  free (cv->ranges);
+  cv->disks = NULL;
+  cv->ranges = NULL;
+  cv->n = 0;
 }
 
 int
@@ -494,8 +571,29 @@ copy_main (int argc, char **argv)
                      " --changed-areas and --disk come from the manifest");
       goto usage_error;
     }
+    if (cv.conn.url || cv.conn.user || cv.conn.password_file ||
+        cv.conn.thumbprint || cv.conn.ca_file || cv.conn.insecure || cv.vm ||
+        cv.key >= 0 || cv.snapshot || cv.since) {
+      cbt_set_error ("with --manifest, the vSphere settings come from the"
+                     " manifest's \"vsphere\" object");
+      goto usage_error;
+    }
     if (copy_load_manifest (manifest_file, &manifest) == -1)
       goto usage_error;
+    if (manifest.has_vsphere) {
+      cv.conn = (struct vs_connect_args){
+        .url = manifest.vsphere.url,
+        .user = manifest.vsphere.user,
+        .password_file = manifest.vsphere.password_file,
+        .thumbprint = manifest.vsphere.thumbprint,
+        .ca_file = manifest.vsphere.ca_file,
+        .insecure = manifest.vsphere.insecure,
+      };
+      cv.vm = manifest.vsphere.vm;
+      cv.snapshot = manifest.vsphere.snapshot;
+      if (vs_connect_check (&cv.conn) == -1)
+        goto usage_error;
+    }
     for (i = 0; i < manifest.nr_disks; i++)
       manifest.disks[i].target_is_zero |= spec.target_is_zero;
     if (job_id == NULL)
@@ -514,13 +612,8 @@ copy_main (int argc, char **argv)
     spec.source = argv[optind];
     spec.target = argv[optind + 1];
   }
-  if (cv.conn.url || cv.conn.user || cv.vm || cv.key >= 0 || cv.snapshot ||
-      cv.since) {
-    if (manifest_file) {
-      cbt_set_error ("with --manifest, the VM and its disks come from the"
-                     " manifest");
-      goto usage_error;
-    }
+  if (!manifest_file && (cv.conn.url || cv.conn.user || cv.vm || cv.key >= 0 ||
+                         cv.snapshot || cv.since)) {
     if (cv.conn.url == NULL || cv.vm == NULL || cv.key < 0) {
       cbt_set_error ("a copy from vSphere needs --vsphere-url,"
                      " --vsphere-user, --vm and --disk-key");
@@ -533,8 +626,8 @@ copy_main (int argc, char **argv)
     }
     if (vs_connect_check (&cv.conn) == -1)
       goto usage_error;
-  } else if (cv.conn.insecure || cv.conn.thumbprint || cv.conn.ca_file ||
-             cv.conn.password_file) {
+  } else if (!manifest_file && (cv.conn.insecure || cv.conn.thumbprint ||
+                                cv.conn.ca_file || cv.conn.password_file)) {
     cbt_set_error ("the vSphere options need --vsphere-url");
     goto usage_error;
   }
@@ -566,7 +659,10 @@ copy_main (int argc, char **argv)
   }
   jopts.bar = !quiet && (force_bar || isatty (STDERR_FILENO));
 
-  if (cv.conn.url && copy_vsphere_prepare (&cv, &spec) == -1) {
+  if (cv.conn.url && copy_vsphere_prepare (
+                         &cv, manifest_file ? manifest.disks : &spec,
+                         manifest_file ? manifest.nr_disks : 1,
+                         manifest_file && cv.snapshot == NULL, job_id) == -1) {
     fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
     goto out;
   }
@@ -583,14 +679,9 @@ copy_main (int argc, char **argv)
     ret = copy_run_job (manifest.disks, manifest.nr_disks, &jopts, quiet);
   else
     ret = copy_run_job (&spec, 1, &jopts, quiet);
-  if (ret == 0 && spec.change_id) {
-    if (cv.disk.fell_back && !quiet)
-      fprintf (stderr,
-               "cbtrack copy: WARNING: this was a full copy, not an"
-               " incremental one: %s\n",
-               cv.disk.fallback_reason);
-    printf ("%s\n", spec.change_id);
-  }
+  if (ret == 0 && cv.n > 0)
+    copy_vsphere_report (&cv, manifest_file ? manifest.disks : &spec,
+                         manifest_file != NULL, quiet);
 
 out:
   copy_vsphere_end (&cv);
