@@ -805,7 +805,9 @@ cbt_doc_decode_disk (const json_t *obj, struct cbt_doc_disk *d)
           -1 ||
       cbt_doc_get_eta (obj, &d->has_eta, &d->eta_seconds) == -1 ||
       cbt_doc_get_text (obj, CBT_FIELD_ERROR_MESSAGE, d->error_message,
-                        sizeof d->error_message) == -1)
+                        sizeof d->error_message) == -1 ||
+      cbt_doc_get_text (obj, CBT_FIELD_CHANGE_ID, d->change_id,
+                        sizeof d->change_id) == -1)
     return -1;
   if (!cbt_id_is_valid (d->disk_id)) {
     cbt_set_error ("the VMA sent an invalid disk id");

@@ -335,6 +335,7 @@ struct cbt_doc_disk {
   bool has_eta;
   uint64_t eta_seconds;
   char error_message[CBT_ERROR_MAX + 1];
+  char change_id[CBT_CHANGE_ID_MAX + 1]; /* "" when none */
 };
 DEFINE_VECTOR_TYPE (cbt_doc_disk_vector, struct cbt_doc_disk);
 

@@ -19,6 +19,7 @@
 #include "copy/reporter.h"
 #include "common/ids.h"
 #include "common/readfile.h"
+#include "common/http-client.h"
 #include "common/token.h"
 #include "vsphere/connect.h"
 #include "vsphere/copy-source.h"
@@ -68,6 +69,11 @@ copy_usage (FILE *fp)
       "                           A CHANGEID vSphere no longer knows gives a\n"
       "                           full copy, with a warning.  The disk's new\n"
       "                           changeId is printed on stdout at the end.\n"
+      "      --oma-url URL        with a manifest naming a VM: a disk "
+      "without\n"
+      "                           \"since\" continues from the changeId the\n"
+      "                           OMA stored for it (GET URL/api/v1/vms/VM/\n"
+      "                           disks); none stored: a full copy\n"
       "\n"
       "Tuning:\n"
       "  -C, --connections N      NBD connections, when the server allows\n"
@@ -130,6 +136,7 @@ enum {
   OPT_DISK_KEY,
   OPT_SNAPSHOT,
   OPT_SINCE,
+  OPT_OMA_URL,
 };
 
 static const struct option copy_long_options[] = {
@@ -159,6 +166,7 @@ static const struct option copy_long_options[] = {
   { "disk-key", required_argument, NULL, OPT_DISK_KEY },
   { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
   { "since", required_argument, NULL, OPT_SINCE },
+  { "oma-url", required_argument, NULL, OPT_OMA_URL },
   { "quiet", no_argument, NULL, 'q' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
@@ -434,6 +442,78 @@ copy_vsphere_report (const struct copy_vsphere *cv,
   }
 }
 
+/* Asks the OMA at OMA_URL for the changeIds of the VM named VM and sets
+ * "since" of each of the N disks of SPECS that has none and whose disk id
+ * the OMA knows; the strings live in *RET_DOC (json_decref it).  Returns 0,
+ * or -1 with an error recorded: an OMA that cannot answer stops the copy
+ * rather than turning every disk into a full copy.
+ */
+static int
+copy_oma_since (const char *oma_url, const char *vm, struct disk_spec *specs,
+                size_t n, json_t **ret_doc)
+{
+  struct cbt_http_options ho = { .component = "copy" };
+  struct cbt_http *http = NULL;
+  json_error_t jerr;
+  json_t *doc = NULL, *disks, *d;
+  char *url = NULL;
+  const char *reply;
+  size_t len, i, j;
+  long status;
+  int r = -1;
+
+  if (!cbt_id_is_valid (vm)) {
+    cbt_set_error ("--oma-url: the VM name '%s' is not an id the OMA can"
+                   " look up ([A-Za-z0-9._:-])",
+                   vm);
+    return -1;
+  }
+  if (asprintf (&url, "%s/api/v1/vms/%s/disks", oma_url, vm) == -1) {
+    url = NULL;
+    cbt_set_error ("out of memory");
+    return -1;
+  }
+  if (cbt_http_global_init () == -1)
+    goto out;
+  http = cbt_http_new (&ho);
+  if (http == NULL || cbt_http_prepare (http, "GET", url, NULL, NULL, 0) ||
+      cbt_http_perform (http, &status) == -1)
+    goto out_global;
+  if (status != 200) {
+    cbt_set_error ("%s: HTTP %ld", url, status);
+    goto out_global;
+  }
+  reply = cbt_http_reply (http, &len);
+  doc = json_loadb (reply, len, 0, &jerr);
+  disks = doc ? json_object_get (doc, "disks") : NULL;
+  if (!json_is_array (disks)) {
+    cbt_set_error ("%s: not a VM's disks document", url);
+    goto out_global;
+  }
+  for (i = 0; i < n; i++) {
+    if (specs[i].since)
+      continue;
+    json_array_foreach (disks, j, d)
+    {
+      const char *id = json_string_value (json_object_get (d, "disk_id"));
+      const char *c = json_string_value (json_object_get (d, "change_id"));
+
+      if (id && c && strcmp (id, specs[i].id) == 0)
+        specs[i].since = c;
+    }
+  }
+  *ret_doc = doc;
+  doc = NULL;
+  r = 0;
+out_global:
+  cbt_http_free (http);
+  cbt_http_global_cleanup ();
+out:
+  json_decref (doc);
+  free (url);
+  return r;
+}
+
 /* Removes the snapshot made for the job (also after a failure), logs out
  * and frees what CV holds.  A snapshot that cannot be removed is said
  * loudly: it would keep growing on the datastore.
@@ -482,7 +562,8 @@ copy_main (int argc, char **argv)
   struct disk_spec spec = { 0 };
   struct manifest manifest = { 0 };
   const char *manifest_file = NULL, *vma_url = NULL, *job_id = NULL;
-  const char *token_file = NULL;
+  const char *token_file = NULL, *oma_url = NULL;
+  json_t *oma_doc = NULL;
   char *token = NULL;
   bool force_bar = false, quiet = false;
   int c, ret = 1;
@@ -553,6 +634,7 @@ copy_main (int argc, char **argv)
     case OPT_VM: cv.vm = optarg; break;
     case OPT_SNAPSHOT: cv.snapshot = optarg; break;
     case OPT_SINCE: cv.since = optarg; break;
+    case OPT_OMA_URL: oma_url = optarg; break;
     case OPT_DISK_KEY:
       if (cbt_parse_int ("--disk-key", optarg, 0, INT32_MAX, &cv.key) == -1)
         goto usage_error;
@@ -659,6 +741,17 @@ copy_main (int argc, char **argv)
   }
   jopts.bar = !quiet && (force_bar || isatty (STDERR_FILENO));
 
+  if (oma_url && (!manifest_file || !manifest.has_vsphere)) {
+    fprintf (stderr, "cbtrack copy: --oma-url needs a manifest naming a VM"
+                     " (\"vsphere\")\n");
+    ret = 2;
+    goto out;
+  }
+  if (oma_url && copy_oma_since (oma_url, cv.vm, manifest.disks,
+                                 manifest.nr_disks, &oma_doc) == -1) {
+    fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
+    goto out;
+  }
   if (cv.conn.url && copy_vsphere_prepare (
                          &cv, manifest_file ? manifest.disks : &spec,
                          manifest_file ? manifest.nr_disks : 1,
@@ -685,6 +778,7 @@ copy_main (int argc, char **argv)
 
 out:
   copy_vsphere_end (&cv);
+  json_decref (oma_doc);
   if (vma_url)
     reporter_stop (jopts.reporter, 3.0);
   manifest_free (&manifest);
