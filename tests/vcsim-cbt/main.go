@@ -69,6 +69,7 @@ var (
 	seq      = map[int32]int{}
 	calls    int
 	expired  = map[string]bool{}
+	cache    = map[string]cached{}
 	logMutex sync.Mutex
 )
 
@@ -153,7 +154,20 @@ func loadAreas(key int32, changeID string) ([]area, bool) {
 		}
 		name = fmt.Sprintf("%d-%d.json", key, n)
 	}
-	data, err := ioutil.ReadFile(filepath.Join(*areasDir, name))
+	path := filepath.Join(*areasDir, name)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, false
+	}
+	// A file is parsed once per version: a paged query of a million
+	// areas reads the same file hundreds of times.
+	mu.Lock()
+	c, ok := cache[path]
+	mu.Unlock()
+	if ok && c.mtime.Equal(st.ModTime()) && c.size == st.Size() {
+		return c.areas, true
+	}
+	data, err := ioutil.ReadFile(path)
 	if err != nil {
 		return nil, false
 	}
@@ -163,7 +177,16 @@ func loadAreas(key int32, changeID string) ([]area, bool) {
 		return nil, false
 	}
 	sort.Slice(areas, func(i, j int) bool { return areas[i].Start < areas[j].Start })
+	mu.Lock()
+	cache[path] = cached{st.ModTime(), st.Size(), areas}
+	mu.Unlock()
 	return areas, true
+}
+
+type cached struct {
+	mtime time.Time
+	size  int64
+	areas []area
 }
 
 const (
@@ -218,7 +241,11 @@ func queryChangedDiskAreas(w http.ResponseWriter, req *types.QueryChangedDiskAre
 		end = req.StartOffset + *pageBytes
 	}
 	var page []area
-	for _, a := range areas {
+	first := sort.Search(len(areas), func(i int) bool { return areas[i].Start+areas[i].Length > req.StartOffset })
+	for _, a := range areas[first:] {
+		if a.Start >= end {
+			break
+		}
 		s, e := a.Start, a.Start+a.Length
 		if s < req.StartOffset {
 			s = req.StartOffset
