@@ -59,6 +59,7 @@ copy_usage (FILE *fp)
       "                           certificate with this SHA-256 thumbprint\n"
       "      --vsphere-ca-file F  verify the server against the CAs in F\n"
       "      --insecure           do not verify the server at all (loud)\n"
+      "      --vsphere-timeout S  bound on each vSphere call (default 120)\n"
       "      --vm VM              the VM's name, or moref=vm-N\n"
       "      --disk-key KEY       the disk's device key (2000, 2001, ...)\n"
       "      --snapshot MOREF     the snapshot SOURCE exports (snapshot-N);\n"
@@ -137,6 +138,7 @@ enum {
   OPT_SNAPSHOT,
   OPT_SINCE,
   OPT_OMA_URL,
+  OPT_VSPHERE_TIMEOUT,
 };
 
 static const struct option copy_long_options[] = {
@@ -167,6 +169,7 @@ static const struct option copy_long_options[] = {
   { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
   { "since", required_argument, NULL, OPT_SINCE },
   { "oma-url", required_argument, NULL, OPT_OMA_URL },
+  { "vsphere-timeout", required_argument, NULL, OPT_VSPHERE_TIMEOUT },
   { "quiet", no_argument, NULL, 'q' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
@@ -564,6 +567,7 @@ copy_main (int argc, char **argv)
   const char *manifest_file = NULL, *vma_url = NULL, *job_id = NULL;
   const char *token_file = NULL, *oma_url = NULL;
   json_t *oma_doc = NULL;
+  double vsphere_timeout = 0;
   char *token = NULL;
   bool force_bar = false, quiet = false;
   int c, ret = 1;
@@ -635,6 +639,14 @@ copy_main (int argc, char **argv)
     case OPT_SNAPSHOT: cv.snapshot = optarg; break;
     case OPT_SINCE: cv.since = optarg; break;
     case OPT_OMA_URL: oma_url = optarg; break;
+    case OPT_VSPHERE_TIMEOUT:
+      if (cbt_parse_duration (optarg, &vsphere_timeout) == -1)
+        goto usage_error;
+      if (vsphere_timeout <= 0) {
+        cbt_set_error ("--vsphere-timeout must be more than 0");
+        goto usage_error;
+      }
+      break;
     case OPT_DISK_KEY:
       if (cbt_parse_int ("--disk-key", optarg, 0, INT32_MAX, &cv.key) == -1)
         goto usage_error;
@@ -741,6 +753,7 @@ copy_main (int argc, char **argv)
   }
   jopts.bar = !quiet && (force_bar || isatty (STDERR_FILENO));
 
+  cv.conn.timeout = vsphere_timeout;
   if (oma_url && (!manifest_file || !manifest.has_vsphere)) {
     fprintf (stderr, "cbtrack copy: --oma-url needs a manifest naming a VM"
                      " (\"vsphere\")\n");

@@ -42,6 +42,7 @@ vs_connect (const struct vs_connect_args *a)
     .ca_file = a->ca_file,
     .thumbprint = a->thumbprint,
     .insecure = a->insecure,
+    .timeout_ms = (long)(a->timeout * 1000),
   };
   struct vs_session *s;
   char *password = NULL;

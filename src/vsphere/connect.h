@@ -22,6 +22,7 @@ struct vs_connect_args {
   const char *thumbprint;    /* --vsphere-thumbprint, or NULL */
   const char *ca_file;       /* --vsphere-ca-file, or NULL */
   bool insecure;             /* --insecure */
+  double timeout;            /* --vsphere-timeout, seconds; 0: 120 */
 };
 
 /* Checks ARGS without I/O: a URL and a user are given, the URL is

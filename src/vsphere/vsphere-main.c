@@ -33,6 +33,7 @@ enum {
   OPT_SNAPSHOT,
   OPT_DISK_KEY,
   OPT_SINCE,
+  OPT_TIMEOUT,
 };
 
 static const struct option vsphere_long_options[] = {
@@ -52,6 +53,8 @@ static const struct option vsphere_long_options[] = {
   { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
   { "disk-key", required_argument, NULL, OPT_DISK_KEY },
   { "since", required_argument, NULL, OPT_SINCE },
+  { "timeout", required_argument, NULL, OPT_TIMEOUT },
+  { "vsphere-timeout", required_argument, NULL, OPT_TIMEOUT },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -85,6 +88,7 @@ vsphere_usage (FILE *fp)
       "                             (default: the system's CAs)\n"
       "      --insecure             do not verify the server at all (loud;\n"
       "                             never use it in production)\n"
+      "      --timeout S            bound on each call (default 120 s)\n"
       "  (each may also be spelled --vsphere-url, --vsphere-user, ...)\n"
       "\n"
       "Options:\n"
@@ -195,6 +199,14 @@ vsphere_main (int argc, char **argv)
         goto usage_error;
       break;
     case OPT_SINCE: since = optarg; break;
+    case OPT_TIMEOUT:
+      if (cbt_parse_duration (optarg, &ca.timeout) == -1)
+        goto usage_error;
+      if (ca.timeout <= 0) {
+        cbt_set_error ("--timeout must be more than 0");
+        goto usage_error;
+      }
+      break;
     case 'h': vsphere_usage (stdout); return 0;
     default: vsphere_usage (stderr); return 2;
     }
