@@ -332,6 +332,7 @@ struct copy_vsphere {
   const char *snapshot; /* given, or the one made for the job */
   const char *since;    /* the command line's --since */
   long long key;        /* the command line's --disk-key; -1: not given */
+  bool initialised;     /* vs_global_init was called */
   struct vs_session *session;
   char made_snapshot[VS_MOREF_MAX]; /* made here, removed at the end */
   size_t n;
@@ -367,6 +368,7 @@ copy_vsphere_prepare (struct copy_vsphere *cv, struct disk_spec *specs,
   cv->n = n;
   if (vs_global_init () == -1)
     return -1;
+  cv->initialised = true;
   cv->session = vs_connect (&cv->conn);
   if (cv->session == NULL)
     return -1;
@@ -536,7 +538,10 @@ copy_vsphere_end (struct copy_vsphere *cv)
     cv->made_snapshot[0] = '\0';
     vs_session_close (cv->session);
     cv->session = NULL;
+  }
+  if (cv->initialised) {
     vs_global_cleanup ();
+    cv->initialised = false;
   }
   for (i = 0; i < cv->n; i++) {
     vs_copy_disk_free (&cv->disks[i]);
