@@ -371,6 +371,9 @@ cbt_update_encode (const struct cbt_progress *p, const char *disk_id,
   if (p->status == CBT_STATUS_COMPLETED && p->change_id && p->change_id[0])
     cbt_json_set_counted (o, CBT_FIELD_CHANGE_ID, json_string (p->change_id),
                           &failed);
+  if (p->warning && p->warning[0])
+    cbt_json_set_counted (o, CBT_FIELD_WARNING, json_string (p->warning),
+                          &failed);
   if (failed == 0)
     text = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER |
                               JSON_REAL_PRECISION (10));
@@ -560,6 +563,23 @@ cbt_update_decode (const char *body, size_t len, struct cbt_update *ret)
     break;
   }
 
+  switch (
+      cbt_json_get_string (obj, CBT_FIELD_WARNING, CBT_ERROR_INPUT_MAX, &s)) {
+  case -1: goto out;
+  case 1: {
+    char *w = cbt_json_strndup_utf8 (s, CBT_WARNING_MAX);
+
+    if (w == NULL) {
+      cbt_set_error ("out of memory");
+      goto out;
+    }
+    snprintf (u.warning, sizeof u.warning, "%s", w);
+    free (w);
+    u.has |= CBT_HAS_WARNING;
+    break;
+  }
+  }
+
   *ret = u;
   r = 0;
 
@@ -682,6 +702,9 @@ cbt_job_doc_add_disk (json_t *job_doc, const char *disk_id,
                         &failed);
   if (p->change_id && p->change_id[0])
     cbt_json_set_counted (obj, CBT_FIELD_CHANGE_ID, json_string (p->change_id),
+                          &failed);
+  if (p->warning && p->warning[0])
+    cbt_json_set_counted (obj, CBT_FIELD_WARNING, json_string (p->warning),
                           &failed);
   if (failed == 0 && json_array_append_new (
                          json_object_get (job_doc, CBT_FIELD_DISKS), obj) == 0)

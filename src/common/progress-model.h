@@ -54,6 +54,7 @@
 #define CBT_FIELD_ELAPSED_SECONDS "elapsed_seconds"
 #define CBT_FIELD_ERROR_MESSAGE "error_message"
 #define CBT_FIELD_CHANGE_ID "change_id" /* VMware CBT: the changeId after */
+#define CBT_FIELD_WARNING "warning"     /* something the operator must know */
 #define CBT_FIELD_STARTED_AT "started_at"
 #define CBT_FIELD_UPDATED_AT "updated_at"
 #define CBT_FIELD_SECONDS_SINCE_UPDATE "seconds_since_update"
@@ -173,6 +174,8 @@ struct cbt_progress {
   double elapsed_seconds;
   const char *error_message; /* NULL or "" when none */
   const char *change_id;     /* a disk's changeId once completed; NULL or "" */
+  const char *warning;       /* a disk's warning (full instead of incremental);
+                                NULL or "" */
   const char *error_disk;    /* after aggregation: the failed disk it came
                                 from, or NULL */
 };
@@ -240,7 +243,11 @@ enum {
   CBT_HAS_CAPACITY = 1 << 9,
   CBT_HAS_ERROR_MESSAGE = 1 << 10,
   CBT_HAS_CHANGE_ID = 1 << 11,
+  CBT_HAS_WARNING = 1 << 12,
 };
+
+/* The longest warning kept. */
+#define CBT_WARNING_MAX 512
 
 /* The longest changeId kept (vSphere's are about 50 bytes). */
 #define CBT_CHANGE_ID_MAX 128
@@ -263,6 +270,7 @@ struct cbt_update {
   uint64_t capacity_bytes;
   char *error_message; /* owned; NULL unless CBT_HAS_ERROR_MESSAGE */
   char change_id[CBT_CHANGE_ID_MAX + 1]; /* "" unless CBT_HAS_CHANGE_ID */
+  char warning[CBT_WARNING_MAX + 1];     /* "" unless CBT_HAS_WARNING */
 };
 
 /* Flags of cbt_update_encode. */
@@ -279,9 +287,8 @@ enum {
  * bytes_zero_skipped, bytes_zeroed, capacity_bytes, hole_bytes,
  * zero_bytes, elapsed_seconds, error_message when failed, and change_id
  * when completed with one (VMware CBT: the disk's changeId the target now
- * holds).  FLAGS are
- * CBT_ENCODE_* bits.  Returns a malloc'd string, or NULL when out of
- * memory.
+ * holds), and warning when there is one.  FLAGS are CBT_ENCODE_* bits. Returns
+ * a malloc'd string, or NULL when out of memory.
  */
 char *cbt_update_encode (const struct cbt_progress *p, const char *disk_id,
                          unsigned flags);

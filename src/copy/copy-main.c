@@ -413,6 +413,8 @@ copy_vsphere_prepare (struct copy_vsphere *cv, struct disk_spec *specs,
     specs[i].expected_size = d->capacity;
     specs[i].change_id = d->change_id;
     if (d->fell_back)
+      specs[i].warning = d->fallback_reason;
+    if (d->fell_back)
       fprintf (stderr, "cbtrack copy: %s%s%sWARNING: %s\n",
                n > 1 ? "disk " : "", n > 1 ? specs[i].id : "",
                n > 1 ? ": " : "", d->fallback_reason);

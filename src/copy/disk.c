@@ -20,6 +20,7 @@ disk_init (struct disk *d, const struct disk_spec *spec)
                  spec->bitmap || spec->changed_areas || spec->changed_ranges,
                  cbt_now_mono ());
   d->progress.change_id = spec->change_id;
+  d->progress.warning = spec->warning;
 }
 
 static int

@@ -29,6 +29,7 @@ struct disk_spec {
   const map_extent_vector *allocated_ranges; /* full: of these alone */
   uint64_t expected_size; /* the vSphere disk's capacity; 0: unchecked */
   const char *change_id;  /* the disk's changeId once copied, or NULL */
+  const char *warning;    /* reported with every update, or NULL */
   long long vsphere_key;  /* manifest "disk_key", or -1 */
   const char *since;      /* manifest "since", or NULL */
 };

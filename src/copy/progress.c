@@ -200,6 +200,7 @@ progress_snapshot (struct progress *p, double now,
   s.bytes_zeroed = atomic_load (&p->zeroed);
   s.error_message = p->error;
   s.change_id = p->change_id;
+  s.warning = p->warning;
   if (p->end_time > 0)
     now = p->end_time;
   else if (p->queued_since > 0)
@@ -271,6 +272,7 @@ progress_snapshot_to_model (const struct progress_snapshot *s,
   p.elapsed_seconds = s->elapsed_seconds;
   p.error_message = s->error_message;
   p.change_id = s->change_id;
+  p.warning = s->warning;
   *ret = p;
 }
 

@@ -41,6 +41,8 @@ struct progress {
   double queued_since;   /* when it became queued, else 0 */
   const char *change_id; /* VMware CBT: the changeId once completed, or
                             NULL; set before any thread reads it */
+  const char *warning;   /* reported with every update, or NULL; set
+                            likewise */
 
   /* Updated by the workers. */
   _Atomic uint64_t done;         /* planned bytes completed */
@@ -77,6 +79,7 @@ struct progress_snapshot {
   double elapsed_seconds;
   const char *error_message; /* "" unless failed; valid while progress is */
   const char *change_id;     /* progress.change_id */
+  const char *warning;       /* progress.warning */
 };
 
 /* Initialises P at time NOW, in stage Analysis, status in_progress. */

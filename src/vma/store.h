@@ -49,6 +49,7 @@ struct vma_record {
   uint64_t capacity_bytes;
   char *error_message;                   /* NULL when none */
   char change_id[CBT_CHANGE_ID_MAX + 1]; /* the last one given, or "" */
+  char warning[CBT_WARNING_MAX + 1];     /* the last one given, or "" */
   double updated_mono;                   /* clocks of the last update */
   double updated_wall;
 };
