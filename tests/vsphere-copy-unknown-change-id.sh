@@ -22,7 +22,7 @@ qemu-img create -q -f raw "$tmp/target.img" "$size"
 qemu-io -f raw -c "write -P 0x55 0 64M" "$tmp/target.img" >/dev/null
 
 "$CBTRACK" copy "${vs_conn[@]}" --vm "$VS_VM" --disk-key 2000 \
-    --since "52 00 00 00 00 00 00 00-00 00 00 00 00 00 00 00/7" \
+    --since "52 63 62 74 00 00 07 d0-00 00 00 00 00 00 00 00/7" \
     --progress-json=3 --vma-url "$vma_url" --job j --disk disk-2000 \
     "$srv_uri" "$tmp/target.img" \
     3>"$tmp/progress.json" >/dev/null 2>"$tmp/stderr" ||
@@ -39,3 +39,17 @@ jq -e '.sync_type == "full" and .status == "completed"
 [ "$(grep -c 'WARNING: .*does not know changeId' "$tmp/stderr")" = 2 ] ||
     { cat "$tmp/stderr" >&2; fail "the warning is missing"; }
 grep -q 'FileFault' "$vs_log" || fail "the peer was not asked the changeId"
+
+# A changeId of another change-tracking epoch (CBT was reset: its UUID
+# part differs) is not even asked: a full copy again, with the warning.
+rm -f "$tmp/target.img"
+: >"$vs_log"
+"$CBTRACK" copy "${vs_conn[@]}" --vm "$VS_VM" --disk-key 2000 \
+    --since "52 00 00 00 00 00 00 00-00 00 00 00 00 00 00 00/7" \
+    "$srv_uri" "$tmp/target.img" >/dev/null 2>"$tmp/stderr" ||
+    { cat "$tmp/stderr" >&2; fail "copy (reset epoch)"; }
+check_same "$srv_uri" "$tmp/target.img"
+grep -q 'WARNING: changed block tracking of disk 2000 was reset' \
+    "$tmp/stderr" || { cat "$tmp/stderr" >&2; fail "no reset warning"; }
+grep -q 'FileFault' "$vs_log" && fail "the stale changeId was sent"
+grep -q 'changeId=\* ' "$vs_log" || fail "changeId * was not asked"

@@ -6,6 +6,16 @@
 #include "common/error.h"
 #include "vsphere/copy-source.h"
 
+bool
+vs_change_id_same_epoch (const char *a, const char *b)
+{
+  const char *sa = strrchr (a, '/'), *sb = strrchr (b, '/');
+
+  if (sa == NULL || sb == NULL)
+    return true; /* not the usual form: let vSphere judge */
+  return sa - a == sb - b && memcmp (a, b, (size_t)(sa - a)) == 0;
+}
+
 int
 vs_copy_disk_query (struct vs_session *s, const char *vm, const char *snapshot,
                     const vs_disk_vector *disks, struct vs_copy_disk *d)
@@ -30,6 +40,15 @@ vs_copy_disk_query (struct vs_session *s, const char *vm, const char *snapshot,
   }
   d->full = strcmp (since, "*") == 0;
   d->fell_back = false;
+  if (!d->full && !vs_change_id_same_epoch (since, disk->change_id)) {
+    snprintf (d->fallback_reason, sizeof d->fallback_reason,
+              "changed block tracking of disk %" PRId32
+              " was reset since changeId '%s' (it is now '%s'): copying"
+              " every allocated area instead",
+              d->key, since, disk->change_id);
+    d->full = d->fell_back = true;
+    since = "*";
+  }
   r = vs_cbt_query (s, vm, snapshot, d->key, d->capacity, since, &d->areas,
                     &d->calls);
   if (r == VS_CBT_UNKNOWN_CHANGE_ID && !d->full) {

@@ -7,7 +7,9 @@
  * exact total).  A changeId vSphere no longer knows (FileFault: CBT was
  * reset, the disk was replaced, the changeId belongs to another disk)
  * falls back to a full copy of the allocated areas; it is never an
- * incremental copy that misses data.
+ * incremental copy that misses data.  Nor is a changeId whose change
+ * tracking identity (the part before the '/') is not the disk's current
+ * one: CBT was reset since, and vSphere is not even asked.
  */
 #ifndef CBTRACK_VSPHERE_COPY_SOURCE_H
 #define CBTRACK_VSPHERE_COPY_SOURCE_H
@@ -44,6 +46,12 @@ struct vs_copy_disk {
 int vs_copy_disk_query (struct vs_session *s, const char *vm,
                         const char *snapshot, const vs_disk_vector *disks,
                         struct vs_copy_disk *d);
+
+/* True unless the changeIds A and B ("UUID/SEQUENCE") belong to two
+ * different change-tracking epochs of a disk (their UUID parts differ).
+ * A changeId without a '/' is not judged (true).  I/O-free.
+ */
+bool vs_change_id_same_epoch (const char *a, const char *b);
 
 /* Frees what D holds.  Accepts NULL. */
 void vs_copy_disk_free (struct vs_copy_disk *d);

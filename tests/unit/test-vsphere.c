@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "copy/plan.h"
 #include "vsphere/cbt.h"
+#include "vsphere/copy-source.h"
 #include "vsphere/props.h"
 #include "vsphere/session.h"
 #include "vsphere/soap.h"
@@ -314,6 +315,15 @@ test_mask_allocation (void **state)
   map_extent_vector_reset (&allocated);
 }
 
+static void
+test_change_id_epoch (void **state)
+{
+  assert_true (vs_change_id_same_epoch ("52 aa bb-cc/4", "52 aa bb-cc/17"));
+  assert_false (vs_change_id_same_epoch ("52 aa bb-cc/4", "52 aa bb-dd/5"));
+  assert_false (vs_change_id_same_epoch ("52 aa/4", "52 aa bb/4"));
+  assert_true (vs_change_id_same_epoch ("opaque", "52 aa/4"));
+}
+
 int
 main (void)
 {
@@ -327,6 +337,7 @@ main (void)
     cmocka_unit_test (test_pager_pages_to_the_end),
     cmocka_unit_test (test_pager_refuses),
     cmocka_unit_test (test_mask_allocation),
+    cmocka_unit_test (test_change_id_epoch),
   };
   int r;
 
