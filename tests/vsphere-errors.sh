@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # What goes wrong on the vSphere side is one clear line and exit 1, with
-# nothing written: a wrong password, a certificate that is not the pinned
+# nothing written (and a final failed update to a VMA): a wrong password, a certificate that is not the pinned
 # one, a VM that does not exist, a disk key it does not have, no password
 # at all (exit 2 for usage: --insecure with a thumbprint).
 . "$SRCDIR/tests/functions.sh"
 . "$SRCDIR/tests/incremental-functions.sh"
 . "$SRCDIR/tests/vsphere-functions.sh"
+. "$SRCDIR/tests/vma-functions.sh"
 vs_requires
+requires curl --version
 make_tmpdir
+start_vma
 
 size=$(( 4 * 1024 * 1024 ))
 qemu-img create -q -f qcow2 "$tmp/disk.qcow2" "$size"
@@ -47,6 +50,14 @@ CBTRACK_VSPHERE_PASSWORD= copy_fails "^cbtrack copy: no vSphere password" \
 echo wrong >"$tmp/password"
 copy_fails "wrong user name or password" "${vs_conn[@]}" \
     --vsphere-password-file "$tmp/password"
+
+# Reporting to a VMA, the failure reaches it too (a final failed update).
+copy_fails "^cbtrack copy: no VM named 'gone'$" "${vs_conn[@]}" --vm gone \
+    --vma-url "$vma_url" --job j-fail --disk disk-2000 --since "52 aa/3"
+curl -sf "$vma_url/api/v1/progress/j-fail" >"$tmp/job.json"
+jq -e '.status == "failed" and .sync_type == "incremental"
+    and (.error_message | test("no VM named"))' "$tmp/job.json" >/dev/null ||
+    { cat "$tmp/job.json" >&2; fail "VMA: the failure"; }
 
 # The password file wins over the environment, and works.
 echo pass >"$tmp/password"

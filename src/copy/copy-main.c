@@ -449,6 +449,37 @@ copy_vsphere_report (const struct copy_vsphere *cv,
   }
 }
 
+/* Tells the VMA (through REPORTER, when not NULL) that the N disks of
+ * SPECS failed with MESSAGE before their analysis could start: one final
+ * failed update each (job-level for a single disk without an id).
+ */
+static void
+copy_report_failed (struct reporter *reporter, const struct disk_spec *specs,
+                    size_t n, const char *message)
+{
+  char msg[512];
+  size_t i;
+
+  if (reporter == NULL)
+    return;
+  snprintf (msg, sizeof msg, "%s", message);
+  for (i = 0; i < n; i++) {
+    struct cbt_progress p = {
+      .stage = cbt_stage_name (CBT_STAGE_ANALYSIS),
+      .status = CBT_STATUS_FAILED,
+      .sync_type = specs[i].since ? CBT_SYNC_INCREMENTAL : CBT_SYNC_FULL,
+      .error_message = msg,
+    };
+    char *body;
+
+    cbt_progress_derive (&p);
+    body = cbt_update_encode (&p, specs[i].id, 0);
+    if (body != NULL)
+      reporter_offer (reporter, specs[i].id, body, true);
+    free (body);
+  }
+}
+
 /* Asks the OMA at OMA_URL for the changeIds of the VM named VM and sets
  * "since" of each of the N disks of SPECS that has none and whose disk id
  * the OMA knows; the strings live in *RET_DOC (json_decref it).  Returns 0,
@@ -727,6 +758,7 @@ copy_main (int argc, char **argv)
     }
     if (vs_connect_check (&cv.conn) == -1)
       goto usage_error;
+    spec.since = cv.since;
   } else if (!manifest_file && (cv.conn.insecure || cv.conn.thumbprint ||
                                 cv.conn.ca_file || cv.conn.password_file)) {
     cbt_set_error ("the vSphere options need --vsphere-url");
@@ -767,25 +799,26 @@ copy_main (int argc, char **argv)
     ret = 2;
     goto out;
   }
-  if (oma_url && copy_oma_since (oma_url, cv.vm, manifest.disks,
-                                 manifest.nr_disks, &oma_doc) == -1) {
-    fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
-    goto out;
-  }
-  if (cv.conn.url && copy_vsphere_prepare (
-                         &cv, manifest_file ? manifest.disks : &spec,
-                         manifest_file ? manifest.nr_disks : 1,
-                         manifest_file && cv.snapshot == NULL, job_id) == -1) {
-    fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
-    goto out;
-  }
-
   if (vma_url) {
     jopts.reporter = reporter_start (vma_url, job_id, token);
     if (jopts.reporter == NULL) {
       fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
       goto out;
     }
+  }
+
+  if ((oma_url && copy_oma_since (oma_url, cv.vm, manifest.disks,
+                                  manifest.nr_disks, &oma_doc) == -1) ||
+      (cv.conn.url &&
+       copy_vsphere_prepare (&cv, manifest_file ? manifest.disks : &spec,
+                             manifest_file ? manifest.nr_disks : 1,
+                             manifest_file && cv.snapshot == NULL,
+                             job_id) == -1)) {
+    fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
+    copy_report_failed (jopts.reporter, manifest_file ? manifest.disks : &spec,
+                        manifest_file ? manifest.nr_disks : 1,
+                        cbt_get_error ());
+    goto out;
   }
 
   if (manifest_file)
