@@ -16,7 +16,8 @@ vs_requires ()
 
 # vs_start_peer [VCSIM-CBT ARGS...]: start the peer with its changed-area
 # directory $tmp/areas; sets vs_url, vs_thumbprint, vs_log (its calls,
-# one line each) and vs_conn (the connection options of cbtrack copy).
+# one line each) and vs_conn (the connection options of cbtrack copy).  Its
+# certificate, its own CA, is in $tmp/vcsim-ca.pem.
 vs_start_peer ()
 {
     local err="$tmp/vcsim.err" pid
@@ -25,7 +26,7 @@ vs_start_peer ()
     : >"$vs_log"
     : >"$err"
     "$VCSIM_CBT" -listen 127.0.0.1:0 -areas "$tmp/areas" -log "$vs_log" \
-        "$@" 2>"$err" &
+        -cert-out "$tmp/vcsim-ca.pem" "$@" 2>"$err" &
     pid=$!
     cleanup_fn kill_daemon "$pid"
     wait_for 30 grep -q "listening on" "$err" ||

@@ -24,14 +24,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"encoding/xml"
 	"flag"
 	"fmt"
 	"io/ioutil"
 	"log"
+	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -62,6 +70,7 @@ var (
 	expireAfter = flag.Int("expire-after", 0, "if > 0, the session expires at every Nth QueryChangedDiskAreas call")
 	slow        = flag.Duration("slow", 0, "delay before every QueryChangedDiskAreas answer")
 	logCalls    = flag.String("log", "", "append one line per QueryChangedDiskAreas and snapshot call to this file")
+	certOut     = flag.String("cert-out", "", "write the server's certificate (PEM, its own CA) to this file")
 )
 
 var (
@@ -355,6 +364,41 @@ func intercept(next http.Handler) http.Handler {
 	})
 }
 
+// makeCertificate makes a self-signed ECDSA P-256 certificate for
+// 127.0.0.1 and localhost, valid for a day, that is its own CA (so a test
+// can trust it with a CA file), and writes it to -cert-out.  vcsim's
+// built-in certificate has a key that OpenSSL's default security level
+// refuses.
+func makeCertificate() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "vcsim-cbt"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if *certOut != "" {
+		block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+		if err := ioutil.WriteFile(*certOut, block, 0644); err != nil {
+			return tls.Certificate{}, err
+		}
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
 // setDisks gives the VM one disk per capacity, keys 2000, 2001, ...,
 // thin-provisioned, CBT on, with a first changeId.
 func setDisks(vm *simulator.VirtualMachine, sizes []int64) {
@@ -421,7 +465,11 @@ func main() {
 	if err := model.Create(); err != nil {
 		log.Fatal(err)
 	}
-	model.Service.TLS = new(tls.Config)
+	cert, err := makeCertificate()
+	if err != nil {
+		log.Fatal(err)
+	}
+	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*user, *password)}
 
 	found := false
