@@ -13,6 +13,7 @@
 #include <libxml/parser.h>
 
 #include "common/error.h"
+#include "common/http-client.h"
 #include "copy/plan.h"
 #include "vsphere/cbt.h"
 #include "vsphere/copy-source.h"
@@ -324,6 +325,51 @@ test_change_id_epoch (void **state)
   assert_true (vs_change_id_same_epoch ("opaque", "52 aa/4"));
 }
 
+static void
+test_thumbprint (void **state)
+{
+  static const char colons[] = "44:8F:62:8A:8A:65:AA:18:56:0E:53:A8:0C:53:AC:"
+                               "B3:8C:51:B4:27:DF:03:34:08:23:49:14:11:47:DC:"
+                               "9B:F6";
+  static const char bare[] =
+      "448f628a8a65aa18560e53a80c53acb38c51b427df03340823491411"
+      "47dc9bf6";
+  unsigned char a[32], b[32], keep[32];
+
+  assert_int_equal (cbt_http_parse_thumbprint (colons, a), 0);
+  assert_int_equal (cbt_http_parse_thumbprint (bare, b), 0);
+  assert_memory_equal (a, b, 32);
+  assert_int_equal (a[0], 0x44);
+  assert_int_equal (a[31], 0xf6);
+  memset (keep, 0xaa, sizeof keep);
+  memcpy (b, keep, sizeof b);
+  /* SHA-1 length, one digit short, a digit too many, not hex, a trailing
+   * colon: refused, the output untouched.
+   */
+  assert_int_equal (
+      cbt_http_parse_thumbprint (
+          "44:8F:62:8A:8A:65:AA:18:56:0E:53:A8:0C:53:AC:B3:8C:51:B4:27", b),
+      -1);
+  assert_int_equal (cbt_http_parse_thumbprint (bare + 1, b), -1);
+  assert_int_equal (cbt_http_parse_thumbprint ("0448f628a8a65aa18560e53a80c53"
+                                               "acb38c51b427df0334082349141147"
+                                               "dc9bf6",
+                                               b),
+                    -1);
+  assert_int_equal (cbt_http_parse_thumbprint ("zz8f628a8a65aa18560e53a80c53a"
+                                               "cb38c51b427df03340823491411"
+                                               "47dc9bf6",
+                                               b),
+                    -1);
+  assert_int_equal (
+      cbt_http_parse_thumbprint ("44:8F:62:8A:8A:65:AA:18:56:0E:53:A8:0C:53:"
+                                 "AC:B3:8C:51:B4:27:DF:03:34:08:23:49:14:11:"
+                                 "47:DC:9B:F6:",
+                                 b),
+      -1);
+  assert_memory_equal (b, keep, 32);
+}
+
 int
 main (void)
 {
@@ -338,6 +384,7 @@ main (void)
     cmocka_unit_test (test_pager_refuses),
     cmocka_unit_test (test_mask_allocation),
     cmocka_unit_test (test_change_id_epoch),
+    cmocka_unit_test (test_thumbprint),
   };
   int r;
 
