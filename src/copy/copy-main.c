@@ -449,24 +449,25 @@ copy_vsphere_report (const struct copy_vsphere *cv,
   }
 }
 
-/* Tells the VMA (through REPORTER, when not NULL) that the N disks of
- * SPECS failed with MESSAGE before their analysis could start: one final
- * failed update each (job-level for a single disk without an id).
+/* Tells the VMA (through REPORTER, when not NULL) where the N disks of
+ * SPECS stand while vSphere is asked, before their analysis proper: in
+ * progress in stage Analysis (MESSAGE NULL), or failed with MESSAGE, a
+ * final update (job-level for a single disk without an id).
  */
 static void
-copy_report_failed (struct reporter *reporter, const struct disk_spec *specs,
-                    size_t n, const char *message)
+copy_report_vsphere (struct reporter *reporter, const struct disk_spec *specs,
+                     size_t n, const char *message)
 {
   char msg[512];
   size_t i;
 
   if (reporter == NULL)
     return;
-  snprintf (msg, sizeof msg, "%s", message);
+  snprintf (msg, sizeof msg, "%s", message ? message : "");
   for (i = 0; i < n; i++) {
     struct cbt_progress p = {
       .stage = cbt_stage_name (CBT_STAGE_ANALYSIS),
-      .status = CBT_STATUS_FAILED,
+      .status = message ? CBT_STATUS_FAILED : CBT_STATUS_IN_PROGRESS,
       .sync_type = specs[i].since ? CBT_SYNC_INCREMENTAL : CBT_SYNC_FULL,
       .error_message = msg,
     };
@@ -475,7 +476,7 @@ copy_report_failed (struct reporter *reporter, const struct disk_spec *specs,
     cbt_progress_derive (&p);
     body = cbt_update_encode (&p, specs[i].id, 0);
     if (body != NULL)
-      reporter_offer (reporter, specs[i].id, body, true);
+      reporter_offer (reporter, specs[i].id, body, message != NULL);
     free (body);
   }
 }
@@ -807,6 +808,10 @@ copy_main (int argc, char **argv)
     }
   }
 
+  if (cv.conn.url)
+    copy_report_vsphere (jopts.reporter,
+                         manifest_file ? manifest.disks : &spec,
+                         manifest_file ? manifest.nr_disks : 1, NULL);
   if ((oma_url && copy_oma_since (oma_url, cv.vm, manifest.disks,
                                   manifest.nr_disks, &oma_doc) == -1) ||
       (cv.conn.url &&
@@ -815,9 +820,9 @@ copy_main (int argc, char **argv)
                              manifest_file && cv.snapshot == NULL,
                              job_id) == -1)) {
     fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
-    copy_report_failed (jopts.reporter, manifest_file ? manifest.disks : &spec,
-                        manifest_file ? manifest.nr_disks : 1,
-                        cbt_get_error ());
+    copy_report_vsphere (
+        jopts.reporter, manifest_file ? manifest.disks : &spec,
+        manifest_file ? manifest.nr_disks : 1, cbt_get_error ());
     goto out;
   }
 
