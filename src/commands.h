@@ -7,10 +7,11 @@
 #ifndef CBTRACK_COMMANDS_H
 #define CBTRACK_COMMANDS_H
 
-int copy_main (int argc, char **argv);   /* src/copy/copy-main.c */
-int plan_main (int argc, char **argv);   /* src/copy/plan-main.c */
-int status_main (int argc, char **argv); /* src/vma/status-main.c */
-int vma_main (int argc, char **argv);    /* src/vma/vma-main.c */
-int oma_main (int argc, char **argv);    /* src/oma/oma-main.c */
+int copy_main (int argc, char **argv);    /* src/copy/copy-main.c */
+int plan_main (int argc, char **argv);    /* src/copy/plan-main.c */
+int status_main (int argc, char **argv);  /* src/vma/status-main.c */
+int vma_main (int argc, char **argv);     /* src/vma/vma-main.c */
+int oma_main (int argc, char **argv);     /* src/oma/oma-main.c */
+int vsphere_main (int argc, char **argv); /* src/vsphere/vsphere-main.c */
 
 #endif /* CBTRACK_COMMANDS_H */

@@ -20,6 +20,8 @@ static const struct command commands[] = {
   { "vma", vma_main, "run the source-side progress service" },
   { "oma", oma_main, "run the destination-side poller, database and web UI" },
   { "status", status_main, "show jobs held by a progress service" },
+  { "vsphere", vsphere_main,
+    "VMware: list disks, make snapshots, read changed areas" },
 };
 
 static void

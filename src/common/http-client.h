@@ -36,6 +36,7 @@
 #ifndef CBTRACK_COMMON_HTTP_CLIENT_H
 #define CBTRACK_COMMON_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <curl/curl.h>
@@ -62,7 +63,35 @@ struct cbt_http_options {
    * reply fails the request.
    */
   size_t max_reply;
+
+  /* TLS (https:// only).  By default the peer's certificate chain and
+   * host name are verified against the system's CAs.  With CA_FILE (a PEM
+   * file; copied) they are verified against that file instead.  With
+   * THUMBPRINT (the SHA-256 of the server's DER certificate, 64 hex digits
+   * with or without ':' between bytes, as vCenter and nbdkit-vddk print
+   * it; copied) exactly that certificate is accepted and no other, chain
+   * and host name aside: the check runs inside the TLS handshake (an
+   * OpenSSL verify callback), so nothing is sent to a server that fails
+   * it.  INSECURE turns every check off; the caller must say so loudly.
+   */
+  const char *ca_file;
+  const char *thumbprint;
+  bool insecure;
+  /* Keep the cookies a server sets (libcurl's in-memory cookie engine)
+   * and send them back on later requests of this handle: a SOAP session.
+   */
+  bool cookies;
+  /* One more header line sent with every request ("SOAPAction: ..."), or
+   * NULL; copied.
+   */
+  const char *extra_header;
 };
+
+/* Parses THUMBPRINT (64 hex digits, optionally with ':' between bytes)
+ * into the 32 bytes at RET.  Returns 0, or -1 with a message recorded and
+ * RET untouched.
+ */
+int cbt_http_parse_thumbprint (const char *thumbprint, unsigned char ret[32]);
 
 struct cbt_http;
 

@@ -418,6 +418,12 @@ cbt_update_encode (const struct cbt_progress *p, const char *disk_id,
     cbt_json_set_counted (
         o, CBT_FIELD_ERROR_MESSAGE,
         json_string (p->error_message ? p->error_message : ""), &failed);
+  if (p->status == CBT_STATUS_COMPLETED && p->change_id && p->change_id[0])
+    cbt_json_set_counted (o, CBT_FIELD_CHANGE_ID, json_string (p->change_id),
+                          &failed);
+  if (p->warning && p->warning[0])
+    cbt_json_set_counted (o, CBT_FIELD_WARNING, json_string (p->warning),
+                          &failed);
   if (failed == 0)
     text = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER |
                               JSON_REAL_PRECISION (10));
@@ -455,6 +461,18 @@ cbt_text_is_printable (const char *s)
 {
   for (; *s; s++)
     if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      return false;
+  return true;
+}
+
+/* True if the changeId S is printable ASCII (vSphere's are hex digits,
+ * blanks, '-' and '/').
+ */
+static bool
+cbt_change_id_is_valid (const char *s)
+{
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
       return false;
   return true;
 }
@@ -601,6 +619,36 @@ cbt_update_decode (const char *body, size_t len, struct cbt_update *ret)
     break;
   }
 
+  switch (
+      cbt_json_get_string (obj, CBT_FIELD_CHANGE_ID, CBT_CHANGE_ID_MAX, &s)) {
+  case -1: goto out;
+  case 1:
+    if (!cbt_change_id_is_valid (s)) {
+      cbt_set_error ("'%s' must be printable text", CBT_FIELD_CHANGE_ID);
+      goto out;
+    }
+    snprintf (u.change_id, sizeof u.change_id, "%s", s);
+    u.has |= CBT_HAS_CHANGE_ID;
+    break;
+  }
+
+  switch (
+      cbt_json_get_string (obj, CBT_FIELD_WARNING, CBT_ERROR_INPUT_MAX, &s)) {
+  case -1: goto out;
+  case 1: {
+    char *w = cbt_json_strndup_utf8 (s, CBT_WARNING_MAX);
+
+    if (w == NULL) {
+      cbt_set_error ("out of memory");
+      goto out;
+    }
+    snprintf (u.warning, sizeof u.warning, "%s", w);
+    free (w);
+    u.has |= CBT_HAS_WARNING;
+    break;
+  }
+  }
+
   *ret = u;
   r = 0;
 
@@ -722,6 +770,12 @@ cbt_job_doc_add_disk (json_t *job_doc, const char *disk_id,
   cbt_json_set_counted (obj, CBT_FIELD_ERROR_MESSAGE,
                         json_string (p->error_message ? p->error_message : ""),
                         &failed);
+  if (p->change_id && p->change_id[0])
+    cbt_json_set_counted (obj, CBT_FIELD_CHANGE_ID, json_string (p->change_id),
+                          &failed);
+  if (p->warning && p->warning[0])
+    cbt_json_set_counted (obj, CBT_FIELD_WARNING, json_string (p->warning),
+                          &failed);
   if (failed == 0 && json_array_append_new (
                          json_object_get (job_doc, CBT_FIELD_DISKS), obj) == 0)
     return 0;
@@ -866,7 +920,9 @@ cbt_doc_decode_disk (const json_t *obj, struct cbt_doc_disk *d)
           -1 ||
       cbt_doc_get_eta (obj, &d->has_eta, &d->eta_seconds) == -1 ||
       cbt_doc_get_text (obj, CBT_FIELD_ERROR_MESSAGE, d->error_message,
-                        sizeof d->error_message) == -1)
+                        sizeof d->error_message) == -1 ||
+      cbt_doc_get_text (obj, CBT_FIELD_CHANGE_ID, d->change_id,
+                        sizeof d->change_id) == -1)
     return -1;
   if (!cbt_id_is_valid (d->disk_id)) {
     cbt_set_error ("the VMA sent an invalid disk id");

@@ -56,6 +56,8 @@
 #define CBT_FIELD_ERROR_MESSAGE "error_message"
 #define CBT_FIELD_STALLED "stalled" /* in progress, not moving */
 #define CBT_FIELD_STALLED_SECONDS "stalled_seconds" /* since when, if so */
+#define CBT_FIELD_CHANGE_ID "change_id" /* VMware CBT: the changeId after */
+#define CBT_FIELD_WARNING "warning"     /* something the operator must know */
 #define CBT_FIELD_STARTED_AT "started_at"
 #define CBT_FIELD_UPDATED_AT "updated_at"
 #define CBT_FIELD_SECONDS_SINCE_UPDATE "seconds_since_update"
@@ -179,6 +181,9 @@ struct cbt_progress {
   uint64_t zero_bytes;
   double elapsed_seconds;
   const char *error_message; /* NULL or "" when none */
+  const char *change_id;     /* a disk's changeId once completed; NULL or "" */
+  const char *warning;       /* a disk's warning (full instead of incremental);
+                                NULL or "" */
   const char *error_disk;    /* after aggregation: the failed disk it came
                                 from, or NULL */
   bool stalled;              /* in progress, but nothing completed for a
@@ -279,7 +284,15 @@ enum {
   CBT_HAS_ERROR_MESSAGE = 1 << 10,
   CBT_HAS_RESUMED_BYTES = 1 << 11,
   CBT_HAS_STALLED = 1 << 12,
+  CBT_HAS_CHANGE_ID = 1 << 13,
+  CBT_HAS_WARNING = 1 << 14,
 };
+
+/* The longest warning kept. */
+#define CBT_WARNING_MAX 512
+
+/* The longest changeId kept (vSphere's are about 50 bytes). */
+#define CBT_CHANGE_ID_MAX 128
 
 /* One update as the service reads it.  A field that is absent or null is
  * "not given" (its CBT_HAS_* bit is clear); unknown fields are ignored.
@@ -301,6 +314,8 @@ struct cbt_update {
   char *error_message;    /* owned; NULL unless CBT_HAS_ERROR_MESSAGE */
   bool stalled;           /* with CBT_HAS_STALLED */
   double stalled_seconds; /* with CBT_HAS_STALLED; 0 unless stalled */
+  char change_id[CBT_CHANGE_ID_MAX + 1]; /* "" unless CBT_HAS_CHANGE_ID */
+  char warning[CBT_WARNING_MAX + 1];     /* "" unless CBT_HAS_WARNING */
 };
 
 /* Flags of cbt_update_encode. */
@@ -316,9 +331,10 @@ enum {
  * resumed_bytes, total_bytes, percent, throughput_bps, eta_seconds,
  * bytes_written, bytes_zero_skipped, bytes_zeroed, capacity_bytes, hole_bytes,
  * zero_bytes, elapsed_seconds, stalled (with stalled_seconds when true),
- * and error_message when failed.  FLAGS are
- * CBT_ENCODE_* bits.  Returns a malloc'd string, or NULL when out of
- * memory.
+ * error_message when failed, change_id when completed with one (VMware CBT:
+ * the disk's changeId the target now holds), and warning when there is one.
+ * FLAGS are CBT_ENCODE_* bits.  Returns a malloc'd string, or NULL when out
+ * of memory.
  */
 char *cbt_update_encode (const struct cbt_progress *p, const char *disk_id,
                          unsigned flags);
@@ -373,6 +389,7 @@ struct cbt_doc_disk {
   bool has_eta;
   uint64_t eta_seconds;
   char error_message[CBT_ERROR_MAX + 1];
+  char change_id[CBT_CHANGE_ID_MAX + 1]; /* "" when none */
 };
 DEFINE_VECTOR_TYPE (cbt_doc_disk_vector, struct cbt_doc_disk);
 

@@ -31,7 +31,7 @@ analyse_source (struct rw *src, const struct analyse_args *args,
                 struct plan *ret_plan)
 {
   map_extent_vector alloc = empty_vector, bitmap = empty_vector;
-  map_extent_vector dirty = empty_vector;
+  map_extent_vector dirty = empty_vector, masked = empty_vector;
   const map_extent_vector *dirty_in = NULL;
   int ret = -1;
 
@@ -46,9 +46,18 @@ analyse_source (struct rw *src, const struct analyse_args *args,
   } else if (args->changed) {
     dirty_in = args->changed;
   }
+  if (args->allocated) {
+    if (plan_mask_allocation (src->size, src->have_allocation ? &alloc : NULL,
+                              args->allocated, &masked) == -1)
+      goto out;
+    ret =
+        plan_build (src->size, &masked, NULL, args->target_is_zero, ret_plan);
+    goto out;
+  }
   ret = plan_build (src->size, src->have_allocation ? &alloc : NULL, dirty_in,
                     args->target_is_zero, ret_plan);
 out:
+  map_extent_vector_reset (&masked);
   map_extent_vector_reset (&alloc);
   map_extent_vector_reset (&bitmap);
   map_extent_vector_reset (&dirty);

@@ -15,6 +15,10 @@
 struct analyse_args {
   bool use_bitmap;                  /* incremental from the source's bitmap */
   const map_extent_vector *changed; /* or from these changed ranges */
+  /* A full copy limited to these allocated ranges (vSphere's changed
+   * areas since "*"), or NULL.
+   */
+  const map_extent_vector *allocated;
   bool target_is_zero;
 };
 

@@ -23,7 +23,11 @@
 #include "copy/reporter.h"
 #include "common/ids.h"
 #include "common/readfile.h"
+#include "common/http-client.h"
 #include "common/token.h"
+#include "vsphere/connect.h"
+#include "vsphere/copy-source.h"
+#include "vsphere/snapshot.h"
 
 static void
 copy_usage (FILE *fp)
@@ -51,6 +55,34 @@ copy_usage (FILE *fp)
       "      --changed-areas FILE copy the areas of a VMware "
       "QueryChangedDiskAreas\n"
       "                           result (JSON)\n"
+      "\n"
+      "VMware vSphere (the plan comes from QueryChangedDiskAreas; the data\n"
+      "still comes from SOURCE, which must export the same snapshot):\n"
+      "      --vsphere-url URL    vCenter or ESXi, https://HOST[/sdk]\n"
+      "      --vsphere-user NAME  the vSphere user\n"
+      "      --vsphere-password-file FILE  the password is its first line;\n"
+      "                           else the environment variable\n"
+      "                           " VS_PASSWORD_ENV "\n"
+      "      --vsphere-thumbprint SHA256  accept exactly the server\n"
+      "                           certificate with this SHA-256 thumbprint\n"
+      "      --vsphere-ca-file F  verify the server against the CAs in F\n"
+      "      --insecure           do not verify the server at all (loud)\n"
+      "      --vsphere-timeout S  bound on each vSphere call (default 120)\n"
+      "      --vm VM              the VM's name, or moref=vm-N\n"
+      "      --disk-key KEY       the disk's device key (2000, 2001, ...)\n"
+      "      --snapshot MOREF     the snapshot SOURCE exports (snapshot-N);\n"
+      "                           without it, the VM as it runs\n"
+      "      --since CHANGEID     copy what changed since CHANGEID (an\n"
+      "                           incremental copy); without it, or with\n"
+      "                           '*', every allocated area (a full copy).\n"
+      "                           A CHANGEID vSphere no longer knows gives a\n"
+      "                           full copy, with a warning.  The disk's new\n"
+      "                           changeId is printed on stdout at the end.\n"
+      "      --oma-url URL        with a manifest naming a VM: a disk "
+      "without\n"
+      "                           \"since\" continues from the changeId the\n"
+      "                           OMA stored for it (GET URL/api/v1/vms/VM/\n"
+      "                           disks); none stored: a full copy\n"
       "\n"
       "Tuning:\n"
       "  -C, --connections N      NBD connections, when the server allows\n"
@@ -156,6 +188,18 @@ enum {
   OPT_IO_TIMEOUT,
   OPT_RECONNECT_TIMEOUT,
   OPT_FLUSH,
+  OPT_VSPHERE_URL,
+  OPT_VSPHERE_USER,
+  OPT_VSPHERE_PASSWORD_FILE,
+  OPT_VSPHERE_THUMBPRINT,
+  OPT_VSPHERE_CA_FILE,
+  OPT_INSECURE,
+  OPT_VM,
+  OPT_DISK_KEY,
+  OPT_SNAPSHOT,
+  OPT_SINCE,
+  OPT_OMA_URL,
+  OPT_VSPHERE_TIMEOUT,
 };
 
 static const struct option copy_long_options[] = {
@@ -183,6 +227,19 @@ static const struct option copy_long_options[] = {
   { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
   { "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
   { "reconnect-timeout", required_argument, NULL, OPT_RECONNECT_TIMEOUT },
+  { "vsphere-url", required_argument, NULL, OPT_VSPHERE_URL },
+  { "vsphere-user", required_argument, NULL, OPT_VSPHERE_USER },
+  { "vsphere-password-file", required_argument, NULL,
+    OPT_VSPHERE_PASSWORD_FILE },
+  { "vsphere-thumbprint", required_argument, NULL, OPT_VSPHERE_THUMBPRINT },
+  { "vsphere-ca-file", required_argument, NULL, OPT_VSPHERE_CA_FILE },
+  { "insecure", no_argument, NULL, OPT_INSECURE },
+  { "vm", required_argument, NULL, OPT_VM },
+  { "disk-key", required_argument, NULL, OPT_DISK_KEY },
+  { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+  { "since", required_argument, NULL, OPT_SINCE },
+  { "oma-url", required_argument, NULL, OPT_OMA_URL },
+  { "vsphere-timeout", required_argument, NULL, OPT_VSPHERE_TIMEOUT },
   { "quiet", no_argument, NULL, 'q' },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'V' },
@@ -548,6 +605,270 @@ nomem:
 
 static int copy_main_args (int argc, char **argv, const char *command_name,
                            char **command);
+/* A copy whose plan comes from vSphere: one disk (the command line) or
+ * the disks of a manifest.
+ */
+struct copy_vsphere {
+  struct vs_connect_args conn;
+  const char *vm;
+  const char *snapshot; /* given, or the one made for the job */
+  const char *since;    /* the command line's --since */
+  long long key;        /* the command line's --disk-key; -1: not given */
+  bool initialised;     /* vs_global_init was called */
+  struct vs_session *session;
+  char made_snapshot[VS_MOREF_MAX]; /* made here, removed at the end */
+  size_t n;
+  struct vs_copy_disk *disks;
+  map_extent_vector *ranges;
+};
+
+/* Asks vSphere for the plan of the N disks of SPECS and points each spec
+ * at its own.  With MAKE_SNAPSHOT, first makes a snapshot for all of them
+ * (named after JOB_ID), removed by copy_vsphere_end.  Prints the warning
+ * of each fallback to a full copy.  Returns 0, or -1 with an error
+ * recorded.
+ */
+static int
+copy_vsphere_prepare (struct copy_vsphere *cv, struct disk_spec *specs,
+                      size_t n, bool make_snapshot, const char *job_id)
+{
+  char vm[VS_MOREF_MAX], name[192];
+  vs_disk_vector disks = empty_vector;
+  size_t i, j;
+  int r = -1;
+
+  if (cv->conn.insecure)
+    fprintf (stderr, "cbtrack copy: WARNING: --insecure: the vSphere"
+                     " server's certificate is NOT verified; anyone on the"
+                     " path can read the password\n");
+  cv->disks = calloc (n, sizeof *cv->disks);
+  cv->ranges = calloc (n, sizeof *cv->ranges);
+  if (cv->disks == NULL || cv->ranges == NULL) {
+    cbt_set_error ("out of memory");
+    return -1;
+  }
+  cv->n = n;
+  if (vs_global_init () == -1)
+    return -1;
+  cv->initialised = true;
+  cv->session = vs_connect (&cv->conn);
+  if (cv->session == NULL)
+    return -1;
+  if (vs_find_vm (cv->session, cv->vm, vm) == -1)
+    goto out;
+  if (make_snapshot) {
+    snprintf (name, sizeof name, "cbtrack %s", job_id ? job_id : "copy");
+    if (vs_snapshot_create (cv->session, vm, name, cv->made_snapshot) == -1)
+      goto out;
+    cv->snapshot = cv->made_snapshot;
+  }
+  if (vs_get_disks (cv->session,
+                    cv->snapshot ? "VirtualMachineSnapshot" : "VirtualMachine",
+                    cv->snapshot ? cv->snapshot : vm, &disks) == -1)
+    goto out;
+  for (i = 0; i < n; i++) {
+    struct vs_copy_disk *d = &cv->disks[i];
+
+    d->key = (int32_t)(cv->key >= 0 ? cv->key : specs[i].vsphere_key);
+    d->since = cv->key >= 0 ? cv->since : specs[i].since;
+    if (vs_copy_disk_query (cv->session, vm, cv->snapshot, &disks, d) == -1) {
+      if (n > 1) {
+        char msg[512];
+
+        snprintf (msg, sizeof msg, "%s", cbt_get_error ());
+        cbt_set_error ("disk %s: %s", specs[i].id, msg);
+      }
+      goto out;
+    }
+    if (map_extent_vector_reserve (&cv->ranges[i], d->areas.len) == -1) {
+      cbt_set_error ("out of memory");
+      goto out;
+    }
+    for (j = 0; j < d->areas.len; j++)
+      cv->ranges[i].ptr[cv->ranges[i].len++] =
+          (struct map_extent){ .offset = d->areas.ptr[j].start,
+                               .length = d->areas.ptr[j].length };
+    if (d->full)
+      specs[i].allocated_ranges = &cv->ranges[i];
+    else
+      specs[i].changed_ranges = &cv->ranges[i];
+    specs[i].expected_size = d->capacity;
+    specs[i].change_id = d->change_id;
+    if (d->fell_back)
+      specs[i].warning = d->fallback_reason;
+    if (d->fell_back)
+      fprintf (stderr, "cbtrack copy: %s%s%sWARNING: %s\n",
+               n > 1 ? "disk " : "", n > 1 ? specs[i].id : "",
+               n > 1 ? ": " : "", d->fallback_reason);
+  }
+  r = 0;
+out:
+  vs_disk_vector_reset (&disks);
+  return r;
+}
+
+/* Prints, after a copy that ended with status RET, the warning of each
+ * fallback again (for the summary) and the new changeIds on stdout: the
+ * changeId alone for one disk, "DISK_ID CHANGEID" lines for a manifest.
+ */
+static void
+copy_vsphere_report (const struct copy_vsphere *cv,
+                     const struct disk_spec *specs, bool manifest, bool quiet)
+{
+  size_t i;
+
+  for (i = 0; i < cv->n; i++) {
+    if (cv->disks[i].fell_back && !quiet)
+      fprintf (stderr,
+               "cbtrack copy: %s%s%sWARNING: this was a full copy,"
+               " not an incremental one: %s\n",
+               manifest ? "disk " : "", manifest ? specs[i].id : "",
+               manifest ? ": " : "", cv->disks[i].fallback_reason);
+    if (manifest)
+      printf ("%s %s\n", specs[i].id, cv->disks[i].change_id);
+    else
+      printf ("%s\n", cv->disks[i].change_id);
+  }
+}
+
+/* Tells the VMA (through REPORTER, when not NULL) where the N disks of
+ * SPECS stand while vSphere is asked, before their analysis proper: in
+ * progress in stage Analysis (MESSAGE NULL), or failed with MESSAGE, a
+ * final update (job-level for a single disk without an id).
+ */
+static void
+copy_report_vsphere (struct reporter *reporter, const struct disk_spec *specs,
+                     size_t n, const char *message)
+{
+  char msg[512];
+  size_t i;
+
+  if (reporter == NULL)
+    return;
+  snprintf (msg, sizeof msg, "%s", message ? message : "");
+  for (i = 0; i < n; i++) {
+    struct cbt_progress p = {
+      .stage = cbt_stage_name (CBT_STAGE_ANALYSIS),
+      .status = message ? CBT_STATUS_FAILED : CBT_STATUS_IN_PROGRESS,
+      .sync_type = specs[i].since ? CBT_SYNC_INCREMENTAL : CBT_SYNC_FULL,
+      .error_message = msg,
+    };
+    char *body;
+
+    cbt_progress_derive (&p);
+    body = cbt_update_encode (&p, specs[i].id, 0);
+    if (body != NULL)
+      reporter_offer (reporter, specs[i].id, body, message != NULL);
+    free (body);
+  }
+}
+
+/* Asks the OMA at OMA_URL for the changeIds of the VM named VM and sets
+ * "since" of each of the N disks of SPECS that has none and whose disk id
+ * the OMA knows; the strings live in *RET_DOC (json_decref it).  Returns 0,
+ * or -1 with an error recorded: an OMA that cannot answer stops the copy
+ * rather than turning every disk into a full copy.
+ */
+static int
+copy_oma_since (const char *oma_url, const char *vm, struct disk_spec *specs,
+                size_t n, json_t **ret_doc)
+{
+  struct cbt_http_options ho = { .component = "copy" };
+  struct cbt_http *http = NULL;
+  json_error_t jerr;
+  json_t *doc = NULL, *disks, *d;
+  char *url = NULL;
+  const char *reply;
+  size_t len, i, j;
+  long status;
+  int r = -1;
+
+  if (!cbt_id_is_valid (vm)) {
+    cbt_set_error ("--oma-url: the VM name '%s' is not an id the OMA can"
+                   " look up ([A-Za-z0-9._:-])",
+                   vm);
+    return -1;
+  }
+  if (asprintf (&url, "%s/api/v1/vms/%s/disks", oma_url, vm) == -1) {
+    url = NULL;
+    cbt_set_error ("out of memory");
+    return -1;
+  }
+  if (cbt_http_global_init () == -1)
+    goto out;
+  http = cbt_http_new (&ho);
+  if (http == NULL || cbt_http_prepare (http, "GET", url, NULL, NULL, 0) ||
+      cbt_http_perform (http, &status) == -1)
+    goto out_global;
+  if (status != 200) {
+    cbt_set_error ("%s: HTTP %ld", url, status);
+    goto out_global;
+  }
+  reply = cbt_http_reply (http, &len);
+  doc = json_loadb (reply, len, 0, &jerr);
+  disks = doc ? json_object_get (doc, "disks") : NULL;
+  if (!json_is_array (disks)) {
+    cbt_set_error ("%s: not a VM's disks document", url);
+    goto out_global;
+  }
+  for (i = 0; i < n; i++) {
+    if (specs[i].since)
+      continue;
+    json_array_foreach (disks, j, d)
+    {
+      const char *id = json_string_value (json_object_get (d, "disk_id"));
+      const char *c = json_string_value (json_object_get (d, "change_id"));
+
+      if (id && c && strcmp (id, specs[i].id) == 0)
+        specs[i].since = c;
+    }
+  }
+  *ret_doc = doc;
+  doc = NULL;
+  r = 0;
+out_global:
+  cbt_http_free (http);
+  cbt_http_global_cleanup ();
+out:
+  json_decref (doc);
+  free (url);
+  return r;
+}
+
+/* Removes the snapshot made for the job (also after a failure), logs out
+ * and frees what CV holds.  A snapshot that cannot be removed is said
+ * loudly: it would keep growing on the datastore.
+ */
+static void
+copy_vsphere_end (struct copy_vsphere *cv)
+{
+  size_t i;
+
+  if (cv->session) {
+    if (cv->made_snapshot[0] &&
+        vs_snapshot_remove (cv->session, cv->made_snapshot) == -1)
+      fprintf (stderr,
+               "cbtrack copy: WARNING: the snapshot %s was not"
+               " removed: %s\n",
+               cv->made_snapshot, cbt_get_error ());
+    cv->made_snapshot[0] = '\0';
+    vs_session_close (cv->session);
+    cv->session = NULL;
+  }
+  if (cv->initialised) {
+    vs_global_cleanup ();
+    cv->initialised = false;
+  }
+  for (i = 0; i < cv->n; i++) {
+    vs_copy_disk_free (&cv->disks[i]);
+    map_extent_vector_reset (&cv->ranges[i]);
+  }
+  free (cv->disks);
+  free (cv->ranges);
+  cv->disks = NULL;
+  cv->ranges = NULL;
+  cv->n = 0;
+}
 
 int
 copy_main (int argc, char **argv)
@@ -576,6 +897,7 @@ static int
 copy_main_args (int argc, char **argv, const char *command_name,
                 char **command)
 {
+  struct copy_vsphere cv = { .key = -1 };
   struct job_options jopts = {
     .copier = {
       .connections = copier_default_connections (),
@@ -590,7 +912,9 @@ copy_main_args (int argc, char **argv, const char *command_name,
   struct faults_policy policy = *faults_policy ();
   pthread_t signal_thread;
   const char *manifest_file = NULL, *vma_url = NULL, *job_id = NULL;
-  const char *token_file = NULL, *state_dir = NULL;
+  const char *token_file = NULL, *state_dir = NULL, *oma_url = NULL;
+  json_t *oma_doc = NULL;
+  double vsphere_timeout = 0;
   char *token = NULL, default_dir[4096];
   bool force_bar = false, quiet = false, no_checkpoint = false;
   int c, ret = 1;
@@ -676,6 +1000,28 @@ copy_main_args (int argc, char **argv, const char *command_name,
                               &policy.reconnect_timeout) == -1)
         goto usage_error;
       break;
+    case OPT_VSPHERE_URL: cv.conn.url = optarg; break;
+    case OPT_VSPHERE_USER: cv.conn.user = optarg; break;
+    case OPT_VSPHERE_PASSWORD_FILE: cv.conn.password_file = optarg; break;
+    case OPT_VSPHERE_THUMBPRINT: cv.conn.thumbprint = optarg; break;
+    case OPT_VSPHERE_CA_FILE: cv.conn.ca_file = optarg; break;
+    case OPT_INSECURE: cv.conn.insecure = true; break;
+    case OPT_VM: cv.vm = optarg; break;
+    case OPT_SNAPSHOT: cv.snapshot = optarg; break;
+    case OPT_SINCE: cv.since = optarg; break;
+    case OPT_OMA_URL: oma_url = optarg; break;
+    case OPT_VSPHERE_TIMEOUT:
+      if (cbt_parse_duration (optarg, &vsphere_timeout) == -1)
+        goto usage_error;
+      if (vsphere_timeout <= 0) {
+        cbt_set_error ("--vsphere-timeout must be more than 0");
+        goto usage_error;
+      }
+      break;
+    case OPT_DISK_KEY:
+      if (cbt_parse_int ("--disk-key", optarg, 0, INT32_MAX, &cv.key) == -1)
+        goto usage_error;
+      break;
     case 'q': quiet = true; break;
     case 'h': copy_usage (stdout); return 0;
     case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
@@ -696,8 +1042,29 @@ copy_main_args (int argc, char **argv, const char *command_name,
                      " used");
       goto usage_error;
     }
+    if (cv.conn.url || cv.conn.user || cv.conn.password_file ||
+        cv.conn.thumbprint || cv.conn.ca_file || cv.conn.insecure || cv.vm ||
+        cv.key >= 0 || cv.snapshot || cv.since) {
+      cbt_set_error ("with --manifest, the vSphere settings come from the"
+                     " manifest's \"vsphere\" object");
+      goto usage_error;
+    }
     if (copy_load_manifest (manifest_file, &manifest) == -1)
       goto usage_error;
+    if (manifest.has_vsphere) {
+      cv.conn = (struct vs_connect_args){
+        .url = manifest.vsphere.url,
+        .user = manifest.vsphere.user,
+        .password_file = manifest.vsphere.password_file,
+        .thumbprint = manifest.vsphere.thumbprint,
+        .ca_file = manifest.vsphere.ca_file,
+        .insecure = manifest.vsphere.insecure,
+      };
+      cv.vm = manifest.vsphere.vm;
+      cv.snapshot = manifest.vsphere.snapshot;
+      if (vs_connect_check (&cv.conn) == -1)
+        goto usage_error;
+    }
     for (i = 0; i < manifest.nr_disks; i++)
       manifest.disks[i].target_is_zero |= spec.target_is_zero;
     if (job_id == NULL)
@@ -727,6 +1094,26 @@ copy_main_args (int argc, char **argv, const char *command_name,
                      " device, an NBD URI, or null: to discard");
       goto usage_error;
     }
+  }
+  if (!manifest_file && (cv.conn.url || cv.conn.user || cv.vm || cv.key >= 0 ||
+                         cv.snapshot || cv.since)) {
+    if (cv.conn.url == NULL || cv.vm == NULL || cv.key < 0) {
+      cbt_set_error ("a copy from vSphere needs --vsphere-url,"
+                     " --vsphere-user, --vm and --disk-key");
+      goto usage_error;
+    }
+    if (spec.bitmap || spec.changed_areas) {
+      cbt_set_error ("--vsphere-url and --bitmap/--changed-areas are"
+                     " alternatives");
+      goto usage_error;
+    }
+    if (vs_connect_check (&cv.conn) == -1)
+      goto usage_error;
+    spec.since = cv.since;
+  } else if (!manifest_file && (cv.conn.insecure || cv.conn.thumbprint ||
+                                cv.conn.ca_file || cv.conn.password_file)) {
+    cbt_set_error ("the vSphere options need --vsphere-url");
+    goto usage_error;
   }
   if (job_id && !cbt_id_is_valid (job_id)) {
     cbt_set_error ("--job: '%s' is not a valid id (1-128 characters of"
@@ -781,6 +1168,13 @@ copy_main_args (int argc, char **argv, const char *command_name,
     free (token);
     return 1;
   }
+  cv.conn.timeout = vsphere_timeout;
+  if (oma_url && (!manifest_file || !manifest.has_vsphere)) {
+    fprintf (stderr, "cbtrack copy: --oma-url needs a manifest naming a VM"
+                     " (\"vsphere\")\n");
+    ret = 2;
+    goto out;
+  }
   if (vma_url) {
     jopts.reporter = reporter_start (vma_url, job_id, token);
     if (jopts.reporter == NULL) {
@@ -789,12 +1183,35 @@ copy_main_args (int argc, char **argv, const char *command_name,
     }
   }
 
+  if (cv.conn.url)
+    copy_report_vsphere (jopts.reporter,
+                         manifest_file ? manifest.disks : &spec,
+                         manifest_file ? manifest.nr_disks : 1, NULL);
+  if ((oma_url && copy_oma_since (oma_url, cv.vm, manifest.disks,
+                                  manifest.nr_disks, &oma_doc) == -1) ||
+      (cv.conn.url &&
+       copy_vsphere_prepare (&cv, manifest_file ? manifest.disks : &spec,
+                             manifest_file ? manifest.nr_disks : 1,
+                             manifest_file && cv.snapshot == NULL,
+                             job_id) == -1)) {
+    fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
+    copy_report_vsphere (
+        jopts.reporter, manifest_file ? manifest.disks : &spec,
+        manifest_file ? manifest.nr_disks : 1, cbt_get_error ());
+    goto out;
+  }
+
   if (manifest_file)
     ret = copy_run_job (manifest.disks, manifest.nr_disks, &jopts, quiet);
   else
     ret = copy_run_job (&spec, 1, &jopts, quiet);
+  if (ret == 0 && cv.n > 0)
+    copy_vsphere_report (&cv, manifest_file ? manifest.disks : &spec,
+                         manifest_file != NULL, quiet);
 
 out:
+  copy_vsphere_end (&cv);
+  json_decref (oma_doc);
   if (vma_url)
     reporter_stop (jopts.reporter, 3.0);
   copy_signals_stop (signal_thread);
@@ -807,6 +1224,7 @@ usage_error:
            "cbtrack copy: %s\n"
            "Try 'cbtrack copy --help' for more information.\n",
            cbt_get_error ());
+  copy_vsphere_end (&cv);
   manifest_free (&manifest);
   free (token);
   return 2;

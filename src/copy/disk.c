@@ -19,8 +19,11 @@ disk_init (struct disk *d, const struct disk_spec *spec)
 {
   memset (d, 0, sizeof *d);
   d->spec = *spec;
-  progress_init (&d->progress, spec->bitmap || spec->changed_areas,
+  progress_init (&d->progress,
+                 spec->bitmap || spec->changed_areas || spec->changed_ranges,
                  cbt_now_mono ());
+  d->progress.change_id = spec->change_id;
+  d->progress.warning = spec->warning;
 }
 
 static int
@@ -189,6 +192,8 @@ disk_analyse_source_only (struct disk *d)
                                    .command = spec->source_command };
   struct analyse_args an = { .use_bitmap = spec->bitmap != NULL,
                              .target_is_zero = spec->target_is_zero };
+  const map_extent_vector *given =
+      spec->changed_ranges ? spec->changed_ranges : spec->allocated_ranges;
   char *text = NULL;
   size_t len = 0;
   int ret = -1;
@@ -204,6 +209,28 @@ disk_analyse_source_only (struct disk *d)
   if (d->src == NULL)
     goto out;
 
+  if (spec->expected_size && spec->expected_size != d->src->size) {
+    cbt_set_error ("%s is %" PRIu64 " bytes but the vSphere disk is %" PRIu64
+                   " bytes: not the same disk",
+                   spec->source, d->src->size, spec->expected_size);
+    goto out;
+  }
+  if (given) {
+    /* A copy: the ranges are checked against the source's size. */
+    if (map_extent_vector_reserve (&changed, given->len) == -1) {
+      cbt_set_error ("out of memory");
+      goto out;
+    }
+    if (given->len)
+      memcpy (changed.ptr, given->ptr, given->len * sizeof *given->ptr);
+    changed.len = given->len;
+    if (plan_normalise_ranges (&changed, d->src->size) == -1)
+      goto out;
+    if (spec->changed_ranges)
+      an.changed = &changed;
+    else
+      an.allocated = &changed;
+  }
   if (text) {
     if (changed_areas_parse (text, len, d->src->size, &changed) == -1) {
       char msg[512];

@@ -29,6 +29,14 @@ struct disk_spec {
   const char *bitmap;        /* --bitmap NAME, or NULL */
   const char *changed_areas; /* --changed-areas FILE, or NULL */
   bool target_is_zero;
+  /* vSphere (src/vsphere/copy-source.h), owned by the caller: */
+  const map_extent_vector *changed_ranges;   /* incremental: these */
+  const map_extent_vector *allocated_ranges; /* full: of these alone */
+  uint64_t expected_size; /* the vSphere disk's capacity; 0: unchecked */
+  const char *change_id;  /* the disk's changeId once copied, or NULL */
+  const char *warning;    /* reported with every update, or NULL */
+  long long vsphere_key;  /* manifest "disk_key", or -1 */
+  const char *since;      /* manifest "since", or NULL */
 };
 
 struct disk {

@@ -1,4 +1,5 @@
 /* cbtrack copy - job manifests. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,18 @@ manifest_parse_disk (json_t *d, size_t i, struct disk_spec *ret)
                    where, ret->id);
     return -1;
   }
+  ret->vsphere_key = -1;
+  if (manifest_get_string (d, where, "since", &ret->since) == -1)
+    return -1;
+  tz = json_object_get (d, "disk_key");
+  if (tz && !json_is_null (tz)) {
+    if (!json_is_integer (tz) || json_integer_value (tz) < 0 ||
+        json_integer_value (tz) > INT32_MAX) {
+      cbt_set_error ("%s: \"disk_key\" must be a device key (2000...)", where);
+      return -1;
+    }
+    ret->vsphere_key = json_integer_value (tz);
+  }
   tz = json_object_get (d, "target_is_zero");
   if (tz && !json_is_null (tz)) {
     if (!json_is_boolean (tz)) {
@@ -68,6 +81,42 @@ manifest_parse_disk (json_t *d, size_t i, struct disk_spec *ret)
       return -1;
     }
     ret->target_is_zero = json_is_true (tz);
+  }
+  return 0;
+}
+
+/* Reads the "vsphere" object V into *RET. */
+static int
+manifest_parse_vsphere (json_t *v, struct manifest_vsphere *ret)
+{
+  json_t *b;
+
+  memset (ret, 0, sizeof *ret);
+  if (!json_is_object (v)) {
+    cbt_set_error ("\"vsphere\" must be an object");
+    return -1;
+  }
+  if (manifest_get_string (v, "vsphere", "url", &ret->url) == -1 ||
+      manifest_get_string (v, "vsphere", "user", &ret->user) == -1 ||
+      manifest_get_string (v, "vsphere", "password_file",
+                           &ret->password_file) == -1 ||
+      manifest_get_string (v, "vsphere", "thumbprint", &ret->thumbprint) ==
+          -1 ||
+      manifest_get_string (v, "vsphere", "ca_file", &ret->ca_file) == -1 ||
+      manifest_get_string (v, "vsphere", "vm", &ret->vm) == -1 ||
+      manifest_get_string (v, "vsphere", "snapshot", &ret->snapshot) == -1)
+    return -1;
+  b = json_object_get (v, "insecure");
+  if (b && !json_is_null (b)) {
+    if (!json_is_boolean (b)) {
+      cbt_set_error ("vsphere: \"insecure\" must be true or false");
+      return -1;
+    }
+    ret->insecure = json_is_true (b);
+  }
+  if (ret->url == NULL || ret->user == NULL || ret->vm == NULL) {
+    cbt_set_error ("vsphere: \"url\", \"user\" and \"vm\" are required");
+    return -1;
   }
   return 0;
 }
@@ -97,6 +146,13 @@ manifest_parse (const char *text, size_t len, struct manifest *ret)
     cbt_set_error ("\"job_id\" must be 1-128 characters of [A-Za-z0-9._:-]");
     goto err;
   }
+  if (json_object_get (m.root, "vsphere") &&
+      !json_is_null (json_object_get (m.root, "vsphere"))) {
+    if (manifest_parse_vsphere (json_object_get (m.root, "vsphere"),
+                                &m.vsphere) == -1)
+      goto err;
+    m.has_vsphere = true;
+  }
   disks = json_object_get (m.root, "disks");
   if (!json_is_array (disks) || json_array_size (disks) == 0) {
     cbt_set_error ("\"disks\" must be a non-empty array");
@@ -115,6 +171,20 @@ manifest_parse (const char *text, size_t len, struct manifest *ret)
   for (i = 0; i < m.nr_disks; i++) {
     if (manifest_parse_disk (json_array_get (disks, i), i, &m.disks[i]) == -1)
       goto err;
+    if (m.has_vsphere && (m.disks[i].vsphere_key < 0 || m.disks[i].bitmap ||
+                          m.disks[i].changed_areas)) {
+      cbt_set_error ("disks[%zu] (%s): with \"vsphere\", each disk needs"
+                     " \"disk_key\" and takes neither \"bitmap\" nor"
+                     " \"changed_areas\"",
+                     i, m.disks[i].id);
+      goto err;
+    }
+    if (!m.has_vsphere && (m.disks[i].vsphere_key >= 0 || m.disks[i].since)) {
+      cbt_set_error ("disks[%zu] (%s): \"disk_key\" and \"since\" need"
+                     " \"vsphere\"",
+                     i, m.disks[i].id);
+      goto err;
+    }
     for (j = 0; j < i; j++)
       if (strcmp (m.disks[j].id, m.disks[i].id) == 0) {
         cbt_set_error ("disks[%zu]: disk_id \"%s\" is used twice", i,

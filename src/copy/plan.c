@@ -1,4 +1,5 @@
 /* cbtrack copy - the plan (I/O-free). */
+#include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -119,6 +120,62 @@ plan_normalise_ranges (map_extent_vector *ranges, uint64_t capacity)
     ranges->ptr[out++] = r;
   }
   ranges->len = out;
+  return 0;
+}
+
+int
+plan_mask_allocation (uint64_t capacity, const map_extent_vector *alloc,
+                      const map_extent_vector *allocated,
+                      map_extent_vector *ret_map)
+{
+  map_extent_vector out = empty_vector;
+  struct map_extent whole = { .offset = 0, .length = capacity, .flags = 0 };
+  const struct map_extent *a = alloc ? alloc->ptr : &whole;
+  size_t na = alloc ? alloc->len : 1, i = 0, j = 0;
+  uint64_t off = 0;
+
+  while (off < capacity) {
+    const struct map_extent *r;
+    uint64_t end;
+    uint32_t flags;
+
+    while (i < na && a[i].offset + a[i].length <= off)
+      i++;
+    if (i == na || a[i].offset > off) {
+      cbt_set_error ("the allocation map does not cover offset %" PRIu64, off);
+      map_extent_vector_reset (&out);
+      return -1;
+    }
+    while (j < allocated->len &&
+           allocated->ptr[j].offset + allocated->ptr[j].length <= off)
+      j++;
+    r = j < allocated->len ? &allocated->ptr[j] : NULL;
+    end = a[i].offset + a[i].length;
+    if (r && r->offset <= off) {
+      if (r->offset + r->length < end)
+        end = r->offset + r->length;
+      flags = a[i].flags;
+    } else {
+      if (r && r->offset < end)
+        end = r->offset;
+      flags = PLAN_FLAG_HOLE | PLAN_FLAG_ZERO;
+    }
+    if (end > capacity)
+      end = capacity;
+    assert (end > off);
+    if (out.len > 0 && out.ptr[out.len - 1].flags == flags)
+      out.ptr[out.len - 1].length += end - off;
+    else if (map_extent_vector_append (
+                 &out, (struct map_extent){ .offset = off,
+                                            .length = end - off,
+                                            .flags = flags }) == -1) {
+      cbt_set_error ("out of memory");
+      map_extent_vector_reset (&out);
+      return -1;
+    }
+    off = end;
+  }
+  *ret_map = out;
   return 0;
 }
 

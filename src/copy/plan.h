@@ -91,6 +91,18 @@ int plan_dirty_from_bitmap (const map_extent_vector *bitmap,
  */
 int plan_normalise_ranges (map_extent_vector *ranges, uint64_t capacity);
 
+/* Limits the allocation map ALLOC of a disk of CAPACITY bytes (NULL: the
+ * server has none, all data) to the ALLOCATED ranges (sorted, disjoint,
+ * from vSphere's changed areas since "*"): outside them the disk reads as
+ * zero and unallocated (HOLE|ZERO); inside them ALLOC's flags hold.  The
+ * result covers [0, CAPACITY) and goes to *RET_MAP (free with
+ * map_extent_vector_reset).  Returns 0, or -1 with an error recorded and
+ * *RET_MAP untouched.
+ */
+int plan_mask_allocation (uint64_t capacity, const map_extent_vector *alloc,
+                          const map_extent_vector *allocated,
+                          map_extent_vector *ret_map);
+
 /* Builds the plan of a disk of CAPACITY bytes.  ALLOC is the
  * base:allocation map covering [0, CAPACITY), or NULL when the server has
  * none (then the whole disk is data).  DIRTY is NULL for a full copy, or

@@ -216,6 +216,8 @@ progress_snapshot (struct progress *p, double now,
   s.bytes_zero_skipped = atomic_load (&p->zero_skipped);
   s.bytes_zeroed = atomic_load (&p->zeroed);
   s.error_message = p->error;
+  s.change_id = p->change_id;
+  s.warning = p->warning;
   if (p->end_time > 0)
     now = p->end_time;
   else if (p->queued_since > 0)
@@ -292,6 +294,8 @@ progress_snapshot_to_model (const struct progress_snapshot *s,
   p.error_message = s->error_message;
   p.stalled = s->stalled;
   p.stalled_seconds = s->stalled_seconds;
+  p.change_id = s->change_id;
+  p.warning = s->warning;
   *ret = p;
 }
 

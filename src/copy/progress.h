@@ -38,8 +38,12 @@ struct progress {
   uint64_t hole_bytes;
   uint64_t zero_bytes;
   double start_time;
-  double queued_since; /* when it became queued, else 0 */
-  uint64_t resumed;    /* bytes done before a restart (checkpoint) */
+  double queued_since;   /* when it became queued, else 0 */
+  uint64_t resumed;      /* bytes done before a restart (checkpoint) */
+  const char *change_id; /* VMware CBT: the changeId once completed, or
+                            NULL; set before any thread reads it */
+  const char *warning;   /* reported with every update, or NULL; set
+                            likewise */
 
   /* Updated by the workers. */
   _Atomic uint64_t done;         /* planned bytes completed */
@@ -79,6 +83,8 @@ struct progress_snapshot {
   bool stalled;              /* set by the ticker (cbt_stall_check), not by
                                 progress_snapshot */
   double stalled_seconds;    /* when stalled: since how long */
+  const char *change_id;     /* progress.change_id */
+  const char *warning;       /* progress.warning */
 };
 
 /* Initialises P at time NOW, in stage Analysis, status in_progress. */

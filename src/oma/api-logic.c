@@ -40,6 +40,9 @@ render_disk (const struct oma_disk *d)
                         &failed);
   cbt_json_set_counted (obj, "updated_at", render_time (d->updated_at),
                         &failed);
+  if (d->change_id[0])
+    cbt_json_set_counted (obj, "change_id", json_string (d->change_id),
+                          &failed);
   if (failed) {
     json_decref (obj);
     return NULL;
@@ -306,4 +309,47 @@ oma_parse_patch (const char *body, size_t len, struct oma_patch *ret_patch)
 out:
   json_decref (root);
   return r;
+}
+
+json_t *
+oma_render_vm_disks (const oma_job_vector *jobs, const char *vm)
+{
+  json_t *disks = json_array (), *seen = json_object ();
+  size_t i, j;
+  int failed = 0;
+
+  for (i = 0; disks && seen && i < jobs->len; i++) {
+    const struct oma_job *job = &jobs->ptr[i];
+
+    if (strcmp (job->source_vm_name, vm) != 0)
+      continue;
+    for (j = 0; j < job->disks.len; j++) {
+      const struct oma_disk *d = &job->disks.ptr[j];
+      json_t *obj;
+
+      if (strcmp (d->sync_status, "completed") != 0 || d->change_id[0] == 0 ||
+          json_object_get (seen, d->disk_id) != NULL)
+        continue;
+      obj = json_object ();
+      if (obj == NULL) {
+        failed = 1;
+        break;
+      }
+      cbt_json_set_counted (obj, "disk_id", json_string (d->disk_id), &failed);
+      cbt_json_set_counted (obj, "change_id", json_string (d->change_id),
+                            &failed);
+      cbt_json_set_counted (obj, "job_id", json_string (job->id), &failed);
+      cbt_json_set_counted (obj, "updated_at", render_time (d->updated_at),
+                            &failed);
+      if (json_array_append_new (disks, obj) == -1 ||
+          json_object_set_new (seen, d->disk_id, json_true ()) == -1)
+        failed = 1;
+    }
+  }
+  json_decref (seen);
+  if (disks == NULL || failed) {
+    json_decref (disks);
+    return NULL;
+  }
+  return json_pack ("{s:s,s:o}", "vm", vm, "disks", disks);
 }

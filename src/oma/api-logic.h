@@ -27,6 +27,15 @@
  */
 json_t *oma_render_job (const struct oma_job *job, bool with_history);
 
+/* Renders the changeId chain of the VM named VM from JOBS (newest created
+ * first, with their disks), the answer of GET /api/v1/vms/{vm}/disks:
+ * {"vm": VM, "disks": [{"disk_id", "change_id", "job_id", "updated_at"}]},
+ * for each disk id the changeId of the newest job of that VM in which the
+ * disk completed with one.  Returns a new reference, or NULL when out of
+ * memory.
+ */
+json_t *oma_render_vm_disks (const oma_job_vector *jobs, const char *vm);
+
 /* Parses a registration (POST /api/v1/replications) from the LEN bytes at
  * BODY into *RET_JOB, a new pending job created at NOW:
  *

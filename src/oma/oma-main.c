@@ -33,6 +33,7 @@ static const struct cbt_route oma_routes[] = {
   { "POST", "/api/v1/replications", oma_replications_create },
   { "GET", "/api/v1/replications/{id}", oma_replications_get },
   { "PATCH", "/api/v1/replications/{id}", oma_replications_patch },
+  { "GET", "/api/v1/vms/{id}/disks", oma_vms_disks_get },
   { "GET", "/", oma_ui_index },
   { "GET", "/ui/app.js", oma_ui_script },
   { "GET", "/ui/style.css", oma_ui_style },

@@ -28,6 +28,11 @@ void oma_replications_create (struct cbt_httpd_request *req);
 void oma_replications_get (struct cbt_httpd_request *req);
 void oma_replications_patch (struct cbt_httpd_request *req);
 
+/* vms.c: GET /api/v1/vms/{vm}/disks, the changeId of each disk's last
+ * completed sync.
+ */
+void oma_vms_disks_get (struct cbt_httpd_request *req);
+
 /* ui.c: the web UI built into the binary: GET /, /ui/app.js,
  * /ui/style.css; and GET /healthz.
  */

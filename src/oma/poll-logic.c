@@ -231,6 +231,8 @@ poll_progress_update (const struct oma_job *known,
     oma_copy_text (d.sync_status, sizeof d.sync_status,
                    oma_map_disk_status (vd->status));
     d.updated_at = now;
+    if (disk_completed)
+      oma_copy_text (d.change_id, sizeof d.change_id, vd->change_id);
     /* Out of memory loses one disk row until the next poll. */
     oma_disk_vector_append (&job->disks, d);
   }

@@ -26,7 +26,7 @@
   "created_at, updated_at, started_at, completed_at, last_progress_at"
 #define DISK_COLUMNS                                                          \
   "disk_id, capacity_bytes, total_bytes, bytes_synced, "                      \
-  "sync_progress_percent, sync_status, updated_at"
+  "sync_progress_percent, sync_status, updated_at, change_id"
 #define ACTIVE "('pending', 'replicating')"
 
 /* The disk upsert and the sample insert are built at create time from
@@ -35,7 +35,7 @@
  */
 #define DISK_UPSERT_HEAD                                                      \
   "INSERT INTO vm_disks (job_id, " DISK_COLUMNS ") VALUES "
-#define DISK_ROW "(?, ?, ?, ?, ?, ?, ?, ?)"
+#define DISK_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define SAMPLE_INSERT_HEAD                                                    \
   "INSERT INTO replication_progress_history (job_id, sampled_at, "            \
   "bytes_transferred, transfer_speed_bps, progress_percent) VALUES "
@@ -161,6 +161,10 @@ static const char *const *const sql_migrations[OMA_SCHEMA_VERSION] = {
       "    REFERENCES replication_jobs (id) ON DELETE CASCADE){TABLE}",
       "CREATE INDEX replication_progress_history_job"
       "  ON replication_progress_history (job_id, id)",
+      NULL },
+  (const char *const[]){
+      /* Version 2: the changeId chain (VMware CBT), per VM disk. */
+      "ALTER TABLE vm_disks ADD COLUMN change_id {NAME} NOT NULL DEFAULT ''",
       NULL },
 };
 
@@ -320,6 +324,7 @@ sql_cols_disk (struct sql_cols *c, struct oma_disk *d)
   sql_col_double (c, &d->sync_progress_percent);
   sql_col_text (c, d->sync_status, sizeof d->sync_status);
   sql_col_time (c, &d->updated_at);
+  sql_col_text (c, d->change_id, sizeof d->change_id);
 }
 
 /* Executes statement ID with the arguments bound so far, which it
@@ -569,6 +574,7 @@ sql_arg_disk (struct sql_store *s, const char *job_id,
   sql_arg_double (s, d->sync_progress_percent);
   sql_arg_text (s, d->sync_status[0] ? d->sync_status : "pending", false);
   sql_arg_time (s, d->updated_at);
+  sql_arg_text (s, d->change_id, false);
 }
 
 /* Binds the arguments of a history sample of JOB as it is now. */
@@ -1143,6 +1149,11 @@ sql_build (const struct oma_sql_driver_ops *ops, const char *head,
              ops->upsert_conflict, o, c, o, c);
     for (i = 0; i < sizeof updated / sizeof *updated; i++)
       fprintf (fp, ", %s = %s%s%s", updated[i], o, updated[i], c);
+    /* An empty changeId (not completed yet) keeps the one stored. */
+    fprintf (fp,
+             ", change_id = CASE WHEN %schange_id%s <> '' "
+             "THEN %schange_id%s ELSE vm_disks.change_id END",
+             o, c, o, c);
   }
   if (ferror (fp) | fclose (fp)) {
     free (text);

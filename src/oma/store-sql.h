@@ -54,7 +54,7 @@ enum oma_sql_stmt {
  * the most placeholders a statement then has (a disk row has 8).
  */
 #define OMA_SQL_BULK_ROWS_MAX 32
-#define OMA_SQL_ARGS_MAX (OMA_SQL_BULK_ROWS_MAX * 8)
+#define OMA_SQL_ARGS_MAX (OMA_SQL_BULK_ROWS_MAX * 9)
 #define OMA_SQL_COLS_MAX 20
 
 /* The types of statement arguments and result columns. */

@@ -30,7 +30,9 @@
 #include "common/ids.h"
 #include "common/vector.h"
 
-#define OMA_SCHEMA_VERSION 1
+#define OMA_SCHEMA_VERSION 2
+/* As CBT_CHANGE_ID_MAX (common/progress-model.h). */
+#define OMA_CHANGE_ID_MAX 128
 
 /* Bounds of the text columns (bytes, without the terminating NUL).  The
  * MariaDB schema declares the same widths; longer text is cut on a UTF-8
@@ -61,6 +63,10 @@ struct oma_disk {
   double sync_progress_percent;
   char sync_status[OMA_WORD_MAX + 1]; /* pending syncing completed failed */
   int64_t updated_at;
+  /* VMware CBT: the disk's changeId once this sync completed, else "".
+   * An update with "" keeps the one stored.
+   */
+  char change_id[OMA_CHANGE_ID_MAX + 1];
 };
 DEFINE_VECTOR_TYPE (oma_disk_vector, struct oma_disk);
 

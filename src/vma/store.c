@@ -189,6 +189,10 @@ vma_record_merge (struct vma_record *rec, const struct cbt_update *u)
     rec->stalled = u->stalled;
     rec->stalled_seconds = u->stalled_seconds;
   }
+  if (u->has & CBT_HAS_CHANGE_ID)
+    memcpy (rec->change_id, u->change_id, sizeof rec->change_id);
+  if (u->has & CBT_HAS_WARNING)
+    memcpy (rec->warning, u->warning, sizeof rec->warning);
   if (u->has & CBT_HAS_STATUS)
     rec->status = u->status;
   else if (rec->status == CBT_STATUS_QUEUED && rec->bytes_transferred > 0)
@@ -484,6 +488,8 @@ vma_record_progress (const struct vma_record *r, struct cbt_progress *ret)
   /* Only a running disk can be stalled. */
   p.stalled = r->stalled && r->status == CBT_STATUS_IN_PROGRESS;
   p.stalled_seconds = p.stalled ? r->stalled_seconds : 0;
+  p.change_id = r->change_id;
+  p.warning = r->warning;
   cbt_progress_derive (&p);
   if (r->status == CBT_STATUS_IN_PROGRESS && (r->has & CBT_HAS_ETA)) {
     p.has_eta = true;

@@ -50,7 +50,9 @@ struct vma_record {
   bool stalled;           /* the sender says it is not moving … */
   double stalled_seconds; /* … since this long (when it said so) */
   char *error_message;    /* NULL when none */
-  double updated_mono;    /* clocks of the last update */
+  char change_id[CBT_CHANGE_ID_MAX + 1]; /* the last one given, or "" */
+  char warning[CBT_WARNING_MAX + 1];     /* the last one given, or "" */
+  double updated_mono;                   /* clocks of the last update */
   double updated_wall;
 };
 

@@ -765,6 +765,64 @@ test_render (void **state)
   oma_job_reset (&job);
 }
 
+/* The changeId chain: per disk, the newest job (first in the list) of
+ * the VM in which the disk completed with a changeId.
+ */
+static void
+test_render_vm_disks (void **state)
+{
+  oma_job_vector jobs = empty_vector;
+  struct oma_job j[3];
+  struct oma_disk d;
+  json_t *doc;
+  char *text;
+  size_t i;
+
+  memset (j, 0, sizeof j);
+  oma_copy_text (j[0].id, sizeof j[0].id, "new");
+  oma_copy_text (j[1].id, sizeof j[1].id, "other-vm");
+  oma_copy_text (j[2].id, sizeof j[2].id, "old");
+  oma_copy_text (j[0].source_vm_name, sizeof j[0].source_vm_name, "web");
+  oma_copy_text (j[1].source_vm_name, sizeof j[1].source_vm_name, "db");
+  oma_copy_text (j[2].source_vm_name, sizeof j[2].source_vm_name, "web");
+  memset (&d, 0, sizeof d);
+  /* new: disk-a failed (no changeId), disk-b completed with /9. */
+  oma_copy_text (d.disk_id, sizeof d.disk_id, "disk-a");
+  oma_copy_text (d.sync_status, sizeof d.sync_status, "failed");
+  oma_disk_vector_append (&j[0].disks, d);
+  oma_copy_text (d.disk_id, sizeof d.disk_id, "disk-b");
+  oma_copy_text (d.sync_status, sizeof d.sync_status, "completed");
+  oma_copy_text (d.change_id, sizeof d.change_id, "b/9");
+  oma_disk_vector_append (&j[0].disks, d);
+  /* other-vm: same disk id, another VM. */
+  oma_copy_text (d.change_id, sizeof d.change_id, "x/1");
+  oma_copy_text (d.disk_id, sizeof d.disk_id, "disk-a");
+  oma_disk_vector_append (&j[1].disks, d);
+  /* old: disk-a /4 and disk-b /3. */
+  oma_copy_text (d.change_id, sizeof d.change_id, "a/4");
+  oma_disk_vector_append (&j[2].disks, d);
+  oma_copy_text (d.disk_id, sizeof d.disk_id, "disk-b");
+  oma_copy_text (d.change_id, sizeof d.change_id, "b/3");
+  oma_disk_vector_append (&j[2].disks, d);
+  for (i = 0; i < 3; i++)
+    oma_job_vector_append (&jobs, j[i]);
+
+  doc = oma_render_vm_disks (&jobs, "web");
+  assert_non_null (doc);
+  text = json_dumps (json_object_get (doc, "disks"), JSON_COMPACT);
+  assert_string_equal (
+      text, "[{\"disk_id\":\"disk-b\",\"change_id\":\"b/9\",\"job_id\":"
+            "\"new\",\"updated_at\":null},{\"disk_id\":\"disk-a\","
+            "\"change_id\":\"a/4\",\"job_id\":\"old\",\"updated_at\":"
+            "null}]");
+  free (text);
+  json_decref (doc);
+  doc = oma_render_vm_disks (&jobs, "nobody");
+  assert_int_equal (json_array_size (json_object_get (doc, "disks")), 0);
+  json_decref (doc);
+  oma_job_vector_free (&jobs);
+}
+
 int
 main (void)
 {
@@ -788,6 +846,7 @@ main (void)
     cmocka_unit_test (test_registration_bad),
     cmocka_unit_test (test_patch_body),
     cmocka_unit_test (test_render),
+    cmocka_unit_test (test_render_vm_disks),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -467,6 +467,51 @@ test_random_sequences (void **state)
   }
 }
 
+/* VMware CBT: change_id goes out only with the completed state, is read
+ * back (and printable ASCII only), and a job document's disk carries it to
+ * the OMA's decoder.
+ */
+static void
+test_change_id (void **state)
+{
+  struct cbt_progress p = { .stage = "Finalize",
+                            .status = CBT_STATUS_IN_PROGRESS,
+                            .total_bytes = 10,
+                            .bytes_transferred = 9,
+                            .change_id = "52 aa bb/3" };
+  struct cbt_update u;
+  struct cbt_doc_job job;
+  json_t *doc;
+  char *body;
+
+  cbt_progress_derive (&p);
+  body = cbt_update_encode (&p, "disk-2000", 0);
+  assert_non_null (body);
+  assert_null (strstr (body, "change_id"));
+  free (body);
+  p.status = CBT_STATUS_COMPLETED;
+  p.bytes_transferred = 10;
+  cbt_progress_derive (&p);
+  body = cbt_update_encode (&p, "disk-2000", 0);
+  assert_non_null (strstr (body, "\"change_id\":\"52 aa bb/3\""));
+  assert_int_equal (cbt_update_decode (body, strlen (body), &u), 0);
+  assert_true (u.has & CBT_HAS_CHANGE_ID);
+  assert_string_equal (u.change_id, "52 aa bb/3");
+  cbt_update_clear (&u);
+  free (body);
+  body = "{\"disk_id\":\"d\",\"change_id\":\"a\\u0001b\"}";
+  assert_int_equal (cbt_update_decode (body, strlen (body), &u), -1);
+
+  doc = cbt_job_doc_encode ("job-1", &p, 0, 0, 0);
+  assert_non_null (doc);
+  assert_int_equal (cbt_job_doc_add_disk (doc, "disk-2000", &p, 0, 0), 0);
+  assert_int_equal (cbt_job_doc_decode (doc, true, &job), 0);
+  assert_int_equal (job.disks.len, 1);
+  assert_string_equal (job.disks.ptr[0].change_id, "52 aa bb/3");
+  cbt_doc_job_reset (&job);
+  json_decref (doc);
+}
+
 int
 main (void)
 {
@@ -478,6 +523,7 @@ main (void)
     cmocka_unit_test (test_round_trip_every_status),
     cmocka_unit_test (test_copier_and_vma_aggregate_alike),
     cmocka_unit_test (test_random_sequences),
+    cmocka_unit_test (test_change_id),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
