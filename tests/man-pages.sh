@@ -11,7 +11,7 @@ mandir="$BUILDDIR/docs/man"
     exit 77
 }
 
-for page in cbtrack.1 cbtrack-copy.1 cbtrack-plan.1 cbtrack-status.1 \
+for page in cbtrack.1 cbtrack-copy.1 cbtrack-plan.1 cbtrack-status.1 cbtrack-vsphere.1 \
             cbtrack-vma.8 cbtrack-oma.8; do
     [ -s "$mandir/$page" ] || fail "$page missing"
     # -ww: every warning; -z: no output, warnings only.
@@ -45,11 +45,12 @@ check_options cbtrack.1 "$CBTRACK"
 check_options cbtrack-copy.1 "$CBTRACK" copy
 check_options cbtrack-plan.1 "$CBTRACK" plan
 check_options cbtrack-status.1 "$CBTRACK" status
+check_options cbtrack-vsphere.1 "$CBTRACK" vsphere
 check_options cbtrack-vma.8 "$CBTRACK" vma
 check_options cbtrack-oma.8 "$CBTRACK" oma
 
 # And every subcommand answers --version and -V.
-for cmd in copy plan status vma oma; do
+for cmd in copy plan status vsphere vma oma; do
     "$CBTRACK" $cmd --version | grep -Eq '^cbtrack [0-9.]+$' ||
         fail "$cmd --version"
     "$CBTRACK" $cmd -V | grep -Eq '^cbtrack [0-9.]+$' || fail "$cmd -V"

@@ -56,6 +56,7 @@ static const struct option vsphere_long_options[] = {
   { "timeout", required_argument, NULL, OPT_TIMEOUT },
   { "vsphere-timeout", required_argument, NULL, OPT_TIMEOUT },
   { "help", no_argument, NULL, 'h' },
+  { "version", no_argument, NULL, 'V' },
   { NULL, 0, NULL, 0 },
 };
 
@@ -98,7 +99,10 @@ vsphere_usage (FILE *fp)
       "      --disk-key KEY         a disk's device key (2000, 2001...)\n"
       "      --since CHANGEID       areas changed since CHANGEID; default\n"
       "                             '*', every allocated area\n"
-      "  -h, --help                 this help\n");
+      "  -h, --help                 this help\n"
+      "  -V, --version              show the version\n"
+      "\n"
+      "See cbtrack-vsphere(1).\n");
 }
 
 /* `vsphere disks`: prints the disks and snapshots of VM. */
@@ -182,7 +186,7 @@ vsphere_main (int argc, char **argv)
   int c, ret = 1;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "h", vsphere_long_options, NULL)) !=
+  while ((c = getopt_long (argc, argv, "hV", vsphere_long_options, NULL)) !=
          -1) {
     switch (c) {
     case OPT_URL: ca.url = optarg; break;
@@ -208,6 +212,7 @@ vsphere_main (int argc, char **argv)
       }
       break;
     case 'h': vsphere_usage (stdout); return 0;
+    case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: vsphere_usage (stderr); return 2;
     }
   }
