@@ -215,6 +215,9 @@ oma_poll_decide (const struct oma_job *known, enum oma_fetch_result result,
   char reason[OMA_ERROR_MAX + 1];
   int64_t since, silent;
 
+  if (result == OMA_FETCH_SKIPPED)
+    return false;
+
   if (result == OMA_FETCH_OK) {
     const char *status = oma_map_job_status (vma->status);
 

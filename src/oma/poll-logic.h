@@ -19,6 +19,7 @@
  * or it answers 404 — for the latter two, counted from the job's
  * last_progress_at (or created_at when it never had any).  A dead job
  * becomes failed, and error_message says which of the three it was.
+ * Only a fetch that ran is evidence: a skipped one changes nothing.
  */
 #ifndef CBTRACK_OMA_POLL_LOGIC_H
 #define CBTRACK_OMA_POLL_LOGIC_H
@@ -35,6 +36,8 @@ enum oma_fetch_result {
   OMA_FETCH_OK,          /* 200 and a well-formed job */
   OMA_FETCH_NOT_FOUND,   /* 404: the VMA does not know the job */
   OMA_FETCH_UNREACHABLE, /* no connection, timeout, 5xx, garbage */
+  OMA_FETCH_SKIPPED,     /* the fetch did not run (the poller stopped, or
+                            could not set it up): no evidence either way */
 };
 
 /* Parses the LEN bytes at BODY as one VMA job document into *RET_JOB

@@ -441,6 +441,10 @@ test_decide_dead (void **state)
   assert_non_null (strstr (u.job.error_message, "Connection refused"));
   assert_non_null (strstr (u.job.error_message, "http://vma:8081"));
   oma_job_reset (&u.job);
+  /* A fetch that did not run is no evidence, however long the silence. */
+  known_job (&known, now - 1000, now - 900);
+  assert_false (
+      oma_poll_decide (&known, OMA_FETCH_SKIPPED, NULL, NULL, now, 300, &u));
 
   /* 404: counted from created_at when there never was progress. */
   known_job (&known, now - 100, 0);
