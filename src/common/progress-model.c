@@ -532,6 +532,28 @@ cbt_update_decode (const char *body, size_t len, struct cbt_update *ret)
     break;
   }
 
+  switch (cbt_json_get_string (obj, CBT_FIELD_SENDER_ID, CBT_ID_MAX, &s)) {
+  case -1:
+    if (json_is_string (json_object_get (obj, CBT_FIELD_SENDER_ID)))
+      cbt_set_error ("invalid sender_id: " CBT_INVALID_ID_TEXT);
+    goto out;
+  case 1:
+    if (s[0] != '\0' && !cbt_id_is_valid (s)) {
+      cbt_set_error ("invalid sender_id: " CBT_INVALID_ID_TEXT);
+      goto out;
+    }
+    memcpy (u.sender_id, s, strlen (s) + 1);
+    break;
+  }
+
+  {
+    int new_run = 0;
+
+    if (cbt_json_get_bool (obj, CBT_FIELD_NEW_RUN, &new_run) == -1)
+      goto out;
+    u.new_run = new_run != 0;
+  }
+
   *ret = u;
   r = 0;
 

@@ -57,6 +57,13 @@
 #define CBT_FIELD_UPDATED_AT "updated_at"
 #define CBT_FIELD_SECONDS_SINCE_UPDATE "seconds_since_update"
 #define CBT_FIELD_VM_NAME "vm_name" /* optional, from other services */
+/* Update body only: who sends (an id the sender picks once per process;
+ * the service refuses a second sender of a disk while the first is
+ * live), and the start of a new run of a disk (the only way to move a
+ * completed or failed disk back to queued or in_progress).
+ */
+#define CBT_FIELD_SENDER_ID "sender_id"
+#define CBT_FIELD_NEW_RUN "new_run"
 #define CBT_FIELD_DISKS "disks"
 #define CBT_FIELD_JOBS "jobs"   /* the list answer: {"count", "jobs"} */
 #define CBT_FIELD_COUNT "count" /* of the list answer */
@@ -256,6 +263,8 @@ struct cbt_update {
   uint64_t bytes_zero_skipped;
   uint64_t capacity_bytes;
   char *error_message; /* owned; NULL unless CBT_HAS_ERROR_MESSAGE */
+  char sender_id[CBT_ID_MAX + 1]; /* "" when the sender gave none */
+  bool new_run;                   /* a new run of the disk (or job) */
 };
 
 /* Flags of cbt_update_encode. */

@@ -66,7 +66,8 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
       "setup_progress_percent = CASE WHEN ? THEN ? "
       "ELSE setup_progress_percent END, "
       "current_operation = CASE WHEN ? THEN ? ELSE current_operation END, "
-      "updated_at = ?, last_progress_at = ? WHERE id = ?",
+      "updated_at = ?, last_progress_at = ? WHERE id = ? AND status "
+      "IN " ACTIVE,
   [OMA_SQL_JOB_PROGRESS] =
       "UPDATE replication_jobs SET "
       "replication_type = COALESCE(NULLIF(?, ''), replication_type), "
@@ -886,8 +887,23 @@ sql_job_patch_body (struct sql_store *s, void *arg)
   if ((r = sql_exec (s, OMA_SQL_JOB_PATCH, "update job")) < 0)
     return r;
   if (r == 0) {
-    cbt_set_error ("no job '%s'", p->id);
-    return -ENOENT;
+    /* No such job, or a final one (which a PATCH never rewrites). */
+    struct sql_cols c = { .n = 0 };
+    struct oma_job job;
+
+    memset (&job, 0, sizeof job);
+    sql_arg_text (s, p->id, false);
+    sql_cols_job (&c, &job);
+    if ((r = sql_read_one (s, OMA_SQL_JOB_SELECT, &c, "read job")) < 0)
+      return r;
+    oma_job_reset (&job);
+    if (r == 0) {
+      cbt_set_error ("no job '%s'", p->id);
+      return -ENOENT;
+    }
+    cbt_set_error ("job '%s' is %s: a final job does not change", p->id,
+                   job.status);
+    return -EEXIST;
   }
   return 0;
 }

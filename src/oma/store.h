@@ -169,7 +169,8 @@ struct oma_store_ops {
   int (*job_list_active) (struct oma_store *store, oma_job_vector *ret_jobs);
 
   /* Applies PATCH to job ID at time NOW (also its updated_at and, as a
-   * sign of life, last_progress_at).  -ENOENT if there is no such job.
+   * sign of life, last_progress_at).  -ENOENT if there is no such job,
+   * -EEXIST (nothing changed) if it is completed or failed.
    */
   int (*job_patch) (struct oma_store *store, const char *id,
                     const struct oma_patch *patch, int64_t now);

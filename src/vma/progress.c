@@ -15,6 +15,8 @@ vma_progress_status_of (int err)
   case -EINVAL:
   case -E2BIG: return 400;
   case -ENOENT: return 404;
+  case -EBUSY:
+  case -EALREADY: return 409;
   case -ENOSPC: return 503;
   default: return 500;
   }

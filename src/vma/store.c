@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,8 @@ vma_store_create (const struct vma_store_limits *limits)
     store->limits.max_disks = VMA_DEFAULT_MAX_DISKS;
   if (!(store->limits.job_ttl > 0))
     store->limits.job_ttl = VMA_DEFAULT_JOB_TTL;
+  if (!(store->limits.sender_lease > 0))
+    store->limits.sender_lease = VMA_DEFAULT_SENDER_LEASE;
   pthread_mutex_init (&store->lock, NULL);
   return store;
 
@@ -190,7 +193,41 @@ vma_record_merge (struct vma_record *rec, const struct cbt_update *u)
   else if (rec->status == CBT_STATUS_QUEUED && rec->bytes_transferred > 0)
     /* A sender that never names a status is running once bytes move. */
     rec->status = CBT_STATUS_IN_PROGRESS;
+  if (u->sender_id[0] != '\0')
+    memcpy (rec->sender_id, u->sender_id, sizeof rec->sender_id);
   rec->has |= u->has;
+}
+
+/* Whether update U may change TARGET (an existing record of the job
+ * named WHAT) at NOW_MONO; see vma_store_apply_update for the rules.
+ * Returns 1 when it may, 0 when it repeats TARGET's final status (accept,
+ * change nothing), or -EBUSY / -EALREADY with a message recorded.
+ */
+static int
+vma_record_may_change (const struct vma_store *store,
+                       const struct vma_record *target,
+                       const struct cbt_update *u, const char *what,
+                       double now_mono)
+{
+  double age = now_mono - target->updated_mono;
+
+  if (u->sender_id[0] != '\0' && target->sender_id[0] != '\0' &&
+      strcmp (u->sender_id, target->sender_id) != 0 &&
+      age < store->limits.sender_lease) {
+    cbt_set_error ("%s is being reported by another sender (its last "
+                   "update %.0f s ago); a second sender is refused until "
+                   "the first has been silent for %g s",
+                   what, age, store->limits.sender_lease);
+    return -EBUSY;
+  }
+  if (cbt_status_is_running (target->status) || u->new_run)
+    return 1;
+  if ((u->has & CBT_HAS_STATUS) && u->status == target->status)
+    return 0;
+  cbt_set_error ("%s is %s, which is final; a new sync of it must start a "
+                 "new run (\"" CBT_FIELD_NEW_RUN "\": true)",
+                 what, cbt_status_name (target->status));
+  return -EALREADY;
 }
 
 int
@@ -202,7 +239,7 @@ vma_store_apply_update (struct vma_store *store, const char *job_id,
   struct vma_job *job, *new_job = NULL;
   struct vma_disk *disk = NULL, new_disk;
   struct vma_record rec, *target;
-  char *error_message = NULL;
+  char *error_message = NULL, *old_error = NULL;
 
   if (!cbt_id_is_valid (job_id)) {
     cbt_set_error ("invalid job id: ids are 1-128 characters of "
@@ -240,8 +277,24 @@ vma_store_apply_update (struct vma_store *store, const char *job_id,
       target = &disk->rec;
   } else if (job != NULL)
     target = &job->own;
-  if (target != NULL)
-    rec = *target;
+  if (target != NULL) {
+    char what[CBT_ID_MAX + 16];
+    int may;
+
+    if (disk != NULL)
+      snprintf (what, sizeof what, "disk %s", disk->id);
+    else
+      snprintf (what, sizeof what, "job %s", job->id);
+    may = vma_record_may_change (store, target, u, what, now_mono);
+    if (may < 0)
+      return may;
+    if (may == 0)
+      return 0;
+    if (u->new_run)
+      old_error = target->error_message; /* freed at the commit */
+    else
+      rec = *target;
+  }
 
   vma_record_merge (&rec, u);
   if (rec.bytes_transferred > rec.total_bytes) {
@@ -286,6 +339,7 @@ vma_store_apply_update (struct vma_store *store, const char *job_id,
     goto oom;
 
   /* Commit. */
+  free (old_error);
   if (u->has & CBT_HAS_ERROR_MESSAGE) {
     free (rec.error_message);
     rec.error_message = error_message;

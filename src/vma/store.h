@@ -33,6 +33,10 @@
 #define VMA_DEFAULT_MAX_JOBS 100000
 #define VMA_DEFAULT_MAX_DISKS 256
 #define VMA_DEFAULT_JOB_TTL (24 * 3600.0)
+/* A disk (or job) belongs to the sender of its last update for this long
+ * after it: five of the copier's 2 s report intervals.
+ */
+#define VMA_DEFAULT_SENDER_LEASE 10.0
 
 /* The last known state of one disk, or the job-level state of a job. */
 struct vma_record {
@@ -47,8 +51,9 @@ struct vma_record {
   uint64_t bytes_written;
   uint64_t bytes_zero_skipped;
   uint64_t capacity_bytes;
-  char *error_message; /* NULL when none */
-  double updated_mono; /* clocks of the last update */
+  char *error_message;            /* NULL when none */
+  char sender_id[CBT_ID_MAX + 1]; /* of the last update; "" if none */
+  double updated_mono;            /* clocks of the last update */
   double updated_wall;
 };
 
@@ -71,9 +76,10 @@ struct vma_job {
 };
 
 struct vma_store_limits {
-  size_t max_jobs;  /* 0: VMA_DEFAULT_MAX_JOBS */
-  size_t max_disks; /* per job; 0: VMA_DEFAULT_MAX_DISKS */
-  double job_ttl;   /* seconds; 0: VMA_DEFAULT_JOB_TTL */
+  size_t max_jobs;     /* 0: VMA_DEFAULT_MAX_JOBS */
+  size_t max_disks;    /* per job; 0: VMA_DEFAULT_MAX_DISKS */
+  double job_ttl;      /* seconds; 0: VMA_DEFAULT_JOB_TTL */
+  double sender_lease; /* seconds; 0: VMA_DEFAULT_SENDER_LEASE */
 };
 
 struct vma_store_stats {
@@ -103,7 +109,15 @@ void vma_store_free (struct vma_store *store);
  *   -EINVAL  bytes_transferred would exceed total_bytes, or bad JOB_ID;
  *   -E2BIG   the job already has max_disks disks;
  *   -ENOSPC  the store already holds max_jobs jobs;
+ *   -EBUSY   another sender owns the record: the record's last update
+ *            came from another sender_id less than sender_lease ago
+ *            (updates without a sender_id are never refused for this);
+ *   -EALREADY the record is completed or failed and UPDATE would change
+ *            it without starting a new run (new_run); an update that
+ *            repeats the final status is accepted and changes nothing;
  *   -ENOMEM  out of memory.
+ * An update with new_run starts the record afresh: fields it does not
+ * give are zero, not kept.
  */
 int vma_store_apply_update (struct vma_store *store, const char *job_id,
                             const struct cbt_update *update, double now_mono,

@@ -35,6 +35,7 @@ vma_usage (FILE *fp)
   fprintf (fp,
 "Usage: cbtrack vma [--listen ADDR:PORT] [--token-file FILE]\n"
 "                   [--job-ttl DURATION] [--max-jobs N] [--threads N]\n"
+"                   [--sender-lease DURATION]\n"
 "\n"
 "Run the progress service: copiers POST their progress to it, pollers\n"
 "and `cbtrack status` read it.  It keeps jobs in memory only.\n"
@@ -49,6 +50,10 @@ vma_usage (FILE *fp)
 "                       their last update (default 24h; e.g. 90s, 10m, 2d)\n"
 "  --max-jobs N         hold at most N jobs; beyond, new jobs get 503\n"
 "                       (default 100000)\n"
+"  --sender-lease DURATION\n"
+"                       a disk belongs to the sender (sender_id) of its last\n"
+"                       update this long; another sender gets 409 meanwhile\n"
+"                       (default 10s)\n"
 "  --threads N          HTTP worker threads (default: one per CPU)\n"
 "  -h, --help           show this help\n"
 "\n"
@@ -76,11 +81,12 @@ vma_tick (void *arg)
 int
 vma_main (int argc, char **argv)
 {
-  enum { OPT_JOB_TTL = 256, OPT_MAX_JOBS };
+  enum { OPT_JOB_TTL = 256, OPT_MAX_JOBS, OPT_SENDER_LEASE };
   static const struct option long_options[] = {
     CBT_DAEMON_LONG_OPTIONS,
     { "job-ttl", required_argument, NULL, OPT_JOB_TTL },
     { "max-jobs", required_argument, NULL, OPT_MAX_JOBS },
+    { "sender-lease", required_argument, NULL, OPT_SENDER_LEASE },
     { "help", no_argument, NULL, 'h' },
     { NULL },
   };
@@ -102,6 +108,10 @@ vma_main (int argc, char **argv)
     switch (c) {
     case OPT_JOB_TTL:
       if (cbt_parse_duration (optarg, &limits.job_ttl) == -1)
+        goto usage_error;
+      break;
+    case OPT_SENDER_LEASE:
+      if (cbt_parse_duration (optarg, &limits.sender_lease) == -1)
         goto usage_error;
       break;
     case OPT_MAX_JOBS:
