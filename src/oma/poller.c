@@ -70,7 +70,8 @@ struct oma_poller {
   CURLM *multi;
   oma_job_vector cache;    /* active jobs, sorted by id */
   string_vector known_ids; /* ids known to exist in the store, sorted */
-  bool db_down;            /* the last store call failed (for logging) */
+  bool db_down;            /* in an outage of the store (for logging) */
+  bool db_down_write;      /* ... in which a write failed */
   uint64_t cycles;         /* cycles run so far */
   pthread_t thread;
   bool thread_started;
@@ -96,16 +97,26 @@ poller_log (struct oma_poller *p, const char *fmt, ...)
   p->cfg.log ("%s", msg);
 }
 
-/* Records that the store failed or worked, logging only the changes. */
+/* Records that the store failed or worked, logging only the changes:
+ * once when an outage starts, once when it ends.  An outage of writes (a
+ * full disk) ends with a write that works, not with a read that works.
+ */
 static void
-poller_db_state (struct oma_poller *p, bool ok, const char *what)
+poller_db_state (struct oma_poller *p, bool ok, bool write, const char *what)
 {
-  if (!ok && !p->db_down)
-    poller_log (p, "database unavailable (%s: %s); retrying every cycle", what,
-                cbt_get_error ());
-  else if (ok && p->db_down)
+  if (!ok) {
+    if (!p->db_down)
+      poller_log (p, "database unavailable (%s: %s); retrying every cycle",
+                  what, cbt_get_error ());
+    else if (write)
+      p->db_down_write = true;
+    if (!p->db_down)
+      p->db_down_write = write;
+    p->db_down = true;
+  } else if (p->db_down && (write || !p->db_down_write)) {
     poller_log (p, "database is back");
-  p->db_down = !ok;
+    p->db_down = false;
+  }
 }
 
 /* A copy of the scheme://authority part of URL (all of it when it has no
@@ -474,10 +485,10 @@ poller_discover (struct oma_poller *p, int64_t now)
       oma_job_from_discovery (&jobs.ptr[j], p->cfg.vma_urls[i], now, &job);
       r = store->ops->job_insert (store, &job);
       if (r == -EIO) {
-        poller_db_state (p, false, "register discovered job");
+        poller_db_state (p, false, true, "register discovered job");
         break;
       }
-      poller_db_state (p, true, NULL);
+      poller_db_state (p, true, true, NULL);
       if (r == 0) {
         added++;
         if (p->cfg.verbose)
@@ -506,11 +517,11 @@ poller_load_active (struct oma_poller *p)
   size_t i;
 
   if (store->ops->job_list_active (store, &fresh) < 0) {
-    poller_db_state (p, false, "read active jobs");
+    poller_db_state (p, false, false, "read active jobs");
     oma_job_vector_free (&fresh);
     return;
   }
-  poller_db_state (p, true, NULL);
+  poller_db_state (p, true, false, NULL);
   if (fresh.len > 1)
     qsort (fresh.ptr, fresh.len, sizeof *fresh.ptr, poller_cmp_job);
   for (i = 0; i < fresh.len; i++) {
@@ -537,10 +548,10 @@ poller_write (struct oma_poller *p, const struct oma_update *updates, size_t n)
   while (done < n) {
     chunk = n - done < POLLER_BATCH ? n - done : POLLER_BATCH;
     if (store->ops->apply_updates (store, updates + done, chunk) < 0) {
-      poller_db_state (p, false, "write poll results");
+      poller_db_state (p, false, true, "write poll results");
       break;
     }
-    poller_db_state (p, true, NULL);
+    poller_db_state (p, true, true, NULL);
     done += chunk;
   }
   return done;

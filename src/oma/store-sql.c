@@ -8,12 +8,15 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/timeutil.h"
 #include "oma/store-sql.h"
 
 /* The columns of replication_jobs and vm_disks, in the order every
@@ -176,7 +179,21 @@ struct sql_store {
   /* The public operations, named after the driver's engine. */
   struct oma_store_ops ops;
   struct oma_sql_driver *drv;
+  /* Held for every operation; taken with a bound
+   * (OMA_STORE_LOCK_TIMEOUT), so a database that stopped answering makes
+   * the callers fail instead of queueing behind it.
+   */
   pthread_mutex_t lock;
+  /* When the operation holding the lock started (cbt_now_mono), 0 when
+   * the lock is free: read by health without the lock.
+   */
+  _Atomic double busy_since;
+  /* The outcome of the last operation, for health: state_lock guards
+   * failing and why, and is never held across a database call.
+   */
+  pthread_mutex_t state_lock;
+  bool failing;
+  char why[512];
   /* The schema is checked and every statement prepared on the driver's
    * current connection.
    */
@@ -557,6 +574,53 @@ sql_run (struct sql_store *s, bool transaction,
   return r == -EEXIST || r == -ENOENT ? r : -EIO;
 }
 
+/* Runs sql_run (S, TRANSACTION, BODY, ARG) under the store's lock, which
+ * it waits for at most OMA_STORE_LOCK_TIMEOUT seconds, after the
+ * driver's storage check, and records the outcome for health.  Returns
+ * like sql_run; -EIO when the lock or the check failed.
+ */
+static int
+sql_locked_run (struct sql_store *s, bool transaction,
+                int (*body) (struct sql_store *s, void *arg), void *arg)
+{
+  const struct oma_sql_driver_ops *ops = s->drv->ops;
+  struct timespec deadline;
+  double since;
+  int r, err;
+
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += (time_t)OMA_STORE_LOCK_TIMEOUT;
+  err = pthread_mutex_timedlock (&s->lock, &deadline);
+  if (err != 0) {
+    since = atomic_load (&s->busy_since);
+    if (err == ETIMEDOUT)
+      cbt_set_error ("%s: the database is not answering (an operation has "
+                     "been waiting for it for %.0f s)",
+                     ops->name, since > 0 ? cbt_now_mono () - since : 0);
+    else
+      cbt_set_error_errno (err, "pthread_mutex_timedlock");
+    return -EIO;
+  }
+  atomic_store (&s->busy_since, cbt_now_mono ());
+  if (ops->check && (r = ops->check (s->drv)) < 0)
+    r = -EIO;
+  else
+    r = sql_run (s, transaction, body, arg);
+  atomic_store (&s->busy_since, 0.0);
+
+  err = pthread_mutex_lock (&s->state_lock);
+  assert (err == 0);
+  s->failing = r == -EIO;
+  if (r == -EIO)
+    snprintf (s->why, sizeof s->why, "%s", cbt_get_error ());
+  err = pthread_mutex_unlock (&s->state_lock);
+  assert (err == 0);
+  err = pthread_mutex_unlock (&s->lock);
+  assert (err == 0);
+  (void)err;
+  return r;
+}
+
 /* Binds the arguments of the upsert of disk D of job JOB_ID. */
 static void
 sql_arg_disk (struct sql_store *s, const char *job_id,
@@ -626,9 +690,8 @@ static int
 sql_job_insert (struct oma_store *store, const struct oma_job *job)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
 
-  return sql_run (s, true, sql_job_insert_body, (void *)job);
+  return sql_locked_run (s, true, sql_job_insert_body, (void *)job);
 }
 
 /* A row being read, and the vector it goes to. */
@@ -726,10 +789,9 @@ static int
 sql_job_get (struct oma_store *store, const char *id, struct oma_job *ret_job)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
   struct sql_get get = { .id = id, .ret_job = ret_job };
 
-  return sql_run (s, false, sql_job_get_body, &get);
+  return sql_locked_run (s, false, sql_job_get_body, &get);
 }
 
 /* Runs the job query ID and appends its rows, without disks, to *JOBS. */
@@ -848,20 +910,18 @@ static int
 sql_job_list (struct oma_store *store, oma_job_vector *ret_jobs)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
   struct sql_list list = { .active = false, .ret_jobs = ret_jobs };
 
-  return sql_run (s, false, sql_job_list_body, &list);
+  return sql_locked_run (s, false, sql_job_list_body, &list);
 }
 
 static int
 sql_job_list_active (struct oma_store *store, oma_job_vector *ret_jobs)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
   struct sql_list list = { .active = true, .ret_jobs = ret_jobs };
 
-  return sql_run (s, false, sql_job_list_body, &list);
+  return sql_locked_run (s, false, sql_job_list_body, &list);
 }
 
 /* What sql_job_patch_body changes. */
@@ -913,10 +973,9 @@ sql_job_patch (struct oma_store *store, const char *id,
                const struct oma_patch *patch, int64_t now)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
   struct sql_patch p = { .id = id, .patch = patch, .now = now };
 
-  return sql_run (s, false, sql_job_patch_body, &p);
+  return sql_locked_run (s, false, sql_job_patch_body, &p);
 }
 
 /* Keeps the newest OMA_HISTORY_MAX samples of JOB. */
@@ -1089,7 +1148,6 @@ sql_apply_updates (struct oma_store *store, const struct oma_update *updates,
                    size_t n)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
   CLEANUP_FREE bool *matched = NULL;
   struct sql_apply a = { .updates = updates, .n = n };
 
@@ -1101,7 +1159,38 @@ sql_apply_updates (struct oma_store *store, const struct oma_update *updates,
     return -EIO;
   }
   a.matched = matched;
-  return sql_run (s, true, sql_apply_body, &a);
+  return sql_locked_run (s, true, sql_apply_body, &a);
+}
+
+static int
+sql_health (struct oma_store *store, char *why, size_t len)
+{
+  struct sql_store *s = (struct sql_store *)store;
+  const struct oma_sql_driver_ops *ops = s->drv->ops;
+  double since = atomic_load (&s->busy_since);
+  bool failing;
+  int err;
+
+  if (ops->check && ops->check (s->drv) < 0) {
+    snprintf (why, len, "%s", cbt_get_error ());
+    return -EIO;
+  }
+  if (since > 0 && cbt_now_mono () - since >= OMA_STORE_LOCK_TIMEOUT) {
+    snprintf (why, len,
+              "%s: the database is not answering (an operation has been "
+              "waiting for it for %.0f s)",
+              ops->name, cbt_now_mono () - since);
+    return -EIO;
+  }
+  err = pthread_mutex_lock (&s->state_lock);
+  assert (err == 0);
+  failing = s->failing;
+  if (failing)
+    snprintf (why, len, "%s", s->why);
+  err = pthread_mutex_unlock (&s->state_lock);
+  assert (err == 0);
+  (void)err;
+  return failing ? -EIO : 0;
 }
 
 static void
@@ -1113,6 +1202,7 @@ sql_close (struct oma_store *store)
   s->drv->ops->close (s->drv);
   for (i = 0; i < OMA_SQL_STMT_COUNT; i++)
     free (s->built[i]);
+  pthread_mutex_destroy (&s->state_lock);
   pthread_mutex_destroy (&s->lock);
   free (s);
 }
@@ -1120,6 +1210,7 @@ sql_close (struct oma_store *store)
 static const struct oma_store_ops sql_store_ops = {
   .name = NULL, /* the driver's */
   .close = sql_close,
+  .health = sql_health,
   .job_insert = sql_job_insert,
   .job_get = sql_job_get,
   .job_list = sql_job_list,
@@ -1186,12 +1277,15 @@ oma_sql_store_create (struct oma_sql_driver *drv)
     ops->close (drv);
     return NULL;
   }
-  if ((r = pthread_mutex_init (&s->lock, NULL)) != 0) {
+  if ((r = pthread_mutex_init (&s->lock, NULL)) != 0 ||
+      ((r = pthread_mutex_init (&s->state_lock, NULL)) != 0 &&
+       (pthread_mutex_destroy (&s->lock), true))) {
     cbt_set_error_errno (r, "pthread_mutex_init");
     ops->close (drv);
     free (s);
     return NULL;
   }
+  atomic_init (&s->busy_since, 0.0);
   s->drv = drv;
   s->ops = sql_store_ops;
   s->ops.name = ops->name;

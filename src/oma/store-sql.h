@@ -192,6 +192,14 @@ struct oma_sql_driver_ops {
    */
   bool (*is_transient) (struct oma_sql_driver *drv);
 
+  /* Checks, without touching the database, that the storage the driver
+   * opened is still the one it writes to (SQLite: the file at the path
+   * is the file that was opened, not deleted or replaced).  Returns 0, or
+   * -EIO with a message recorded.  May be called from any thread, without
+   * the store's lock.  NULL when there is nothing to check.
+   */
+  int (*check) (struct oma_sql_driver *drv);
+
   /* Keeps other processes from migrating the schema at the same time,
    * until migrate_end.  COMMIT says whether the migration worked and is
    * to be kept where the engine can still undo it; migrate_end returns

@@ -48,6 +48,11 @@
  * write would double the statements a poll cycle sends.
  */
 #define OMA_HISTORY_MAX 240
+/* Seconds an operation waits for the store (another operation holding
+ * it, because the database is slow or stopped answering) before it fails
+ * with -EIO: API calls then answer 503 within this bound.
+ */
+#define OMA_STORE_LOCK_TIMEOUT 5
 #define OMA_HISTORY_TRIM_EVERY 16
 
 /* One row of vm_disks.  Timestamps here and below are seconds since the
@@ -144,6 +149,15 @@ struct oma_store_ops {
 
   /* Closes the connection and frees the store. */
   void (*close) (struct oma_store *store);
+
+  /* Says whether the database works, from what the store already knows:
+   * the outcome of its last operation, an operation that has been
+   * running for longer than the store's lock timeout, and the driver's
+   * storage check (a deleted SQLite file).  Never waits for the database
+   * or the store's lock.  Returns 0, or -EIO with the reason in WHY (LEN
+   * bytes).
+   */
+  int (*health) (struct oma_store *store, char *why, size_t len);
 
   /* Inserts JOB (its created_at/updated_at must be set) and its disks in
    * one transaction.  -EEXIST if a job with this id exists (nothing is
