@@ -18,7 +18,8 @@ wait_for 20 test -s "$tmp/vma.port" || fail "slow VMA did not start"
 vma="http://127.0.0.1:$(cat "$tmp/vma.port")"
 
 start_service oma_pid port "$tmp/oma.log" "$CBTRACK" oma \
-    --db "sqlite:$tmp/oma.db" --poll-interval 1 --dead-timeout 3 -v
+    --db "sqlite:$tmp/oma.db" --poll-interval 1 --dead-timeout 3 -v \
+    --allow-vma "$vma"
 for i in $(seq 150); do
     expect 201 POST /api/v1/replications \
         -d "{\"id\":\"job-$i\",\"vma_url\":\"$vma\"}"

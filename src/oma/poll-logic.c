@@ -248,12 +248,14 @@ oma_poll_decide (const struct oma_job *known, enum oma_fetch_result result,
               "there was no progress for %" PRId64 " s (dead timeout %.0f s)",
               known->vma_url, silent, dead_timeout);
   else
-    snprintf (
-        reason, sizeof reason,
-        "dead: the VMA at %.300s is unreachable (%.300s) and there was no "
-        "progress for %" PRId64 " s (dead timeout %.0f s)",
-        known->vma_url, detail && detail[0] ? detail : "no answer", silent,
-        dead_timeout);
+    /* How the fetch failed stays out of the row, which API clients read
+     * (it would tell closed, filtered and non-HTTP ports apart); the
+     * poller logs it.
+     */
+    snprintf (reason, sizeof reason,
+              "dead: the VMA at %.300s is unreachable and there was no "
+              "progress for %" PRId64 " s (dead timeout %.0f s)",
+              known->vma_url, silent, dead_timeout);
   poll_fail_update (known, reason, now, ret_update);
   return true;
 }

@@ -71,8 +71,9 @@ const char *oma_map_disk_status (enum cbt_status status);
 const char *oma_map_sync_type (const char *sync_type);
 
 /* Decides what to write for the active job KNOWN after a fetch that ended
- * with RESULT (VMA is the parsed job when RESULT is OMA_FETCH_OK; DETAIL
- * says why a fetch failed, for the error message).  NOW is the wall clock
+ * with RESULT (VMA is the parsed job when RESULT is OMA_FETCH_OK; DETAIL,
+ * why a fetch failed, is for the caller's log: the error message names the
+ * kind of failure only, since API clients read it).  NOW is the wall clock
  * in epoch seconds.  Returns true and fills *RET_UPDATE (its job.disks
  * allocated: release with oma_job_reset) when something must be written,
  * false when nothing changes.

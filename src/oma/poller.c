@@ -169,6 +169,7 @@ fetch_init (struct oma_poller *p, struct fetch *f, const char *base,
   }
   f->http = cbt_http_new (&(struct cbt_http_options){
       .component = "oma",
+      .token = p->cfg.vma_token,
       .connect_timeout_ms = timeout_ms < 5000 ? timeout_ms : 5000L,
       .timeout_ms = timeout_ms,
       .max_reply = limit,
@@ -642,8 +643,9 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
        * and what the last fetch that ran got.
        */
       if (u.kind == OMA_UPDATE_FAIL)
-        poller_log (p, "job %s declared dead: %s", job->id,
-                    u.job.error_message);
+        poller_log (p, "job %s declared dead: %s (last fetch: %s)", job->id,
+                    u.job.error_message,
+                    result == OMA_FETCH_OK ? "answered" : detail);
       updates.ptr[updates.len++] = u;
       if (u.job.last_progress_at > job->last_progress_at)
         job->last_progress_at = u.job.last_progress_at;

@@ -89,6 +89,16 @@ oma_replications_create (struct cbt_httpd_request *req)
     cbt_httpd_respond_error (req, 400, "%s", cbt_get_error ());
     return;
   }
+  /* Only VMAs the operator named: the OMA polls what is registered, and
+   * must not probe arbitrary hosts and ports for whoever asks.
+   */
+  if (!oma_vma_url_allowed (&server->allow, job.vma_url)) {
+    cbt_httpd_respond_error (req, 403,
+                             "vma_url is not an allowed VMA (the OMA's "
+                             "--vma and --allow-vma options)");
+    oma_job_reset (&job);
+    return;
+  }
   r = server->store->ops->job_insert (server->store, &job);
   if (r < 0)
     replications_store_error (req, r);

@@ -19,12 +19,13 @@
 #define VMA_DEFAULT_LISTEN "127.0.0.1:8081"
 
 static const struct cbt_route vma_routes[] = {
-  { "POST", "/api/v1/progress/{id}/update", vma_progress_update },
-  { "GET", "/api/v1/progress/{id}", vma_progress_get },
-  { "DELETE", "/api/v1/progress/{id}", vma_progress_delete },
-  { "GET", "/api/v1/progress", vma_progress_list },
-  { "GET", "/healthz", vma_health_get },
-  { "GET", "/metrics", vma_metrics_get },
+  { "POST", "/api/v1/progress/{id}/update", vma_progress_update, 0 },
+  { "GET", "/api/v1/progress/{id}", vma_progress_get, 0 },
+  { "DELETE", "/api/v1/progress/{id}", vma_progress_delete, 0 },
+  /* The list is the one expensive read: behind the token, when set. */
+  { "GET", "/api/v1/progress", vma_progress_list, CBT_ROUTE_PRIVATE },
+  { "GET", "/healthz", vma_health_get, 0 },
+  { "GET", "/metrics", vma_metrics_get, 0 },
   { NULL },
 };
 
