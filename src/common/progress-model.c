@@ -397,6 +397,21 @@ cbt_update_counter (const json_t *obj, const char *key, unsigned bit,
   return r;
 }
 
+void
+cbt_text_strip_controls (char *s)
+{
+  unsigned char *p = (unsigned char *)s;
+
+  for (; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f)
+      *p = ' ';
+    else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+      p[0] = p[1] = ' '; /* U+0080..U+009F, the C1 controls (CSI...) */
+      p++;
+    }
+  }
+}
+
 /* True when S has no control characters (stage labels end up in
  * terminals and Prometheus labels).
  */
@@ -528,6 +543,7 @@ cbt_update_decode (const char *body, size_t len, struct cbt_update *ret)
       cbt_set_error ("out of memory");
       goto out;
     }
+    cbt_text_strip_controls (u.error_message);
     u.has |= CBT_HAS_ERROR_MESSAGE;
     break;
   }
@@ -757,6 +773,7 @@ cbt_doc_get_text (const json_t *obj, const char *key, char *dst, size_t size)
   }
   memcpy (dst, s, len);
   dst[len] = '\0';
+  cbt_text_strip_controls (dst);
   return 0;
 }
 

@@ -130,6 +130,13 @@ int cbt_stage_parse (const char *str, enum cbt_stage *ret);
  */
 int cbt_stage_rank (const char *stage);
 
+/* Replaces every control character of the UTF-8 text S (C0, DEL and the
+ * C1 controls U+0080..U+009F) by spaces, in place, so that a text from a
+ * peer (an error message, a name) cannot drive a terminal (ESC, CR,
+ * BEL...).  The decoders below apply it to every text they keep.
+ */
+void cbt_text_strip_controls (char *s);
+
 /* True while STATUS is not final (queued or in progress). */
 bool cbt_status_is_running (enum cbt_status status);
 

@@ -285,6 +285,7 @@ oma_parse_registration (const char *body, size_t len,
   oma_copy_text (job.id, sizeof job.id, id);
   oma_copy_text (job.source_vm_name, sizeof job.source_vm_name,
                  name && name[0] ? name : id);
+  cbt_text_strip_controls (job.source_vm_name);
   oma_copy_text (job.vma_url, sizeof job.vma_url, url);
   oma_copy_text (job.replication_type, sizeof job.replication_type,
                  type ? oma_map_sync_type (type) : "full");
@@ -353,9 +354,11 @@ oma_parse_patch (const char *body, size_t len, struct oma_patch *ret_patch)
   }
   patch.has_setup_progress = has_setup;
   patch.has_current_operation = has_op;
-  if (op)
+  if (op) {
     oma_copy_text (patch.current_operation, sizeof patch.current_operation,
                    op);
+    cbt_text_strip_controls (patch.current_operation);
+  }
   *ret_patch = patch;
   r = 0;
 out:
