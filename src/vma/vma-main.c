@@ -36,7 +36,7 @@ vma_usage (FILE *fp)
   fprintf (fp,
 "Usage: cbtrack vma [--listen ADDR:PORT] [--token-file FILE]\n"
 "                   [--job-ttl DURATION] [--max-jobs N] [--threads N]\n"
-"                   [--sender-lease DURATION]\n"
+"                   [--sender-lease DURATION] [--max-memory SIZE]\n"
 "\n"
 "Run the progress service: copiers POST their progress to it, pollers\n"
 "and `cbtrack status` read it.  It keeps jobs in memory only.\n"
@@ -51,6 +51,8 @@ vma_usage (FILE *fp)
 "                       their last update (default 24h; e.g. 90s, 10m, 2d)\n"
 "  --max-jobs N         hold at most N jobs; beyond, new jobs get 503\n"
 "                       (default 100000)\n"
+"  --max-memory SIZE    the jobs may take this much memory (default 1G; 512M,\n"
+"                       4G...); beyond, updates that need more get 503\n"
 "  --sender-lease DURATION\n"
 "                       a disk belongs to the sender (sender_id) of its last\n"
 "                       update this long; another sender gets 409 meanwhile\n"
@@ -82,12 +84,13 @@ vma_tick (void *arg)
 int
 vma_main (int argc, char **argv)
 {
-  enum { OPT_JOB_TTL = 256, OPT_MAX_JOBS, OPT_SENDER_LEASE };
+  enum { OPT_JOB_TTL = 256, OPT_MAX_JOBS, OPT_SENDER_LEASE, OPT_MAX_MEMORY };
   static const struct option long_options[] = {
     CBT_DAEMON_LONG_OPTIONS,
     { "job-ttl", required_argument, NULL, OPT_JOB_TTL },
     { "max-jobs", required_argument, NULL, OPT_MAX_JOBS },
     { "sender-lease", required_argument, NULL, OPT_SENDER_LEASE },
+    { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { "help", no_argument, NULL, 'h' },
     { NULL },
   };
@@ -111,6 +114,18 @@ vma_main (int argc, char **argv)
       if (cbt_parse_duration (optarg, &limits.job_ttl) == -1)
         goto usage_error;
       break;
+    case OPT_MAX_MEMORY: {
+      uint64_t bytes;
+
+      if (cbt_parse_size (optarg, &bytes) == -1)
+        goto usage_error;
+      if (bytes < 1024 * 1024 || bytes > SIZE_MAX) {
+        cbt_set_error ("--max-memory must be at least 1M");
+        goto usage_error;
+      }
+      limits.max_memory = (size_t)bytes;
+      break;
+    }
     case OPT_SENDER_LEASE:
       if (cbt_parse_duration (optarg, &limits.sender_lease) == -1)
         goto usage_error;
