@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/ids.h"
+#include "oma/api-logic.h"
 #include "oma/poll-logic.h"
 
 int
@@ -21,6 +22,15 @@ oma_vma_job_parse (const char *body, size_t len, struct cbt_doc_job *ret_job)
   root = json_loadb (body, len, 0, &err);
   if (root == NULL) {
     cbt_set_error ("the VMA's answer is not JSON: %s", err.text);
+    return -1;
+  }
+  /* The same cap as registration: a VMA cannot make a job larger. */
+  if (json_array_size (json_object_get (root, CBT_FIELD_DISKS)) >
+      OMA_MAX_DISKS) {
+    cbt_set_error ("the VMA's answer has %zu disks, more than %d",
+                   json_array_size (json_object_get (root, CBT_FIELD_DISKS)),
+                   OMA_MAX_DISKS);
+    json_decref (root);
     return -1;
   }
   r = cbt_job_doc_decode (root, true, ret_job);

@@ -21,9 +21,11 @@
 #include "oma/poll-logic.h"
 #include "oma/poller.h"
 
-/* Largest answer accepted for one job, and for a VMA's list of jobs. */
-#define POLLER_MAX_JOB_BODY (4 * 1024 * 1024)
-#define POLLER_MAX_LIST_BODY (256 * 1024 * 1024)
+/* Largest answer accepted for one job (256 disks take about 200 KiB),
+ * and for a VMA's list of jobs (read for discovery only).
+ */
+#define POLLER_MAX_JOB_BODY (1024 * 1024)
+#define POLLER_MAX_LIST_BODY (64 * 1024 * 1024)
 /* Requests in flight per VMA (scheme://host:port), and in all.  The
  * poller issues a request only when a slot is free, so libcurl never
  * queues one: a request's timeout then counts its own transfer alone,

@@ -23,7 +23,10 @@ replications_store_error (struct cbt_httpd_request *req, int r)
     cbt_httpd_respond_error (req, 404, "%s", cbt_get_error ());
   else if (r == -EEXIST)
     cbt_httpd_respond_error (req, 409, "%s", cbt_get_error ());
-  else
+  else if (r == -ENOSPC) {
+    cbt_httpd_add_header (req, "Retry-After", "60");
+    cbt_httpd_respond_error (req, 503, "%s", cbt_get_error ());
+  } else
     cbt_httpd_respond_error (req, 503, "database unavailable: %s",
                              cbt_get_error ());
 }

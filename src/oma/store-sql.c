@@ -7,6 +7,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -88,6 +89,8 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
                          "updated_at = ? WHERE job_id = ? "
                          "AND sync_status IN ('pending', 'syncing')",
   [OMA_SQL_SAMPLE_INSERT] = SAMPLE_INSERT_HEAD SAMPLE_ROW,
+  [OMA_SQL_JOB_COUNT_ACTIVE] = "SELECT COUNT(*) FROM replication_jobs "
+                               "WHERE status IN " ACTIVE,
   [OMA_SQL_SAMPLE_CUTOFF] =
       "SELECT id FROM replication_progress_history "
       "WHERE job_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
@@ -571,7 +574,7 @@ sql_run (struct sql_store *s, bool transaction,
       break;
     retry = false;
   }
-  return r == -EEXIST || r == -ENOENT ? r : -EIO;
+  return r == -EEXIST || r == -ENOENT || r == -ENOSPC ? r : -EIO;
 }
 
 /* Runs sql_run (S, TRANSACTION, BODY, ARG) under the store's lock, which
@@ -651,9 +654,20 @@ static int
 sql_job_insert_body (struct sql_store *s, void *arg)
 {
   const struct oma_job *job = arg;
+  struct sql_cols c = { .n = 0 };
+  int64_t active = 0;
   size_t i;
   int r;
 
+  /* The poller and the UI's list grow with the jobs being polled. */
+  sql_col_int (&c, &active);
+  if ((r = sql_read_one (s, OMA_SQL_JOB_COUNT_ACTIVE, &c, "count jobs")) < 0)
+    return r;
+  if (active >= OMA_MAX_ACTIVE_JOBS) {
+    cbt_set_error ("the OMA already polls %" PRId64 " jobs (its limit)",
+                   active);
+    return -ENOSPC;
+  }
   sql_arg_text (s, job->id, false);
   sql_arg_text (s, job->source_vm_name, false);
   sql_arg_text (s, job->replication_type[0] ? job->replication_type : "full",

@@ -53,6 +53,10 @@
  * with -EIO: API calls then answer 503 within this bound.
  */
 #define OMA_STORE_LOCK_TIMEOUT 5
+/* Jobs pending or replicating at most: registering (or discovering) one
+ * more fails with -ENOSPC.
+ */
+#define OMA_MAX_ACTIVE_JOBS 10000
 #define OMA_HISTORY_TRIM_EVERY 16
 
 /* One row of vm_disks.  Timestamps here and below are seconds since the
@@ -160,8 +164,8 @@ struct oma_store_ops {
   int (*health) (struct oma_store *store, char *why, size_t len);
 
   /* Inserts JOB (its created_at/updated_at must be set) and its disks in
-   * one transaction.  -EEXIST if a job with this id exists (nothing is
-   * changed).
+   * one transaction.  -EEXIST if a job with this id exists, -ENOSPC if
+   * OMA_MAX_ACTIVE_JOBS are pending or replicating (nothing is changed).
    */
   int (*job_insert) (struct oma_store *store, const struct oma_job *job);
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """A VMA stand-in that answers every job, but slowly.
 
-Usage: slow-vma.py PORTFILE DELAY
+Usage: slow-vma.py PORTFILE DELAY [DISKS]
 
 Listens on 127.0.0.1 on a port the kernel picks (written to PORTFILE),
 and answers GET /api/v1/progress/ID with an in-progress job document
 after DELAY seconds, one thread per connection, so many requests are
 answered at once, each as slowly as the last.  Every other request is
-answered 404.
+answered 404.  With DISKS, each job has that many disks.
 """
 import json
 import os
@@ -32,7 +32,10 @@ class Handler(BaseHTTPRequestHandler):
                 "job_id": job, "stage": "Transfer", "status": "in_progress",
                 "sync_type": "full", "bytes_transferred": 10,
                 "total_bytes": 100, "throughput_bps": 1,
-                "seconds_since_update": 0, "disks": []}).encode()
+                "seconds_since_update": 0,
+                "disks": [{"disk_id": "d%d" % i, "status": "in_progress",
+                           "bytes_transferred": 0, "total_bytes": 1}
+                          for i in range(DISKS)]}).encode()
             status = 200
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -53,6 +56,7 @@ class Server(ThreadingHTTPServer):
 
 
 DELAY = float(sys.argv[2])
+DISKS = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 server = Server(("127.0.0.1", 0), Handler)
 with open(sys.argv[1] + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
