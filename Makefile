@@ -21,7 +21,7 @@ SOURCES     = $(shell git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'bench/*
 CHECK_OPTS  = -Dwerror=true -Dcmocka=enabled -Dmariadb=enabled
 
 .PHONY: all build deps check demo bench install format format-check lint \
-        clean
+        fuzz clean
 
 all: build
 
@@ -73,5 +73,9 @@ format-check:
 lint:
 	@scripts/check-banned
 
+# libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60).
+fuzz: deps
+	@scripts/fuzz
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
