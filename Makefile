@@ -25,7 +25,7 @@ SOURCES     = $(shell git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'bench/*
 CHECK_OPTS  = -Dwerror=true -Dcmocka=enabled -Dmariadb=enabled
 
 .PHONY: all build deps check demo bench install deb format format-check \
-        lint clean
+        lint fuzz clean
 
 all: build
 
@@ -90,5 +90,9 @@ format-check:
 lint:
 	@scripts/check-banned
 
+# libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60).
+fuzz: deps
+	@scripts/fuzz
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_OUT)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_OUT) build-fuzz

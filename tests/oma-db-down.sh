@@ -9,7 +9,7 @@ requires command -v jq
 
 start_mariadb mdb
 start_service oma_pid port "$tmp/oma.log" "$CBTRACK" oma --db "$mdb_url" \
-    --poll-interval 1h
+    --poll-interval 1h --allow-vma http://x
 expect 201 POST /api/v1/replications -d '{"id":"job-1","vma_url":"http://x"}'
 stop_mariadb "$mdb"
 expect 503 GET /api/v1/replications

@@ -30,8 +30,10 @@ wait_for 20 row_is disc-1 "completed|100|100|100" ||
     fail "disk row of disc-1"
 [ "$(mariadb_query "$db" "SELECT completed_at IS NOT NULL FROM
       replication_jobs WHERE id = 'disc-1'")" = 1 ] || fail "completed_at"
-# Polling stopped: later news from the VMA does not reopen the row.
-vma_update "$vma1" disc-1 d1 in_progress 1 100
+# Polling stopped: later news from the VMA (a new run of the disk) does
+# not reopen the row.
+vma_post "$vma1" disc-1 '{"disk_id":"d1","status":"in_progress",
+    "new_run":true,"bytes_transferred":1,"total_bytes":100}'
 sleep 1.5
 row_is disc-1 "completed|100|100|100" || fail "final row changed"
 

@@ -8,7 +8,8 @@ make_tmpdir
 
 printf 'old-token\n' >"$tmp/token"
 start_service pid port "$tmp/oma.log" "$CBTRACK" oma \
-    --db "sqlite:$tmp/oma.db" --token-file "$tmp/token" --poll-interval 1h
+    --db "sqlite:$tmp/oma.db" --token-file "$tmp/token" --poll-interval 1h \
+    --allow-vma "127.0.0.1:*"
 
 # patch TOKEN: the status of an authenticated change of job-1.
 patch ()

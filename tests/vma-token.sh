@@ -37,9 +37,10 @@ done
 [ "$(snapshot job-1)" = "$before" ] || fail "job-1 changed without token"
 expect_http 404 GET /api/v1/progress/job-2
 
-# Reads stay open.
+# Reads stay open, except the list of every job.
 expect_http 200 GET /api/v1/progress/job-1
-expect_http 200 GET /api/v1/progress
+expect_http 401 GET /api/v1/progress
+expect_http 200 GET /api/v1/progress "${good[@]}"
 expect_http 200 GET /healthz
 expect_http 200 GET /metrics
 
@@ -48,5 +49,11 @@ expect_http 200 POST /api/v1/progress/job-1/update \
     -H 'Authorization: bearer s3cret-token' -d '{"disk_id":"d"}'
 expect_http 200 DELETE /api/v1/progress/job-1 "${good[@]}"
 expect_http 404 GET /api/v1/progress/job-1
+
+# cbtrack status lists the jobs with the token, not without.
+expect_http 200 POST /api/v1/progress/job-3/update "${good[@]}" \
+    -d '{"status":"in_progress"}'
+expect_exit 1 "$CBTRACK" status --vma "$vma_url"
+expect_exit 0 "$CBTRACK" status --vma "$vma_url" --token-file "$tmp/token"
 
 stop_vma

@@ -7,6 +7,8 @@
  * collects the body; the last one routes the request and runs the
  * handler.  httpd_completed() frees the state whatever happened.
  */
+#include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,6 +32,20 @@
 
 #define HTTPD_MAX_EXTRA_HEADERS 4
 #define HTTPD_MAX_STATUS 600
+/* Limits against clients that hold connections open (slowloris): open
+ * connections from one IP address, and in all.  A connection idle for
+ * the idle timeout is closed.
+ */
+#define HTTPD_PER_IP_CONNECTIONS 64
+#define HTTPD_MAX_CONNECTIONS 1000
+/* Memory per connection for its request line and headers: an 8 KiB URL
+ * fits, so a long query gets an answer (414), not a closed connection.
+ */
+#define HTTPD_CONNECTION_MEMORY (64 * 1024)
+/* Body bytes over the limit read and dropped before a chunked request is
+ * cut off (see httpd_access).
+ */
+#define HTTPD_DISCARD_MAX (4 * 1024 * 1024)
 
 /* Update bodies are a few hundred bytes: they fit here without a second
  * allocation per request.
@@ -57,8 +74,9 @@ struct httpd_conn {
   struct MHD_Connection *connection;
   char *body; /* inline_body, or a heap buffer when larger */
   size_t body_cap;
-  bool too_large; /* the body exceeded max_body (and was discarded) */
-  bool responded; /* a reply was queued (or its queuing failed) */
+  bool too_large;   /* the body exceeded max_body (and was discarded) */
+  size_t discarded; /* bytes of body dropped since */
+  bool responded;   /* a reply was queued (or its queuing failed) */
   bool queue_failed;
   unsigned nr_headers;
   const char *header_names[HTTPD_MAX_EXTRA_HEADERS];
@@ -205,6 +223,93 @@ cbt_httpd_respond_error (struct cbt_httpd_request *req, unsigned status,
                                  json_pack ("{s:s}", "error", msg));
 }
 
+/* Counts the Content-Length headers of a request (see
+ * httpd_conflicting_length).
+ */
+struct httpd_length_count {
+  const char *first;
+  bool conflict;
+};
+
+static enum MHD_Result
+httpd_count_length (void *cls, enum MHD_ValueKind kind, const char *key,
+                    const char *value)
+{
+  struct httpd_length_count *n = cls;
+
+  (void)kind;
+  if (strcasecmp (key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+    return MHD_YES;
+  if (n->first == NULL)
+    n->first = value ? value : "";
+  else if (strcmp (n->first, value ? value : "") != 0)
+    n->conflict = true;
+  return MHD_YES;
+}
+
+/* True when CONNECTION's request has Content-Length headers that
+ * disagree (a request smuggling attempt, or a broken client).
+ */
+static bool
+httpd_conflicting_length (struct MHD_Connection *connection)
+{
+  struct httpd_length_count n = { NULL, false };
+
+  MHD_get_connection_values (connection, MHD_HEADER_KIND, httpd_count_length,
+                             &n);
+  return n.conflict;
+}
+
+static enum MHD_Result
+httpd_add_arg_len (void *cls, enum MHD_ValueKind kind, const char *key,
+                   const char *value)
+{
+  size_t *len = cls;
+
+  (void)kind;
+  *len += strlen (key) + 2 + (value ? strlen (value) : 0);
+  return MHD_YES;
+}
+
+/* About the length of CONNECTION's query string (its decoded arguments). */
+static size_t
+httpd_query_len (struct MHD_Connection *connection)
+{
+  size_t len = 0;
+
+  MHD_get_connection_values (connection, MHD_GET_ARGUMENT_KIND,
+                             httpd_add_arg_len, &len);
+  return len;
+}
+
+/* libmicrohttpd's unescape callback: decodes %XX in place like
+ * libmicrohttpd does, except that %00 becomes 0x01 rather than ending the
+ * string there; the router refuses a path with any control character, so
+ * "/jobs/a%00b" is a 400, not a request for "/jobs/a".  Returns the new
+ * length.
+ */
+static size_t
+httpd_unescape (void *cls, struct MHD_Connection *connection, char *uri)
+{
+  char *r = uri, *w = uri;
+
+  (void)cls;
+  (void)connection;
+  while (*r) {
+    if (r[0] == '%' && isxdigit ((unsigned char)r[1]) &&
+        isxdigit ((unsigned char)r[2])) {
+      char hex[3] = { r[1], r[2], '\0' };
+      unsigned long v = strtoul (hex, NULL, 16);
+
+      *w++ = v == 0 ? '\x01' : (char)v;
+      r += 3;
+    } else
+      *w++ = *r++;
+  }
+  *w = '\0';
+  return (size_t)(w - uri);
+}
+
 /* Runs when the whole request is in: the router decides, then the
  * dispatcher answers its errors or runs the handler.
  */
@@ -216,26 +321,24 @@ httpd_dispatch (struct httpd_conn *c)
     .method = c->req.method,
     .path = c->req.path,
     .body_too_large = c->too_large,
+    .conflicting_length = httpd_conflicting_length (c->connection),
+    .query_len = httpd_query_len (c->connection),
   };
   struct cbt_router_result res;
-  bool locked = false;
   unsigned status;
   int err;
 
-  if (cbt_router_needs_token (in.method)) {
-    err = pthread_rwlock_rdlock (&httpd->token_lock);
-    if (err != 0) {
-      cbt_httpd_respond_error (&c->req, 500, "token lock: %s", strerror (err));
-      return;
-    }
-    locked = true;
-    in.token = httpd->token;
-    in.authorization =
-        cbt_httpd_header (&c->req, MHD_HTTP_HEADER_AUTHORIZATION);
+  /* Taken for every request: a route may need the token even for GET. */
+  err = pthread_rwlock_rdlock (&httpd->token_lock);
+  if (err != 0) {
+    cbt_httpd_respond_error (&c->req, 500, "token lock: %s", strerror (err));
+    return;
   }
+  in.token = httpd->token;
+  in.authorization = cbt_httpd_header (&c->req, MHD_HTTP_HEADER_AUTHORIZATION);
   cbt_router_decide (httpd->routes, &in, &res);
-  if (locked)
-    pthread_rwlock_unlock (&httpd->token_lock);
+  err = pthread_rwlock_unlock (&httpd->token_lock);
+  assert (err == 0);
 
   /* The status of every verdict is the router's; the words are ours. */
   status = cbt_router_status (res.verdict);
@@ -262,6 +365,16 @@ httpd_dispatch (struct httpd_conn *c)
     cbt_httpd_respond_error (&c->req, status,
                              "invalid id in path: ids are "
                              "1-128 characters of [A-Za-z0-9._:-]");
+    return;
+  case CBT_ROUTE_BAD_REQUEST:
+    cbt_httpd_respond_error (&c->req, status,
+                             "malformed request: a control character in "
+                             "the path, or Content-Length headers that "
+                             "disagree");
+    return;
+  case CBT_ROUTE_URI_TOO_LONG:
+    cbt_httpd_respond_error (&c->req, status, "query string over %d bytes",
+                             CBT_ROUTER_QUERY_MAX);
     return;
   }
   if (res.id[0] != '\0') {
@@ -336,6 +449,7 @@ httpd_conn_new (struct cbt_httpd *httpd, struct MHD_Connection *connection,
   c->body = c->inline_body;
   c->body_cap = sizeof c->inline_body;
   c->too_large = c->responded = c->queue_failed = false;
+  c->discarded = 0;
   c->nr_headers = 0;
 
   clen = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
@@ -364,8 +478,21 @@ httpd_access (void *cls, struct MHD_Connection *connection, const char *url,
     return c->queue_failed ? MHD_NO : MHD_YES;
   }
   if (*upload_data_size > 0) {
-    if (!c->responded)
+    if (!c->responded) {
       httpd_body_append (c, upload_data, *upload_data_size);
+      /* A body without a Content-Length (chunked) over the limit is read
+       * and dropped up to HTTPD_DISCARD_MAX, so that the client gets its
+       * 413 once it has sent the body; beyond, the connection is closed
+       * rather than the rest read (a client sending 1 GB gets a reset).
+       */
+      if (c->too_large) {
+        c->discarded += *upload_data_size;
+        if (c->discarded > HTTPD_DISCARD_MAX) {
+          *upload_data_size = 0;
+          return MHD_NO;
+        }
+      }
+    }
     *upload_data_size = 0;
     return MHD_YES;
   }
@@ -519,7 +646,12 @@ cbt_httpd_start (const struct cbt_httpd_config *config)
       (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE,
       (unsigned int)(threads > 1 ? threads : 0), MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned int)(config->idle_timeout ? config->idle_timeout : 60),
-      MHD_OPTION_NOTIFY_COMPLETED, httpd_completed, httpd, MHD_OPTION_END);
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      (unsigned int)HTTPD_PER_IP_CONNECTIONS, MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned int)HTTPD_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      (size_t)HTTPD_CONNECTION_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK,
+      httpd_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, httpd_completed,
+      httpd, MHD_OPTION_END);
   if (httpd->daemon == NULL) {
     close (fd);
     cbt_set_error ("cannot start the HTTP server on %s", config->listen);

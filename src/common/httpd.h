@@ -23,8 +23,8 @@
  *
  *   static void get_thing (struct cbt_httpd_request *req);
  *   static const struct cbt_route routes[] = {
- *     { "GET", "/api/v1/things/{id}", get_thing },
- *     { "DELETE", "/api/v1/things/{id}", delete_thing },
+ *     { "GET", "/api/v1/things/{id}", get_thing, 0 },
+ *     { "DELETE", "/api/v1/things/{id}", delete_thing, 0 },
  *     { NULL }
  *   };
  *   struct cbt_httpd_config cfg = { .listen = "127.0.0.1:8080",

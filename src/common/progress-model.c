@@ -453,6 +453,21 @@ cbt_update_counter (const json_t *obj, const char *key, unsigned bit,
   return r;
 }
 
+void
+cbt_text_strip_controls (char *s)
+{
+  unsigned char *p = (unsigned char *)s;
+
+  for (; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f)
+      *p = ' ';
+    else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+      p[0] = p[1] = ' '; /* U+0080..U+009F, the C1 controls (CSI...) */
+      p++;
+    }
+  }
+}
+
 /* True when S has no control characters (stage labels end up in
  * terminals and Prometheus labels).
  */
@@ -615,6 +630,7 @@ cbt_update_decode (const char *body, size_t len, struct cbt_update *ret)
       cbt_set_error ("out of memory");
       goto out;
     }
+    cbt_text_strip_controls (u.error_message);
     u.has |= CBT_HAS_ERROR_MESSAGE;
     break;
   }
@@ -647,6 +663,28 @@ cbt_update_decode (const char *body, size_t len, struct cbt_update *ret)
     u.has |= CBT_HAS_WARNING;
     break;
   }
+  }
+
+  switch (cbt_json_get_string (obj, CBT_FIELD_SENDER_ID, CBT_ID_MAX, &s)) {
+  case -1:
+    if (json_is_string (json_object_get (obj, CBT_FIELD_SENDER_ID)))
+      cbt_set_error ("invalid sender_id: " CBT_INVALID_ID_TEXT);
+    goto out;
+  case 1:
+    if (s[0] != '\0' && !cbt_id_is_valid (s)) {
+      cbt_set_error ("invalid sender_id: " CBT_INVALID_ID_TEXT);
+      goto out;
+    }
+    memcpy (u.sender_id, s, strlen (s) + 1);
+    break;
+  }
+
+  {
+    int new_run = 0;
+
+    if (cbt_json_get_bool (obj, CBT_FIELD_NEW_RUN, &new_run) == -1)
+      goto out;
+    u.new_run = new_run != 0;
   }
 
   *ret = u;
@@ -859,6 +897,7 @@ cbt_doc_get_text (const json_t *obj, const char *key, char *dst, size_t size)
   }
   memcpy (dst, s, len);
   dst[len] = '\0';
+  cbt_text_strip_controls (dst);
   return 0;
 }
 

@@ -62,6 +62,13 @@
 #define CBT_FIELD_UPDATED_AT "updated_at"
 #define CBT_FIELD_SECONDS_SINCE_UPDATE "seconds_since_update"
 #define CBT_FIELD_VM_NAME "vm_name" /* optional, from other services */
+/* Update body only: who sends (an id the sender picks once per process;
+ * the service refuses a second sender of a disk while the first is
+ * live), and the start of a new run of a disk (the only way to move a
+ * completed or failed disk back to queued or in_progress).
+ */
+#define CBT_FIELD_SENDER_ID "sender_id"
+#define CBT_FIELD_NEW_RUN "new_run"
 #define CBT_FIELD_DISKS "disks"
 #define CBT_FIELD_JOBS "jobs"   /* the list answer: {"count", "jobs"} */
 #define CBT_FIELD_COUNT "count" /* of the list answer */
@@ -131,6 +138,13 @@ int cbt_stage_parse (const char *str, enum cbt_stage *ret);
  * unknown label (2) < Finalize (3).
  */
 int cbt_stage_rank (const char *stage);
+
+/* Replaces every control character of the UTF-8 text S (C0, DEL and the
+ * C1 controls U+0080..U+009F) by spaces, in place, so that a text from a
+ * peer (an error message, a name) cannot drive a terminal (ESC, CR,
+ * BEL...).  The decoders below apply it to every text they keep.
+ */
+void cbt_text_strip_controls (char *s);
 
 /* True while STATUS is not final (queued or in progress). */
 bool cbt_status_is_running (enum cbt_status status);
@@ -316,6 +330,8 @@ struct cbt_update {
   double stalled_seconds; /* with CBT_HAS_STALLED; 0 unless stalled */
   char change_id[CBT_CHANGE_ID_MAX + 1]; /* "" unless CBT_HAS_CHANGE_ID */
   char warning[CBT_WARNING_MAX + 1];     /* "" unless CBT_HAS_WARNING */
+  char sender_id[CBT_ID_MAX + 1];        /* "" when the sender gave none */
+  bool new_run;                          /* a new run of the disk (or job) */
 };
 
 /* Flags of cbt_update_encode. */

@@ -115,6 +115,18 @@ router_find (const struct cbt_route *routes, const char *method,
   return NULL;
 }
 
+/* True when PATH has no control character (C0 or DEL). */
+static bool
+router_path_is_clean (const char *path)
+{
+  const unsigned char *p;
+
+  for (p = (const unsigned char *)path; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return false;
+  return true;
+}
+
 void
 cbt_router_decide (const struct cbt_route *routes,
                    const struct cbt_router_input *in,
@@ -126,6 +138,15 @@ cbt_router_decide (const struct cbt_route *routes,
 
   res->route = NULL;
   res->id[0] = '\0';
+  res->allow[0] = '\0';
+  if (in->conflicting_length || !router_path_is_clean (in->path)) {
+    res->verdict = CBT_ROUTE_BAD_REQUEST;
+    return;
+  }
+  if (in->query_len > CBT_ROUTER_QUERY_MAX) {
+    res->verdict = CBT_ROUTE_URI_TOO_LONG;
+    return;
+  }
   route = router_find (routes, in->method, in->path, ROUTER_MATCH, res->allow,
                        sizeof res->allow, &off, &len);
   if (route == NULL && res->allow[0] == '\0') {
@@ -148,7 +169,9 @@ cbt_router_decide (const struct cbt_route *routes,
     res->verdict = CBT_ROUTE_NOT_ALLOWED;
     return;
   }
-  if (in->token != NULL && cbt_router_needs_token (in->method) &&
+  if (in->token != NULL &&
+      (cbt_router_needs_token (in->method) ||
+       (route->flags & CBT_ROUTE_PRIVATE)) &&
       !cbt_router_authorized (in->authorization, in->token)) {
     res->verdict = CBT_ROUTE_UNAUTHORIZED;
     return;
@@ -184,6 +207,8 @@ cbt_router_status (enum cbt_route_verdict verdict)
   case CBT_ROUTE_UNAUTHORIZED: return 401;
   case CBT_ROUTE_TOO_LARGE: return 413;
   case CBT_ROUTE_BAD_ID: return 400;
+  case CBT_ROUTE_BAD_REQUEST: return 400;
+  case CBT_ROUTE_URI_TOO_LONG: return 414;
   }
   return 500;
 }

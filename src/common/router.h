@@ -16,6 +16,10 @@
  * ("/api/v1/progress/{id}/update").  The router's decisions, in the order
  * they are taken:
  *
+ *  0. 400: the request is malformed whatever its route: the decoded path
+ *     holds a control character (a %00 or %0A, say), or it carries two
+ *     Content-Length headers that disagree; 414: its query string is over
+ *     CBT_ROUTER_QUERY_MAX bytes.
  *  1. 404: no route has the path.  An {id} that would span several
  *     segments counts only when one of them is "." or ".." (such as
  *     "../x"): that is a traversal attempt and gets 400 (405 when the
@@ -23,8 +27,9 @@
  *  2. 405: the path exists but not with this method; the Allow list
  *     names the methods it has (HEAD wherever GET is; HEAD is routed as
  *     GET).
- *  3. 401: a token is configured, the method is not GET or HEAD, and the
- *     request lacks "Authorization: Bearer TOKEN".
+ *  3. 401: a token is configured, the method is not GET or HEAD (or the
+ *     route is CBT_ROUTE_PRIVATE), and the request lacks
+ *     "Authorization: Bearer TOKEN".
  *  4. 413: the body is over the limit.
  *  5. 400: the {id} is not a valid cbtrack id (common/ids.h).
  *  6. Otherwise the route's handler runs.
@@ -53,6 +58,15 @@ struct cbt_route {
   const char *method;
   const char *path;
   cbt_httpd_handler handler;
+  unsigned flags; /* CBT_ROUTE_* bits; 0 for none */
+};
+
+/* Flags of a route. */
+enum {
+  /* Even a GET needs the token, when one is configured (the route shows
+   * what other readers should not see, or costs enough to be abused).
+   */
+  CBT_ROUTE_PRIVATE = 1 << 0,
 };
 
 /* What the dispatcher does with a request. */
@@ -63,7 +77,15 @@ enum cbt_route_verdict {
   CBT_ROUTE_UNAUTHORIZED, /* 401: missing or wrong bearer token */
   CBT_ROUTE_TOO_LARGE,    /* 413: the body is over the limit */
   CBT_ROUTE_BAD_ID,       /* 400: the {id} is not a valid id */
+  CBT_ROUTE_BAD_REQUEST,  /* 400: a control character in the path, or
+                             Content-Length headers that disagree */
+  CBT_ROUTE_URI_TOO_LONG, /* 414: the query is over CBT_ROUTER_QUERY_MAX */
 };
+
+/* The longest query string (after "?") a request may carry: no route
+ * reads one.
+ */
+#define CBT_ROUTER_QUERY_MAX 1024
 
 /* Room for the longest Allow list a table can produce. */
 #define CBT_ROUTER_ALLOW_MAX 128
@@ -75,6 +97,8 @@ struct cbt_router_input {
   const char *authorization; /* the Authorization header, or NULL */
   const char *token;         /* the configured token, or NULL for none */
   bool body_too_large;       /* the body exceeded the server's limit */
+  bool conflicting_length;   /* Content-Length headers that disagree */
+  size_t query_len;          /* bytes after "?", 0 when none */
 };
 
 /* The router's answer. */

@@ -5,9 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "common/error.h"
+#include "common/progress-model.h"
 #include "common/http-client.h"
 #include "common/timeutil.h"
 #include "common/vector.h"
@@ -23,11 +28,16 @@
 struct pending {
   char *disk_id; /* "" for job-level updates */
   char *body;    /* NULL when nothing is waiting */
+  bool accepted; /* the VMA took an update of this disk (2xx) */
 };
 DEFINE_VECTOR_TYPE (pending_vector, struct pending);
 
 struct reporter {
   char *update_url;
+  /* This process's sender_id: the VMA refuses a second sender of a disk
+   * while the first is live.
+   */
+  char sender_id[40];
   struct cbt_http *http; /* used by the reporter thread only */
   pthread_t thread;
   pthread_mutex_t lock;
@@ -56,18 +66,37 @@ reporter_deadline (double seconds)
   return ts;
 }
 
-/* POSTs BODY.  Returns 0 when the VMA answered (any status: a 4xx will
- * not get better by resending), -1 when it could not be reached.
+/* POSTs BODY with this process's sender_id and, when NEW_RUN, "new_run":
+ * true (the first update of each disk a process sends starts its run: a
+ * disk that a previous copy left completed or failed is synced anew).
+ * Returns 0 when the VMA answered (any status: a 4xx will not get better
+ * by resending) with the status in *RET_STATUS, -1 when it could not be
+ * reached.
  */
 static int
-reporter_post (struct reporter *r, const char *body)
+reporter_post (struct reporter *r, const char *body, bool new_run,
+               long *ret_status)
 {
-  long status;
+  json_t *obj = json_loads (body, 0, NULL);
+  char *sent = NULL;
+  int ret = -1;
 
+  if (obj == NULL || !json_is_object (obj) ||
+      json_object_set_new (obj, CBT_FIELD_SENDER_ID,
+                           json_string (r->sender_id)) == -1 ||
+      (new_run &&
+       json_object_set_new (obj, CBT_FIELD_NEW_RUN, json_true ()) == -1) ||
+      (sent = json_dumps (obj, JSON_COMPACT)) == NULL)
+    goto out;
   if (cbt_http_prepare (r->http, "POST", r->update_url, "application/json",
-                        body, strlen (body)) == -1)
-    return -1;
-  return cbt_http_perform (r->http, &status);
+                        sent, strlen (sent)) == -1)
+    goto out;
+  ret = cbt_http_perform (r->http, ret_status);
+
+out:
+  free (sent);
+  json_decref (obj);
+  return ret;
 }
 
 /* Takes the first waiting body out of the table and sets *RET_SLOT to its
@@ -113,6 +142,8 @@ reporter_run (void *arg)
     double now = cbt_now_mono ();
     size_t slot = 0;
     char *body;
+    bool new_run;
+    long status = 0;
     int ok;
 
     if (r->stop && (r->unsent == 0 || now >= r->give_up_at))
@@ -130,13 +161,16 @@ reporter_run (void *arg)
     }
 
     body = reporter_take (r, &slot);
+    new_run = !r->pending.ptr[slot].accepted;
     r->sending = true;
     pthread_mutex_unlock (&r->lock);
-    ok = reporter_post (r, body) == 0;
+    ok = reporter_post (r, body, new_run, &status) == 0;
     pthread_mutex_lock (&r->lock);
     r->sending = false;
 
     if (ok) {
+      if (status >= 200 && status < 300)
+        r->pending.ptr[slot].accepted = true;
       free (body);
       r->backoff = 0;
       r->retry_after = 0;
@@ -152,6 +186,26 @@ reporter_run (void *arg)
   pthread_cond_broadcast (&r->idle);
   pthread_mutex_unlock (&r->lock);
   return NULL;
+}
+
+/* Writes a sender_id unique to this process into BUF: 16 random hex
+ * digits (the pid and the clock when the kernel has no randomness yet).
+ */
+static void
+reporter_make_sender_id (char *buf, size_t len)
+{
+  unsigned char rnd[8];
+  size_t i;
+
+  if (getrandom (rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
+    uint64_t v = ((uint64_t)getpid () << 32) ^
+                 (uint64_t)(cbt_now_wall () * 1e6) ^ (uint64_t)(uintptr_t)buf;
+
+    memcpy (rnd, &v, sizeof rnd);
+  }
+  snprintf (buf, len, "copy-");
+  for (i = 0; i < sizeof rnd; i++)
+    snprintf (buf + 5 + 2 * i, len - 5 - 2 * i, "%02x", rnd[i]);
 }
 
 struct reporter *
@@ -173,6 +227,8 @@ reporter_start (const char *url, const char *job_id, const char *token)
     goto nomem;
   snprintf (r->update_url, len + strlen (job_id) + 64,
             "%.*s/api/v1/progress/%s/update", (int)len, url, job_id);
+
+  reporter_make_sender_id (r->sender_id, sizeof r->sender_id);
 
   if (cbt_http_global_init () == -1)
     goto err;

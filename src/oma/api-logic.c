@@ -1,5 +1,6 @@
 /* cbtrack oma - the JSON API's decisions, free of I/O. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -130,6 +131,60 @@ oom:
   return NULL;
 }
 
+/* True when URL is PREFIX, or PREFIX (trailing slashes aside) followed by
+ * "/" or "?".
+ */
+static bool
+api_url_has_prefix (const char *url, const char *prefix)
+{
+  size_t n = strlen (prefix);
+
+  while (n > 0 && prefix[n - 1] == '/')
+    n--;
+  return n > 0 && strncmp (url, prefix, n) == 0 &&
+         (url[n] == '\0' || url[n] == '/' || url[n] == '?');
+}
+
+bool
+oma_vma_url_allowed (const struct oma_vma_allow *allow, const char *url)
+{
+  char hostport[OMA_URL_MAX + 8];
+  const char *auth, *end;
+  size_t i, len;
+  bool https;
+
+  if (allow == NULL || !oma_vma_url_is_valid (url))
+    return false;
+  for (i = 0; i < allow->n_urls; i++)
+    if (api_url_has_prefix (url, allow->urls[i]))
+      return true;
+  https = strncmp (url, "https://", 8) == 0;
+  auth = url + (https ? 8 : 7);
+  len = strcspn (auth, "/?#");
+  end = memchr (auth, '@', len); /* user info is not part of the host */
+  if (end != NULL) {
+    len -= (size_t)(end + 1 - auth);
+    auth = end + 1;
+  }
+  /* host:port, the scheme's port when none is given ("[v6]" kept). */
+  end = auth[0] == '[' ? memchr (auth, ']', len) : auth;
+  if (end != NULL && memchr (end, ':', len - (size_t)(end - auth)) != NULL)
+    snprintf (hostport, sizeof hostport, "%.*s", (int)len, auth);
+  else
+    snprintf (hostport, sizeof hostport, "%.*s:%s", (int)len, auth,
+              https ? "443" : "80");
+  for (i = 0; i < allow->n_patterns; i++) {
+    const char *pat = allow->patterns[i];
+
+    if (strstr (pat, "://") != NULL) {
+      if (api_url_has_prefix (url, pat))
+        return true;
+    } else if (fnmatch (pat, hostport, 0) == 0)
+      return true;
+  }
+  return false;
+}
+
 bool
 oma_vma_url_is_valid (const char *url)
 {
@@ -233,6 +288,7 @@ oma_parse_registration (const char *body, size_t len,
   oma_copy_text (job.id, sizeof job.id, id);
   oma_copy_text (job.source_vm_name, sizeof job.source_vm_name,
                  name && name[0] ? name : id);
+  cbt_text_strip_controls (job.source_vm_name);
   oma_copy_text (job.vma_url, sizeof job.vma_url, url);
   oma_copy_text (job.replication_type, sizeof job.replication_type,
                  type ? oma_map_sync_type (type) : "full");
@@ -301,9 +357,11 @@ oma_parse_patch (const char *body, size_t len, struct oma_patch *ret_patch)
   }
   patch.has_setup_progress = has_setup;
   patch.has_current_operation = has_op;
-  if (op)
+  if (op) {
     oma_copy_text (patch.current_operation, sizeof patch.current_operation,
                    op);
+    cbt_text_strip_controls (patch.current_operation);
+  }
   *ret_patch = patch;
   r = 0;
 out:

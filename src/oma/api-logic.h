@@ -66,4 +66,21 @@ int oma_parse_patch (const char *body, size_t len,
  */
 bool oma_vma_url_is_valid (const char *url);
 
+/* The VMAs jobs may name: the --vma URLs and the --allow-vma patterns. */
+struct oma_vma_allow {
+  const char *const *urls; /* URLs: allowed, and any URL below them */
+  size_t n_urls;
+  /* Patterns: one with "://" is a URL prefix; any other is a glob
+   * (fnmatch) matched against the URL's "host:port" (the port is the
+   * scheme's default when the URL has none), e.g. "10.0.3.*:8081".
+   */
+  const char *const *patterns;
+  size_t n_patterns;
+};
+
+/* True when ALLOW admits URL (a valid VMA URL, see oma_vma_url_is_valid).
+ * Nothing is admitted by an empty allow-list.
+ */
+bool oma_vma_url_allowed (const struct oma_vma_allow *allow, const char *url);
+
 #endif /* CBTRACK_OMA_API_LOGIC_H */

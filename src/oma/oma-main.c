@@ -16,6 +16,7 @@
 #include "common/daemon.h"
 #include "common/error.h"
 #include "common/human.h"
+#include "common/token.h"
 #include "oma/api-logic.h"
 #include "oma/metrics.h"
 #include "oma/oma.h"
@@ -29,16 +30,16 @@
 #define OMA_MAX_VMAS 64
 
 static const struct cbt_route oma_routes[] = {
-  { "GET", "/api/v1/replications", oma_replications_list },
-  { "POST", "/api/v1/replications", oma_replications_create },
-  { "GET", "/api/v1/replications/{id}", oma_replications_get },
-  { "PATCH", "/api/v1/replications/{id}", oma_replications_patch },
-  { "GET", "/api/v1/vms/{id}/disks", oma_vms_disks_get },
-  { "GET", "/", oma_ui_index },
-  { "GET", "/ui/app.js", oma_ui_script },
-  { "GET", "/ui/style.css", oma_ui_style },
-  { "GET", "/healthz", oma_health_get },
-  { "GET", "/metrics", oma_metrics_get },
+  { "GET", "/api/v1/replications", oma_replications_list, 0 },
+  { "POST", "/api/v1/replications", oma_replications_create, 0 },
+  { "GET", "/api/v1/replications/{id}", oma_replications_get, 0 },
+  { "PATCH", "/api/v1/replications/{id}", oma_replications_patch, 0 },
+  { "GET", "/api/v1/vms/{id}/disks", oma_vms_disks_get, 0 },
+  { "GET", "/", oma_ui_index, 0 },
+  { "GET", "/ui/app.js", oma_ui_script, 0 },
+  { "GET", "/ui/style.css", oma_ui_style, 0 },
+  { "GET", "/healthz", oma_health_get, 0 },
+  { "GET", "/metrics", oma_metrics_get, 0 },
   { NULL },
 };
 
@@ -49,6 +50,7 @@ oma_usage (FILE *fp)
   fprintf (fp,
 "Usage: cbtrack oma [--listen ADDR:PORT] [--db URL] [--vma URL]...\n"
 "                   [--poll-interval S] [--dead-timeout S]\n"
+"                   [--allow-vma PATTERN]... [--vma-token-file FILE]\n"
 "                   [--token-file FILE] [--verbose]\n"
 "\n"
 "Run the destination side: poll the VMAs' progress services, keep every\n"
@@ -68,7 +70,16 @@ oma_usage (FILE *fp)
 "                       the systemd credential db-password)\n"
 "  --vma URL            a VMA progress service (e.g. http://vma:8081) whose\n"
 "                       jobs are discovered; repeatable.  The first is also\n"
-"                       the default vma_url of registered jobs\n"
+"                       the default vma_url of registered jobs, and jobs\n"
+"                       may name it (or a URL below it) as their vma_url\n"
+"  --allow-vma PATTERN  registered jobs may also name a VMA matching\n"
+"                       PATTERN: a URL prefix (http://10.0.3.7:8081) or a\n"
+"                       host:port glob (10.0.3.*:8081); repeatable.  Other\n"
+"                       vma_url values get 403\n"
+"  --vma-token-file FILE\n"
+"                       send \"Authorization: Bearer TOKEN\" (TOKEN: the\n"
+"                       file's first line) to the VMAs (needed for their\n"
+"                       job list when they have a --token-file)\n"
 "  --poll-interval S    seconds between polls (default 30; 0.5, 10s, 1m...)\n"
 "  --dead-timeout S     a job with no progress for this long becomes\n"
 "                       failed (default 300; 5m...)\n"
@@ -153,6 +164,8 @@ oma_main (int argc, char **argv)
     OPT_POLL_INTERVAL,
     OPT_DEAD_TIMEOUT,
     OPT_DB_PASSWORD_FILE,
+    OPT_ALLOW_VMA,
+    OPT_VMA_TOKEN_FILE,
   };
   static const struct option long_options[] = {
     CBT_DAEMON_LONG_OPTIONS,
@@ -161,6 +174,8 @@ oma_main (int argc, char **argv)
     { "vma", required_argument, NULL, OPT_VMA },
     { "poll-interval", required_argument, NULL, OPT_POLL_INTERVAL },
     { "dead-timeout", required_argument, NULL, OPT_DEAD_TIMEOUT },
+    { "allow-vma", required_argument, NULL, OPT_ALLOW_VMA },
+    { "vma-token-file", required_argument, NULL, OPT_VMA_TOKEN_FILE },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -175,6 +190,9 @@ oma_main (int argc, char **argv)
   };
   const char *vmas[OMA_MAX_VMAS];
   size_t n_vmas = 0;
+  const char *allowed[OMA_MAX_VMAS];
+  size_t n_allowed = 0;
+  char *vma_token = NULL;
   const char *db_url = OMA_DEFAULT_DB;
   char *db_arg = NULL, *db_url_copy = NULL, *credential = NULL;
   const char *password_file = NULL, *password = NULL;
@@ -206,6 +224,23 @@ oma_main (int argc, char **argv)
         goto usage_error;
       }
       vmas[n_vmas++] = optarg;
+      break;
+    case OPT_ALLOW_VMA:
+      if (n_allowed == OMA_MAX_VMAS) {
+        cbt_set_error ("at most %d --allow-vma", OMA_MAX_VMAS);
+        goto usage_error;
+      }
+      if (optarg[0] == '\0') {
+        cbt_set_error ("--allow-vma: empty pattern");
+        goto usage_error;
+      }
+      allowed[n_allowed++] = optarg;
+      break;
+    case OPT_VMA_TOKEN_FILE:
+      free (vma_token);
+      vma_token = cbt_read_token (optarg);
+      if (vma_token == NULL)
+        goto usage_error;
       break;
     case OPT_POLL_INTERVAL:
       if (cbt_parse_duration (optarg, &pcfg.interval) == -1)
@@ -296,6 +331,11 @@ oma_main (int argc, char **argv)
     goto out;
   }
   server.default_vma_url = n_vmas > 0 ? vmas[0] : NULL;
+  server.allow = (struct oma_vma_allow){ .urls = vmas,
+                                         .n_urls = n_vmas,
+                                         .patterns = allowed,
+                                         .n_patterns = n_allowed };
+  pcfg.vma_token = vma_token;
   pcfg.store = server.store;
   pcfg.vma_urls = vmas;
   pcfg.n_vma_urls = n_vmas;
@@ -345,9 +385,11 @@ out:
     free (db_url_copy);
   }
   free (credential);
+  free (vma_token);
   return ret;
 
 usage_error:
   fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+  free (vma_token);
   return 2;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "common/httpd.h"
+#include "oma/api-logic.h"
 #include "oma/store.h"
 
 struct oma_metrics;
@@ -18,6 +19,7 @@ struct oma_server {
   struct oma_store *store;
   const char *default_vma_url; /* the first --vma, or NULL */
   struct oma_metrics *metrics; /* GET /metrics (oma/metrics.h) */
+  struct oma_vma_allow allow;  /* the VMAs a registered job may name */
 };
 
 /* replications.c: GET and POST /api/v1/replications, GET and PATCH

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/ids.h"
+#include "oma/api-logic.h"
 #include "oma/poll-logic.h"
 
 int
@@ -21,6 +22,15 @@ oma_vma_job_parse (const char *body, size_t len, struct cbt_doc_job *ret_job)
   root = json_loadb (body, len, 0, &err);
   if (root == NULL) {
     cbt_set_error ("the VMA's answer is not JSON: %s", err.text);
+    return -1;
+  }
+  /* The same cap as registration: a VMA cannot make a job larger. */
+  if (json_array_size (json_object_get (root, CBT_FIELD_DISKS)) >
+      OMA_MAX_DISKS) {
+    cbt_set_error ("the VMA's answer has %zu disks, more than %d",
+                   json_array_size (json_object_get (root, CBT_FIELD_DISKS)),
+                   OMA_MAX_DISKS);
+    json_decref (root);
     return -1;
   }
   r = cbt_job_doc_decode (root, true, ret_job);
@@ -264,6 +274,9 @@ oma_poll_decide (const struct oma_job *known, enum oma_fetch_result result,
   int64_t since, silent;
   double quiet;
 
+  if (result == OMA_FETCH_SKIPPED)
+    return false;
+
   if (result == OMA_FETCH_OK) {
     const char *status = oma_map_job_status (vma->status);
 
@@ -304,12 +317,14 @@ oma_poll_decide (const struct oma_job *known, enum oma_fetch_result result,
               "there was no progress for %" PRId64 " s (dead timeout %.0f s)",
               known->vma_url, silent, dead_timeout);
   else
-    snprintf (
-        reason, sizeof reason,
-        "dead: the VMA at %.300s is unreachable (%.300s) and there was no "
-        "progress for %" PRId64 " s (dead timeout %.0f s)",
-        known->vma_url, detail && detail[0] ? detail : "no answer", silent,
-        dead_timeout);
+    /* How the fetch failed stays out of the row, which API clients read
+     * (it would tell closed, filtered and non-HTTP ports apart); the
+     * poller logs it.
+     */
+    snprintf (reason, sizeof reason,
+              "dead: the VMA at %.300s is unreachable and there was no "
+              "progress for %" PRId64 " s (dead timeout %.0f s)",
+              known->vma_url, silent, dead_timeout);
   poll_fail_update (known, reason, now, ret_update);
   return true;
 }

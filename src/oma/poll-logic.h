@@ -23,6 +23,7 @@
  * created_at when it never had any).  last_progress_at is the time of the
  * VMA's last update that moved the job (bytes, stage or status).  A dead
  * job becomes failed, and error_message says which case it was.
+ * Only a fetch that ran is evidence: a skipped one changes nothing.
  */
 #ifndef CBTRACK_OMA_POLL_LOGIC_H
 #define CBTRACK_OMA_POLL_LOGIC_H
@@ -39,6 +40,8 @@ enum oma_fetch_result {
   OMA_FETCH_OK,          /* 200 and a well-formed job */
   OMA_FETCH_NOT_FOUND,   /* 404: the VMA does not know the job */
   OMA_FETCH_UNREACHABLE, /* no connection, timeout, 5xx, garbage */
+  OMA_FETCH_SKIPPED,     /* the fetch did not run (the poller stopped, or
+                            could not set it up): no evidence either way */
 };
 
 /* Parses the LEN bytes at BODY as one VMA job document into *RET_JOB
@@ -72,8 +75,9 @@ const char *oma_map_disk_status (enum cbt_status status);
 const char *oma_map_sync_type (const char *sync_type);
 
 /* Decides what to write for the active job KNOWN after a fetch that ended
- * with RESULT (VMA is the parsed job when RESULT is OMA_FETCH_OK; DETAIL
- * says why a fetch failed, for the error message).  NOW is the wall clock
+ * with RESULT (VMA is the parsed job when RESULT is OMA_FETCH_OK; DETAIL,
+ * why a fetch failed, is for the caller's log: the error message names the
+ * kind of failure only, since API clients read it).  NOW is the wall clock
  * in epoch seconds.  Returns true and fills *RET_UPDATE (its job.disks
  * allocated: release with oma_job_reset) when something must be written,
  * false when nothing changes.

@@ -1,4 +1,5 @@
 /* cbtrack oma - the poller: VMAs → database, libcurl multi. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -24,12 +25,22 @@
 #include "oma/poll-logic.h"
 #include "oma/poller.h"
 
-/* Largest answer accepted for one job, and for a VMA's list of jobs. */
-#define POLLER_MAX_JOB_BODY (4 * 1024 * 1024)
-#define POLLER_MAX_LIST_BODY (256 * 1024 * 1024)
-/* Parallel connections per VMA, and in all. */
-#define POLLER_HOST_CONNECTIONS 8
-#define POLLER_TOTAL_CONNECTIONS 64
+/* Largest answer accepted for one job (256 disks take about 200 KiB),
+ * and for a VMA's list of jobs (read for discovery only).
+ */
+#define POLLER_MAX_JOB_BODY (1024 * 1024)
+#define POLLER_MAX_LIST_BODY (64 * 1024 * 1024)
+/* Requests in flight per VMA (scheme://host:port), and in all.  The
+ * poller issues a request only when a slot is free, so libcurl never
+ * queues one: a request's timeout then counts its own transfer alone,
+ * never the time it waited behind others.
+ */
+#define POLLER_HOST_IN_FLIGHT 16
+#define POLLER_TOTAL_IN_FLIGHT 64
+/* Idle connections kept for the next cycle. */
+#define POLLER_CACHED_CONNECTIONS 64
+/* No fetch: the end of a group's chain. */
+#define POLLER_NONE SIZE_MAX
 /* Poll results written per transaction. */
 #define POLLER_BATCH 500
 /* The discovery set is forgotten (and rebuilt) beyond this size. */
@@ -42,17 +53,31 @@ DEFINE_VECTOR_TYPE (update_vector, struct oma_update);
 struct fetch {
   struct cbt_http *http; /* NULL: nothing to fetch */
   char *url;
+  char *host;    /* scheme://host:port of url: the group it counts in */
+  size_t group;  /* index of its group, set by poller_fetch_all */
+  size_t next;   /* the next fetch of its group, or POLLER_NONE */
+  bool issued;   /* handed to libcurl (so it ran, or is running) */
   CURLcode code; /* the transfer's result, set by poller_fetch_all */
   bool ok;       /* the VMA answered; then http_status is set */
   long http_status;
 };
+
+/* The fetches to one VMA: a chain of those not issued yet. */
+struct fetch_group {
+  size_t head;      /* the next fetch to issue, or POLLER_NONE */
+  size_t tail;      /* the last of the chain (while building it) */
+  size_t in_flight; /* fetches issued and not ended */
+};
+
+DEFINE_VECTOR_TYPE (group_vector, struct fetch_group);
 
 struct oma_poller {
   struct oma_poller_config cfg;
   CURLM *multi;
   oma_job_vector cache;    /* active jobs, sorted by id */
   string_vector known_ids; /* ids known to exist in the store, sorted */
-  bool db_down;            /* the last store call failed (for logging) */
+  bool db_down;            /* in an outage of the store (for logging) */
+  bool db_down_write;      /* ... in which a write failed */
   uint64_t cycles;         /* cycles run so far */
   pthread_t thread;
   bool thread_started;
@@ -150,17 +175,42 @@ poller_log_transition (struct oma_poller *p, const struct oma_job *before,
                  after->status);
 }
 
-/* Records that the store failed or worked, logging only the changes. */
+/* Records that the store failed or worked, logging only the changes:
+ * once when an outage starts, once when it ends.  An outage of writes (a
+ * full disk) ends with a write that works, not with a read that works.
+ */
 static void
-poller_db_state (struct oma_poller *p, bool ok, const char *what)
+poller_db_state (struct oma_poller *p, bool ok, bool write, const char *what)
 {
-  if (!ok && !p->db_down)
-    poller_logl (p, CBT_LOG_ERROR,
-                 "database unavailable (%s: %s); retrying every cycle", what,
-                 cbt_get_error ());
-  else if (ok && p->db_down)
+  if (!ok) {
+    if (!p->db_down)
+      poller_logl (p, CBT_LOG_ERROR,
+                   "database unavailable (%s: %s); retrying every cycle", what,
+                   cbt_get_error ());
+    else if (write)
+      p->db_down_write = true;
+    if (!p->db_down)
+      p->db_down_write = write;
+    p->db_down = true;
+  } else if (p->db_down && (write || !p->db_down_write)) {
     poller_logl (p, CBT_LOG_INFO, "database is back");
-  p->db_down = !ok;
+    p->db_down = false;
+  }
+}
+
+/* A copy of the scheme://authority part of URL (all of it when it has no
+ * path): the key under which requests to one VMA are counted.  NULL when
+ * out of memory.
+ */
+static char *
+poller_host_of (const char *url)
+{
+  const char *p = strstr (url, "://");
+  size_t len;
+
+  p = p ? p + 3 : url;
+  len = (size_t)(p - url) + strcspn (p, "/?#");
+  return strndup (url, len);
 }
 
 static void
@@ -168,6 +218,7 @@ fetch_reset (struct fetch *f)
 {
   cbt_http_free (f->http);
   free (f->url);
+  free (f->host);
   memset (f, 0, sizeof *f);
 }
 
@@ -190,8 +241,14 @@ fetch_init (struct oma_poller *p, struct fetch *f, const char *base,
     cbt_set_error ("out of memory");
     return -1;
   }
+  f->host = poller_host_of (f->url);
+  if (f->host == NULL) {
+    cbt_set_error ("out of memory");
+    return -1;
+  }
   f->http = cbt_http_new (&(struct cbt_http_options){
       .component = "oma",
+      .token = p->cfg.vma_token,
       .connect_timeout_ms = timeout_ms < 5000 ? timeout_ms : 5000L,
       .timeout_ms = timeout_ms,
       .max_reply = limit,
@@ -207,25 +264,121 @@ fetch_init (struct oma_poller *p, struct fetch *f, const char *base,
   return 0;
 }
 
-/* Runs the N prepared fetches concurrently until all ended (or a stop was
- * asked for: the rest then end as aborted), and sets each one's ok and
- * http_status.
+/* The fetches are sorted by host, then by index, to group them. */
+static struct fetch *poller_sort_base;
+
+static int
+poller_cmp_fetch (const void *a, const void *b)
+{
+  size_t i = *(const size_t *)a, j = *(const size_t *)b;
+  int c = strcmp (poller_sort_base[i].host, poller_sort_base[j].host);
+
+  return c != 0 ? c : (i > j) - (i < j);
+}
+
+/* Sorts the N prepared fetches of F into groups, one per VMA, chaining
+ * each group's fetches in index order.  Returns 0, or -1 when out of
+ * memory.
+ */
+static int
+poller_group (struct fetch *f, size_t n, group_vector *groups)
+{
+  size_t *order, i, m = 0;
+
+  order = calloc (n ? n : 1, sizeof *order);
+  if (order == NULL)
+    return -1;
+  for (i = 0; i < n; i++)
+    if (f[i].http != NULL)
+      order[m++] = i;
+  /* The poller thread alone sorts, so a static base is safe. */
+  poller_sort_base = f;
+  qsort (order, m, sizeof *order, poller_cmp_fetch);
+  for (i = 0; i < m; i++) {
+    struct fetch *x = &f[order[i]];
+
+    if (i == 0 || strcmp (x->host, f[order[i - 1]].host) != 0) {
+      if (group_vector_append (
+              groups, (struct fetch_group){ .head = order[i],
+                                            .tail = order[i] }) == -1) {
+        free (order);
+        return -1;
+      }
+    } else {
+      struct fetch_group *g = &groups->ptr[groups->len - 1];
+
+      f[g->tail].next = order[i];
+      g->tail = order[i];
+    }
+    x->group = groups->len - 1;
+    x->next = POLLER_NONE;
+  }
+  free (order);
+  return 0;
+}
+
+/* Hands the next fetch of group G that libcurl takes to it.  Returns
+ * true when one was issued, false when the group has none left.
+ */
+static bool
+poller_issue (struct oma_poller *p, struct fetch *f, struct fetch_group *g)
+{
+  struct fetch *x;
+
+  while (g->head != POLLER_NONE) {
+    x = &f[g->head];
+    g->head = x->next;
+    /* One that libcurl refuses did not run: it stays not issued, which
+     * is no evidence about its VMA.
+     */
+    if (curl_multi_add_handle (p->multi, cbt_http_easy (x->http)) ==
+        CURLM_OK) {
+      x->issued = true;
+      g->in_flight++;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Runs the N prepared fetches, at most POLLER_HOST_IN_FLIGHT per VMA and
+ * POLLER_TOTAL_IN_FLIGHT in all, each issued only when a slot is free, so
+ * its timeout starts when it does.  Returns when all ended or a stop was
+ * asked for; then each fetch's issued, ok and http_status say how it went
+ * (a fetch not issued did not run).
  */
 static void
 poller_fetch_all (struct oma_poller *p, struct fetch *f, size_t n)
 {
+  group_vector groups = empty_vector;
+  size_t i, in_flight = 0, cursor = 0;
   CURLMsg *msg;
   CURLMcode mc;
   int running = 0, left;
-  size_t i;
 
   for (i = 0; i < n; i++) {
     f[i].code = CURLE_ABORTED_BY_CALLBACK;
-    if (f[i].http && curl_multi_add_handle (
-                         p->multi, cbt_http_easy (f[i].http)) != CURLM_OK)
-      f[i].code = CURLE_OUT_OF_MEMORY;
+    f[i].issued = false;
   }
-  do {
+  if (poller_group (f, n, &groups) == -1) {
+    poller_log (p, "fetching: out of memory");
+    goto out;
+  }
+
+  /* Every group before the cursor has no fetch left, or is at its own
+   * cap and reissues into the slot each of its ends frees.
+   */
+  for (;;) {
+    while (in_flight < POLLER_TOTAL_IN_FLIGHT && cursor < groups.len) {
+      struct fetch_group *g = &groups.ptr[cursor];
+
+      if (g->in_flight < POLLER_HOST_IN_FLIGHT && poller_issue (p, f, g))
+        in_flight++;
+      else
+        cursor++;
+    }
+    if (in_flight == 0 || atomic_load (&p->stop))
+      break;
     mc = curl_multi_perform (p->multi, &running);
     if (mc != CURLM_OK) {
       poller_log (p, "fetching: %s", curl_multi_strerror (mc));
@@ -234,37 +387,55 @@ poller_fetch_all (struct oma_poller *p, struct fetch *f, size_t n)
     while ((msg = curl_multi_info_read (p->multi, &left)) != NULL)
       if (msg->msg == CURLMSG_DONE) {
         struct fetch *done = NULL;
+        CURL *easy = msg->easy_handle;
+        CURLcode result = msg->data.result;
 
-        if (curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, &done) ==
-                CURLE_OK &&
-            done != NULL)
-          done->code = msg->data.result;
+        if (curl_easy_getinfo (easy, CURLINFO_PRIVATE, &done) != CURLE_OK ||
+            done == NULL)
+          continue;
+        done->code = result;
+        /* Removing a handle the multi has cannot fail in a way that
+         * leaves it there; msg is invalid from here on.
+         */
+        (void)curl_multi_remove_handle (p->multi, easy);
+        assert (in_flight > 0 && groups.ptr[done->group].in_flight > 0);
+        in_flight--;
+        groups.ptr[done->group].in_flight--;
+        if (!atomic_load (&p->stop) &&
+            poller_issue (p, f, &groups.ptr[done->group]))
+          in_flight++;
       }
-    if (running == 0 || atomic_load (&p->stop))
+    if (in_flight == 0 || atomic_load (&p->stop))
       break;
     mc = curl_multi_poll (p->multi, NULL, 0, 500, NULL);
     if (mc != CURLM_OK) {
       poller_log (p, "fetching: %s", curl_multi_strerror (mc));
       break;
     }
-  } while (!atomic_load (&p->stop));
+  }
 
+out:
   for (i = 0; i < n; i++) {
     if (f[i].http == NULL)
       continue;
-    /* Removing a handle that the multi has (added above) cannot fail in a
-     * way that leaves it there.
-     */
-    (void)curl_multi_remove_handle (p->multi, cbt_http_easy (f[i].http));
-    f[i].ok = cbt_http_complete (f[i].http, f[i].code, &f[i].http_status) == 0;
+    if (f[i].issued && f[i].code == CURLE_ABORTED_BY_CALLBACK) {
+      /* Still in flight at a stop or a libcurl failure: it did not end. */
+      (void)curl_multi_remove_handle (p->multi, cbt_http_easy (f[i].http));
+      f[i].issued = false;
+    }
+    f[i].ok = f[i].issued &&
+              cbt_http_complete (f[i].http, f[i].code, &f[i].http_status) == 0;
   }
+  group_vector_reset (&groups);
 }
 
 /* A short description of how fetch F failed. */
 static const char *
 fetch_error (const struct fetch *f, char *buf, size_t len)
 {
-  if (!f->ok)
+  if (!f->issued)
+    snprintf (buf, len, "not run");
+  else if (!f->ok)
     snprintf (buf, len, "%s", cbt_http_error (f->http));
   else
     snprintf (buf, len, "HTTP %ld", f->http_status);
@@ -396,10 +567,10 @@ poller_discover (struct oma_poller *p, int64_t now)
       oma_job_from_discovery (&jobs.ptr[j], p->cfg.vma_urls[i], now, &job);
       r = store->ops->job_insert (store, &job);
       if (r == -EIO) {
-        poller_db_state (p, false, "register discovered job");
+        poller_db_state (p, false, true, "register discovered job");
         break;
       }
-      poller_db_state (p, true, NULL);
+      poller_db_state (p, true, true, NULL);
       if (r == 0) {
         added++;
         poller_logl (p, CBT_LOG_INFO, "job %s discovered on %s", job.id,
@@ -427,11 +598,11 @@ poller_load_active (struct oma_poller *p)
   size_t i;
 
   if (store->ops->job_list_active (store, &fresh) < 0) {
-    poller_db_state (p, false, "read active jobs");
+    poller_db_state (p, false, false, "read active jobs");
     oma_job_vector_free (&fresh);
     return;
   }
-  poller_db_state (p, true, NULL);
+  poller_db_state (p, true, false, NULL);
   if (fresh.len > 1)
     qsort (fresh.ptr, fresh.len, sizeof *fresh.ptr, poller_cmp_job);
   for (i = 0; i < fresh.len; i++) {
@@ -458,10 +629,10 @@ poller_write (struct oma_poller *p, const struct oma_update *updates, size_t n)
   while (done < n) {
     chunk = n - done < POLLER_BATCH ? n - done : POLLER_BATCH;
     if (store->ops->apply_updates (store, updates + done, chunk) < 0) {
-      poller_db_state (p, false, "write poll results");
+      poller_db_state (p, false, true, "write poll results");
       break;
     }
-    poller_db_state (p, true, NULL);
+    poller_db_state (p, true, true, NULL);
     done += chunk;
   }
   return done;
@@ -515,10 +686,13 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
   for (i = 0; i < n; i++) {
     const struct oma_job *job = &p->cache.ptr[i];
 
-    if (job->vma_url[0] == '\0' ||
+    if (job->vma_url[0] != '\0' &&
         fetch_init (p, &f[i], job->vma_url, "/api/v1/progress/", job->id,
-                    POLLER_MAX_JOB_BODY) == -1)
+                    POLLER_MAX_JOB_BODY) == -1) {
+      poller_log (p, "job %s: cannot poll now: %s", job->id, cbt_get_error ());
       fetch_reset (&f[i]);
+      f[i].issued = true; /* marks "skipped" below; no handle to run */
+    }
   }
   t = cbt_now_mono ();
   poller_fetch_all (p, f, n);
@@ -535,7 +709,11 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
     struct oma_update u;
 
     memset (&vma, 0, sizeof vma);
-    if (f[i].http) {
+    if (f[i].http == NULL && f[i].issued)
+      result = OMA_FETCH_SKIPPED; /* could not be set up */
+    else if (f[i].http && !f[i].issued)
+      result = OMA_FETCH_SKIPPED; /* never ran */
+    else if (f[i].http) {
       size_t body_len;
       const char *body = cbt_http_reply (f[i].http, &body_len);
 
@@ -562,6 +740,13 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
       u.trim_history =
           u.add_sample &&
           (p->cycles + poller_hash (job->id)) % OMA_HISTORY_TRIM_EVERY == 0;
+      /* The reason names the evidence: how long the job was silent,
+       * and what the last fetch that ran got.
+       */
+      if (u.kind == OMA_UPDATE_FAIL)
+        poller_log (p, "job %s declared dead: %s (last fetch: %s)", job->id,
+                    u.job.error_message,
+                    result == OMA_FETCH_OK ? "answered" : detail);
       updates.ptr[updates.len++] = u;
       if (u.job.last_progress_at > job->last_progress_at)
         job->last_progress_at = u.job.last_progress_at;
@@ -690,12 +875,16 @@ oma_poller_create (const struct oma_poller_config *config)
     cbt_http_global_cleanup ();
     return NULL;
   }
-  if ((mc = curl_multi_setopt (p->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                               (long)POLLER_HOST_CONNECTIONS)) != CURLM_OK ||
+  /* No limits in libcurl (0): poller_fetch_all holds the requests it
+   * does not want to run yet, so that none waits inside libcurl with its
+   * timeout running.
+   */
+  if ((mc = curl_multi_setopt (p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L)) !=
+          CURLM_OK ||
       (mc = curl_multi_setopt (p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                               (long)POLLER_TOTAL_CONNECTIONS)) != CURLM_OK ||
+                               0L)) != CURLM_OK ||
       (mc = curl_multi_setopt (p->multi, CURLMOPT_MAXCONNECTS,
-                               (long)POLLER_TOTAL_CONNECTIONS)) != CURLM_OK) {
+                               (long)POLLER_CACHED_CONNECTIONS)) != CURLM_OK) {
     cbt_set_error ("libcurl multi options: %s", curl_multi_strerror (mc));
     curl_multi_cleanup (p->multi);
     free (p);

@@ -24,10 +24,11 @@ struct oma_poller_config {
   struct oma_store *store;
   const char *const *vma_urls; /* for discovery; may be empty */
   size_t n_vma_urls;
-  double interval;     /* seconds between cycle starts */
-  double dead_timeout; /* seconds of silence before a job is failed */
-  double http_timeout; /* per request, seconds; 0 = min(10, interval) */
-  oma_log_fn log;      /* warnings and, when verbose, cycle stats */
+  double interval;       /* seconds between cycle starts */
+  double dead_timeout;   /* seconds of silence before a job is failed */
+  double http_timeout;   /* per request, seconds; 0 = min(10, interval) */
+  const char *vma_token; /* sent as a bearer token to VMAs; may be NULL */
+  oma_log_fn log;        /* warnings and, when verbose, cycle stats */
   int verbose;
   struct oma_metrics *metrics; /* NULL, or where to record (metrics.h) */
 };

@@ -23,7 +23,10 @@ replications_store_error (struct cbt_httpd_request *req, int r)
     cbt_httpd_respond_error (req, 404, "%s", cbt_get_error ());
   else if (r == -EEXIST)
     cbt_httpd_respond_error (req, 409, "%s", cbt_get_error ());
-  else
+  else if (r == -ENOSPC) {
+    cbt_httpd_add_header (req, "Retry-After", "60");
+    cbt_httpd_respond_error (req, 503, "%s", cbt_get_error ());
+  } else
     cbt_httpd_respond_error (req, 503, "database unavailable: %s",
                              cbt_get_error ());
 }
@@ -87,6 +90,16 @@ oma_replications_create (struct cbt_httpd_request *req)
                               server->default_vma_url,
                               (int64_t)cbt_now_wall (), &job) == -1) {
     cbt_httpd_respond_error (req, 400, "%s", cbt_get_error ());
+    return;
+  }
+  /* Only VMAs the operator named: the OMA polls what is registered, and
+   * must not probe arbitrary hosts and ports for whoever asks.
+   */
+  if (!oma_vma_url_allowed (&server->allow, job.vma_url)) {
+    cbt_httpd_respond_error (req, 403,
+                             "vma_url is not an allowed VMA (the OMA's "
+                             "--vma and --allow-vma options)");
+    oma_job_reset (&job);
     return;
   }
   r = server->store->ops->job_insert (server->store, &job);

@@ -26,7 +26,7 @@
 #include "oma/store-sql.h"
 
 #define MD_CONNECT_TIMEOUT_S 5
-#define MD_IO_TIMEOUT_S 30
+#define MD_IO_TIMEOUT_S 10
 /* Rows per multi-row statement (disk upserts, history samples): a round
  * trip costs far more than a row.
  */
@@ -284,6 +284,35 @@ md_finish_row (struct md_result *res)
   }
 }
 
+/* Creates d->conn with every option a connection needs: the connect,
+ * read and write timeouts (so no call waits forever, over TCP or a Unix
+ * socket) and the character set.  Returns 0, or -EIO with no handle.
+ */
+static int
+md_new_handle (struct md_driver *d)
+{
+  unsigned int connect_timeout = MD_CONNECT_TIMEOUT_S;
+  unsigned int io_timeout = MD_IO_TIMEOUT_S;
+
+  d->conn = mysql_init (NULL);
+  if (d->conn == NULL) {
+    d->last = CR_OUT_OF_MEMORY;
+    cbt_set_error ("mariadb: out of memory");
+    return -EIO;
+  }
+  if (mysql_options (d->conn, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout) !=
+          0 ||
+      mysql_options (d->conn, MYSQL_OPT_READ_TIMEOUT, &io_timeout) != 0 ||
+      mysql_options (d->conn, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout) != 0 ||
+      mysql_options (d->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0) {
+    d->last = mysql_errno (d->conn);
+    cbt_set_error ("mariadb: options: %s", mysql_error (d->conn));
+    md_disconnect (d);
+    return -EIO;
+  }
+  return 0;
+}
+
 static int md_connect_as (struct md_driver *d, const char *password);
 
 /* Connects (see md_connect_as) with the password of the URL, or the one
@@ -322,31 +351,25 @@ md_connect_as (struct md_driver *d, const char *password)
   const struct oma_db_url *u = &d->url;
   const char *host = u->host[0] ? u->host : "localhost";
   const char *sock = u->socket[0] ? u->socket : NULL;
-  unsigned int timeout;
   char sql[160];
 
-  d->conn = mysql_init (NULL);
-  if (d->conn == NULL) {
-    d->last = CR_OUT_OF_MEMORY;
-    cbt_set_error ("mariadb: out of memory");
+  if (md_new_handle (d) < 0)
     return -EIO;
-  }
-  timeout = MD_CONNECT_TIMEOUT_S;
-  if (mysql_options (d->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout) != 0)
-    goto fail;
-  timeout = MD_IO_TIMEOUT_S;
-  if (mysql_options (d->conn, MYSQL_OPT_READ_TIMEOUT, &timeout) != 0 ||
-      mysql_options (d->conn, MYSQL_OPT_WRITE_TIMEOUT, &timeout) != 0 ||
-      mysql_options (d->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4") != 0)
-    goto fail;
   if (mysql_real_connect (d->conn, host, u->user, password, u->database,
                           u->port, sock, CLIENT_FOUND_ROWS) == NULL) {
     if (mysql_errno (d->conn) != ER_BAD_DB_ERROR)
       goto fail;
     /* The database does not exist yet: create it.  Its name was checked
      * to be [A-Za-z0-9_$] by oma_db_url_parse, so it can be quoted as an
-     * identifier (identifiers cannot be bound).
+     * identifier (identifiers cannot be bound).  A failed
+     * mysql_real_connect clears the handle's options, the read and write
+     * timeouts among them (the connection made next on it would wait
+     * forever on a server that stops answering), so this one is made on
+     * a new handle.
      */
+    md_disconnect (d);
+    if (md_new_handle (d) < 0)
+      return -EIO;
     if (mysql_real_connect (d->conn, host, u->user, password, NULL, u->port,
                             sock, CLIENT_FOUND_ROWS) == NULL)
       goto fail;

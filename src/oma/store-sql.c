@@ -7,13 +7,17 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/timeutil.h"
 #include "oma/store-sql.h"
 
 /* The columns of replication_jobs and vm_disks, in the order every
@@ -66,7 +70,8 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
       "setup_progress_percent = CASE WHEN ? THEN ? "
       "ELSE setup_progress_percent END, "
       "current_operation = CASE WHEN ? THEN ? ELSE current_operation END, "
-      "updated_at = ?, last_progress_at = ? WHERE id = ?",
+      "updated_at = ?, last_progress_at = ? WHERE id = ? AND status "
+      "IN " ACTIVE,
   [OMA_SQL_JOB_PROGRESS] =
       "UPDATE replication_jobs SET "
       "replication_type = COALESCE(NULLIF(?, ''), replication_type), "
@@ -84,6 +89,8 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
                          "updated_at = ? WHERE job_id = ? "
                          "AND sync_status IN ('pending', 'syncing')",
   [OMA_SQL_SAMPLE_INSERT] = SAMPLE_INSERT_HEAD SAMPLE_ROW,
+  [OMA_SQL_JOB_COUNT_ACTIVE] = "SELECT COUNT(*) FROM replication_jobs "
+                               "WHERE status IN " ACTIVE,
   [OMA_SQL_SAMPLE_CUTOFF] =
       "SELECT id FROM replication_progress_history "
       "WHERE job_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
@@ -179,7 +186,21 @@ struct sql_store {
   /* The public operations, named after the driver's engine. */
   struct oma_store_ops ops;
   struct oma_sql_driver *drv;
+  /* Held for every operation; taken with a bound
+   * (OMA_STORE_LOCK_TIMEOUT), so a database that stopped answering makes
+   * the callers fail instead of queueing behind it.
+   */
   pthread_mutex_t lock;
+  /* When the operation holding the lock started (cbt_now_mono), 0 when
+   * the lock is free: read by health without the lock.
+   */
+  _Atomic double busy_since;
+  /* The outcome of the last operation, for health: state_lock guards
+   * failing and why, and is never held across a database call.
+   */
+  pthread_mutex_t state_lock;
+  bool failing;
+  char why[512];
   /* The schema is checked and every statement prepared on the driver's
    * current connection.
    */
@@ -558,7 +579,54 @@ sql_run (struct sql_store *s, bool transaction,
       break;
     retry = false;
   }
-  return r == -EEXIST || r == -ENOENT ? r : -EIO;
+  return r == -EEXIST || r == -ENOENT || r == -ENOSPC ? r : -EIO;
+}
+
+/* Runs sql_run (S, TRANSACTION, BODY, ARG) under the store's lock, which
+ * it waits for at most OMA_STORE_LOCK_TIMEOUT seconds, after the
+ * driver's storage check, and records the outcome for health.  Returns
+ * like sql_run; -EIO when the lock or the check failed.
+ */
+static int
+sql_locked_run (struct sql_store *s, bool transaction,
+                int (*body) (struct sql_store *s, void *arg), void *arg)
+{
+  const struct oma_sql_driver_ops *ops = s->drv->ops;
+  struct timespec deadline;
+  double since;
+  int r, err;
+
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += (time_t)OMA_STORE_LOCK_TIMEOUT;
+  err = pthread_mutex_timedlock (&s->lock, &deadline);
+  if (err != 0) {
+    since = atomic_load (&s->busy_since);
+    if (err == ETIMEDOUT)
+      cbt_set_error ("%s: the database is not answering (an operation has "
+                     "been waiting for it for %.0f s)",
+                     ops->name, since > 0 ? cbt_now_mono () - since : 0);
+    else
+      cbt_set_error_errno (err, "pthread_mutex_timedlock");
+    return -EIO;
+  }
+  atomic_store (&s->busy_since, cbt_now_mono ());
+  if (ops->check && (r = ops->check (s->drv)) < 0)
+    r = -EIO;
+  else
+    r = sql_run (s, transaction, body, arg);
+  atomic_store (&s->busy_since, 0.0);
+
+  err = pthread_mutex_lock (&s->state_lock);
+  assert (err == 0);
+  s->failing = r == -EIO;
+  if (r == -EIO)
+    snprintf (s->why, sizeof s->why, "%s", cbt_get_error ());
+  err = pthread_mutex_unlock (&s->state_lock);
+  assert (err == 0);
+  err = pthread_mutex_unlock (&s->lock);
+  assert (err == 0);
+  (void)err;
+  return r;
 }
 
 /* Binds the arguments of the upsert of disk D of job JOB_ID. */
@@ -592,9 +660,20 @@ static int
 sql_job_insert_body (struct sql_store *s, void *arg)
 {
   const struct oma_job *job = arg;
+  struct sql_cols c = { .n = 0 };
+  int64_t active = 0;
   size_t i;
   int r;
 
+  /* The poller and the UI's list grow with the jobs being polled. */
+  sql_col_int (&c, &active);
+  if ((r = sql_read_one (s, OMA_SQL_JOB_COUNT_ACTIVE, &c, "count jobs")) < 0)
+    return r;
+  if (active >= OMA_MAX_ACTIVE_JOBS) {
+    cbt_set_error ("the OMA already polls %" PRId64 " jobs (its limit)",
+                   active);
+    return -ENOSPC;
+  }
   sql_arg_text (s, job->id, false);
   sql_arg_text (s, job->source_vm_name, false);
   sql_arg_text (s, job->replication_type[0] ? job->replication_type : "full",
@@ -631,9 +710,8 @@ static int
 sql_job_insert (struct oma_store *store, const struct oma_job *job)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
 
-  return sql_run (s, true, sql_job_insert_body, (void *)job);
+  return sql_locked_run (s, true, sql_job_insert_body, (void *)job);
 }
 
 /* A row being read, and the vector it goes to. */
@@ -731,10 +809,9 @@ static int
 sql_job_get (struct oma_store *store, const char *id, struct oma_job *ret_job)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
   struct sql_get get = { .id = id, .ret_job = ret_job };
 
-  return sql_run (s, false, sql_job_get_body, &get);
+  return sql_locked_run (s, false, sql_job_get_body, &get);
 }
 
 /* Runs the job query ID and appends its rows, without disks, to *JOBS. */
@@ -853,20 +930,18 @@ static int
 sql_job_list (struct oma_store *store, oma_job_vector *ret_jobs)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
   struct sql_list list = { .active = false, .ret_jobs = ret_jobs };
 
-  return sql_run (s, false, sql_job_list_body, &list);
+  return sql_locked_run (s, false, sql_job_list_body, &list);
 }
 
 static int
 sql_job_list_active (struct oma_store *store, oma_job_vector *ret_jobs)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
   struct sql_list list = { .active = true, .ret_jobs = ret_jobs };
 
-  return sql_run (s, false, sql_job_list_body, &list);
+  return sql_locked_run (s, false, sql_job_list_body, &list);
 }
 
 /* What sql_job_patch_body changes. */
@@ -892,8 +967,23 @@ sql_job_patch_body (struct sql_store *s, void *arg)
   if ((r = sql_exec (s, OMA_SQL_JOB_PATCH, "update job")) < 0)
     return r;
   if (r == 0) {
-    cbt_set_error ("no job '%s'", p->id);
-    return -ENOENT;
+    /* No such job, or a final one (which a PATCH never rewrites). */
+    struct sql_cols c = { .n = 0 };
+    struct oma_job job;
+
+    memset (&job, 0, sizeof job);
+    sql_arg_text (s, p->id, false);
+    sql_cols_job (&c, &job);
+    if ((r = sql_read_one (s, OMA_SQL_JOB_SELECT, &c, "read job")) < 0)
+      return r;
+    oma_job_reset (&job);
+    if (r == 0) {
+      cbt_set_error ("no job '%s'", p->id);
+      return -ENOENT;
+    }
+    cbt_set_error ("job '%s' is %s: a final job does not change", p->id,
+                   job.status);
+    return -EEXIST;
   }
   return 0;
 }
@@ -903,10 +993,9 @@ sql_job_patch (struct oma_store *store, const char *id,
                const struct oma_patch *patch, int64_t now)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
   struct sql_patch p = { .id = id, .patch = patch, .now = now };
 
-  return sql_run (s, false, sql_job_patch_body, &p);
+  return sql_locked_run (s, false, sql_job_patch_body, &p);
 }
 
 /* Keeps the newest OMA_HISTORY_MAX samples of JOB. */
@@ -1079,7 +1168,6 @@ sql_apply_updates (struct oma_store *store, const struct oma_update *updates,
                    size_t n)
 {
   struct sql_store *s = (struct sql_store *)store;
-  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&s->lock);
   CLEANUP_FREE bool *matched = NULL;
   struct sql_apply a = { .updates = updates, .n = n };
 
@@ -1091,7 +1179,38 @@ sql_apply_updates (struct oma_store *store, const struct oma_update *updates,
     return -EIO;
   }
   a.matched = matched;
-  return sql_run (s, true, sql_apply_body, &a);
+  return sql_locked_run (s, true, sql_apply_body, &a);
+}
+
+static int
+sql_health (struct oma_store *store, char *why, size_t len)
+{
+  struct sql_store *s = (struct sql_store *)store;
+  const struct oma_sql_driver_ops *ops = s->drv->ops;
+  double since = atomic_load (&s->busy_since);
+  bool failing;
+  int err;
+
+  if (ops->check && ops->check (s->drv) < 0) {
+    snprintf (why, len, "%s", cbt_get_error ());
+    return -EIO;
+  }
+  if (since > 0 && cbt_now_mono () - since >= OMA_STORE_LOCK_TIMEOUT) {
+    snprintf (why, len,
+              "%s: the database is not answering (an operation has been "
+              "waiting for it for %.0f s)",
+              ops->name, cbt_now_mono () - since);
+    return -EIO;
+  }
+  err = pthread_mutex_lock (&s->state_lock);
+  assert (err == 0);
+  failing = s->failing;
+  if (failing)
+    snprintf (why, len, "%s", s->why);
+  err = pthread_mutex_unlock (&s->state_lock);
+  assert (err == 0);
+  (void)err;
+  return failing ? -EIO : 0;
 }
 
 static void
@@ -1103,6 +1222,7 @@ sql_close (struct oma_store *store)
   s->drv->ops->close (s->drv);
   for (i = 0; i < OMA_SQL_STMT_COUNT; i++)
     free (s->built[i]);
+  pthread_mutex_destroy (&s->state_lock);
   pthread_mutex_destroy (&s->lock);
   free (s);
 }
@@ -1110,6 +1230,7 @@ sql_close (struct oma_store *store)
 static const struct oma_store_ops sql_store_ops = {
   .name = NULL, /* the driver's */
   .close = sql_close,
+  .health = sql_health,
   .job_insert = sql_job_insert,
   .job_get = sql_job_get,
   .job_list = sql_job_list,
@@ -1181,12 +1302,15 @@ oma_sql_store_create (struct oma_sql_driver *drv)
     ops->close (drv);
     return NULL;
   }
-  if ((r = pthread_mutex_init (&s->lock, NULL)) != 0) {
+  if ((r = pthread_mutex_init (&s->lock, NULL)) != 0 ||
+      ((r = pthread_mutex_init (&s->state_lock, NULL)) != 0 &&
+       (pthread_mutex_destroy (&s->lock), true))) {
     cbt_set_error_errno (r, "pthread_mutex_init");
     ops->close (drv);
     free (s);
     return NULL;
   }
+  atomic_init (&s->busy_since, 0.0);
   s->drv = drv;
   s->ops = sql_store_ops;
   s->ops.name = ops->name;

@@ -42,6 +42,7 @@ enum oma_sql_stmt {
   OMA_SQL_SAMPLE_TRIM,
   OMA_SQL_SCHEMA_VERSION,
   OMA_SQL_SCHEMA_SET,
+  OMA_SQL_JOB_COUNT_ACTIVE,
   /* The multi-row forms of the disk upsert and the sample insert, with
    * the driver's bulk_rows rows; only prepared when bulk_rows > 1.
    */
@@ -191,6 +192,14 @@ struct oma_sql_driver_ops {
    * failure is transient.
    */
   bool (*is_transient) (struct oma_sql_driver *drv);
+
+  /* Checks, without touching the database, that the storage the driver
+   * opened is still the one it writes to (SQLite: the file at the path
+   * is the file that was opened, not deleted or replaced).  Returns 0, or
+   * -EIO with a message recorded.  May be called from any thread, without
+   * the store's lock.  NULL when there is nothing to check.
+   */
+  int (*check) (struct oma_sql_driver *drv);
 
   /* Keeps other processes from migrating the schema at the same time,
    * until migrate_end.  COMMIT says whether the migration worked and is

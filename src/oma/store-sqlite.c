@@ -1,15 +1,24 @@
 /* cbtrack oma - the SQLite driver of the SQL store (the embedded default).
  *
- * One connection in WAL mode (readers such as the operator's sqlite3 CLI
- * never block the poller), with a busy timeout so a briefly locked file is
- * waited for; a lock held longer makes the operation fail with -EIO and
- * the caller retries later.  Timestamps are stored as "YYYY-MM-DD HH:MM:SS"
- * text (UTC).
+ * One connection with a rollback journal (journal_mode DELETE), with a
+ * busy timeout so a briefly locked file is waited for; a lock held longer
+ * makes the operation fail with -EIO and the caller retries later.  Not
+ * WAL: WAL maps its -shm index file into memory, and a page of it that
+ * cannot be written (a full or read-only filesystem, an immutable file)
+ * kills the process with SIGBUS; a rollback journal maps nothing, so a
+ * storage failure is an error like any other.  Readers such as the
+ * operator's sqlite3 CLI still read beside the OMA (a write waits for
+ * them up to the busy timeout).  The file is watched: when the path no
+ * longer names the file that was opened (deleted, replaced), every
+ * operation fails loudly instead of writing into an unlinked file.
+ * Timestamps are stored as "YYYY-MM-DD HH:MM:SS" text (UTC).
  */
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -22,6 +31,10 @@
 struct sq_driver {
   struct oma_sql_driver base;
   sqlite3 *db;
+  /* The database file as opened: checked by sq_check. */
+  char *path;
+  dev_t dev;
+  ino_t ino;
   sqlite3_stmt *stmts[OMA_SQL_STMT_COUNT];
   sqlite3_stmt *begin, *commit, *rollback;
   /* The columns of the open query. */
@@ -235,7 +248,31 @@ sq_close (struct oma_sql_driver *drv)
   sqlite3_finalize (d->commit);
   sqlite3_finalize (d->rollback);
   sqlite3_close (d->db);
+  free (d->path);
   free (d);
+}
+
+static int
+sq_check (struct oma_sql_driver *drv)
+{
+  struct sq_driver *d = (struct sq_driver *)drv;
+  struct stat st;
+
+  if (stat (d->path, &st) == -1) {
+    cbt_set_error_errno (errno,
+                         "sqlite: the database file %s is gone (deleted "
+                         "while the OMA runs); nothing is written until it "
+                         "is restored and the OMA restarted",
+                         d->path);
+    return -EIO;
+  }
+  if (st.st_dev != d->dev || st.st_ino != d->ino) {
+    cbt_set_error ("sqlite: the database file %s was replaced while the OMA "
+                   "runs; nothing is written until the OMA is restarted",
+                   d->path);
+    return -EIO;
+  }
+  return 0;
 }
 
 static const struct oma_sql_driver_ops sqlite_ops = {
@@ -266,6 +303,7 @@ static const struct oma_sql_driver_ops sqlite_ops = {
   .begin = sq_begin,
   .commit = sq_commit,
   .rollback = sq_rollback,
+  .check = sq_check,
   /* The file is opened once, by oma_sql_sqlite_open, and the migration
    * is one transaction.  No failure is transient: SQLite has waited for
    * a lock already (SQLITE_BUSY_TIMEOUT_MS), and waiting again would only
@@ -307,17 +345,33 @@ oma_sql_sqlite_open (const char *path)
     sq_fail (d, path);
     goto err;
   }
-  /* WAL lets readers (the UI, the operator's sqlite3) run beside the
-   * poller's writes; NORMAL sync is durable across application crashes
-   * and loses at most the last commits on power loss, which the next poll
-   * rewrites anyway since every update is absolute.
+  /* A rollback journal, not WAL (see the top of this file); a database
+   * left in WAL mode by an older version is converted here.  NORMAL sync
+   * is durable across application crashes; the next poll rewrites what
+   * a power loss may lose, since every update is absolute.  No memory
+   * mapping of the file either (mmap_size 0).
    */
   if (sqlite3_exec (d->db,
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                    "PRAGMA foreign_keys = ON",
+                    "PRAGMA journal_mode = DELETE; PRAGMA synchronous = "
+                    "NORMAL; PRAGMA mmap_size = 0; PRAGMA foreign_keys = ON",
                     NULL, NULL, NULL) != SQLITE_OK) {
     sq_fail (d, path);
     goto err;
+  }
+  {
+    struct stat st;
+
+    d->path = strdup (path);
+    if (d->path == NULL) {
+      cbt_set_error ("out of memory");
+      goto err;
+    }
+    if (stat (path, &st) == -1) {
+      cbt_set_error_errno (errno, "sqlite: %s", path);
+      goto err;
+    }
+    d->dev = st.st_dev;
+    d->ino = st.st_ino;
   }
   if (sq_prepare_control (d, "BEGIN IMMEDIATE", &d->begin) < 0 ||
       sq_prepare_control (d, "COMMIT", &d->commit) < 0 ||

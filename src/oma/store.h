@@ -50,6 +50,15 @@
  * write would double the statements a poll cycle sends.
  */
 #define OMA_HISTORY_MAX 240
+/* Seconds an operation waits for the store (another operation holding
+ * it, because the database is slow or stopped answering) before it fails
+ * with -EIO: API calls then answer 503 within this bound.
+ */
+#define OMA_STORE_LOCK_TIMEOUT 5
+/* Jobs pending or replicating at most: registering (or discovering) one
+ * more fails with -ENOSPC.
+ */
+#define OMA_MAX_ACTIVE_JOBS 10000
 #define OMA_HISTORY_TRIM_EVERY 16
 
 /* One row of vm_disks.  Timestamps here and below are seconds since the
@@ -151,9 +160,18 @@ struct oma_store_ops {
   /* Closes the connection and frees the store. */
   void (*close) (struct oma_store *store);
 
+  /* Says whether the database works, from what the store already knows:
+   * the outcome of its last operation, an operation that has been
+   * running for longer than the store's lock timeout, and the driver's
+   * storage check (a deleted SQLite file).  Never waits for the database
+   * or the store's lock.  Returns 0, or -EIO with the reason in WHY (LEN
+   * bytes).
+   */
+  int (*health) (struct oma_store *store, char *why, size_t len);
+
   /* Inserts JOB (its created_at/updated_at must be set) and its disks in
-   * one transaction.  -EEXIST if a job with this id exists (nothing is
-   * changed).
+   * one transaction.  -EEXIST if a job with this id exists, -ENOSPC if
+   * OMA_MAX_ACTIVE_JOBS are pending or replicating (nothing is changed).
    */
   int (*job_insert) (struct oma_store *store, const struct oma_job *job);
 
@@ -175,7 +193,8 @@ struct oma_store_ops {
   int (*job_list_active) (struct oma_store *store, oma_job_vector *ret_jobs);
 
   /* Applies PATCH to job ID at time NOW (also its updated_at and, as a
-   * sign of life, last_progress_at).  -ENOENT if there is no such job.
+   * sign of life, last_progress_at).  -ENOENT if there is no such job,
+   * -EEXIST (nothing changed) if it is completed or failed.
    */
   int (*job_patch) (struct oma_store *store, const char *id,
                     const struct oma_patch *patch, int64_t now);

@@ -20,6 +20,8 @@ vma_progress_status_of (int err)
   case -EINVAL:
   case -E2BIG: return 400;
   case -ENOENT: return 404;
+  case -EBUSY:
+  case -EALREADY: return 409;
   case -ENOSPC: return 503;
   default: return 500;
   }
@@ -130,36 +132,36 @@ vma_progress_get (struct cbt_httpd_request *req)
   cbt_httpd_respond_json (req, 200, r.json);
 }
 
-static int
-vma_progress_render_append (const struct vma_job *job, void *opaque)
-{
-  struct cbt_progress_render *r = opaque;
-
-  return json_array_append_new (r->json, vma_render_job (job, r->now_mono)) ==
-                 -1
-             ? -ENOMEM
-             : 0;
-}
-
 void
 vma_progress_list (struct cbt_httpd_request *req)
 {
   struct vma_server *server = req->app;
-  struct cbt_progress_render r = { .now_mono = cbt_now_mono () };
-  json_t *jobs = json_array ();
+  double now_mono = cbt_now_mono ();
+  struct vma_job *snap = NULL;
+  json_t *jobs = NULL;
+  size_t n = 0, i;
 
-  r.json = jobs;
-  if (jobs == NULL ||
-      vma_store_visit_all (server->store, vma_progress_render_append, &r,
-                           NULL) != 0) {
-    json_decref (jobs);
-    cbt_httpd_respond_json (req, 500, NULL);
-    return;
-  }
+  /* Copied under the store's lock, rendered without it: updates are not
+   * held up while a large list is built.
+   */
+  if (vma_store_snapshot (server->store, &snap, &n) < 0 ||
+      (jobs = json_array ()) == NULL)
+    goto oom;
+  for (i = 0; i < n; i++)
+    if (json_array_append_new (jobs, vma_render_job (&snap[i], now_mono)) ==
+        -1)
+      goto oom;
+  vma_store_snapshot_free (snap, n);
   cbt_httpd_respond_json (req, 200,
                           json_pack ("{s:I,s:o}", CBT_FIELD_COUNT,
                                      (json_int_t)json_array_size (jobs),
                                      CBT_FIELD_JOBS, jobs));
+  return;
+
+oom:
+  vma_store_snapshot_free (snap, n);
+  json_decref (jobs);
+  cbt_httpd_respond_error (req, 503, "out of memory; try again later");
 }
 
 void

@@ -17,6 +17,7 @@
 #include "common/human.h"
 #include "common/ids.h"
 #include "common/progress-model.h"
+#include "common/token.h"
 #include "common/vector.h"
 
 #define STATUS_DEFAULT_VMA "http://127.0.0.1:8081"
@@ -31,7 +32,7 @@ status_usage (FILE *fp)
 {
   /* clang-format off */
   fprintf (fp,
-"Usage: cbtrack status [--vma URL] [--json] [JOB]\n"
+"Usage: cbtrack status [--vma URL] [--token-file FILE] [--json] [JOB]\n"
 "\n"
 "Show the jobs held by a progress service (`cbtrack vma`): one bar per job\n"
 "and per disk, with bytes moved of bytes to move, throughput, ETA and\n"
@@ -39,6 +40,10 @@ status_usage (FILE *fp)
 "\n"
 "Options:\n"
 "  --vma URL    the service (default " STATUS_DEFAULT_VMA ")\n"
+"  --token-file FILE\n"
+"               send \"Authorization: Bearer TOKEN\", TOKEN being the\n"
+"               file's first line (the list of every job needs it when\n"
+"               the service has a --token-file)\n"
 "  --json       print the service's JSON answer instead\n"
 "  -h, --help   show this help\n"
 "  -V, --version  show the version\n"
@@ -171,17 +176,18 @@ status_main (int argc, char **argv)
   static const struct option long_options[] = {
     { "vma", required_argument, NULL, 'v' },
     { "json", no_argument, NULL, 'j' },
+    { "token-file", required_argument, NULL, 't' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL },
   };
-  const char *vma = STATUS_DEFAULT_VMA, *job_id = NULL;
+  const char *vma = STATUS_DEFAULT_VMA, *job_id = NULL, *token_file = NULL;
   struct cbt_http *http = NULL;
   const char *reply;
   size_t reply_len;
   json_t *json = NULL, *jobs, *job;
   json_error_t jerr;
-  char *url = NULL;
+  char *url = NULL, *token = NULL;
   size_t vlen, i;
   int c, as_json = 0, ret = 1;
   long code;
@@ -191,6 +197,7 @@ status_main (int argc, char **argv)
     switch (c) {
     case 'v': vma = optarg; break;
     case 'j': as_json = 1; break;
+    case 't': token_file = optarg; break;
     case 'h': status_usage (stdout); return 0;
     case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: status_usage (stderr); return 2;
@@ -212,22 +219,30 @@ status_main (int argc, char **argv)
     }
   }
 
+  if (token_file != NULL && (token = cbt_read_token (token_file)) == NULL) {
+    fprintf (stderr, "cbtrack status: %s\n", cbt_get_error ());
+    return 2;
+  }
+
   vlen = strlen (vma);
   while (vlen > 0 && vma[vlen - 1] == '/')
     vlen--;
   if (asprintf (&url, "%.*s/api/v1/progress%s%s", (int)vlen, vma,
                 job_id ? "/" : "", job_id ? job_id : "") == -1) {
     fprintf (stderr, "cbtrack status: out of memory\n");
+    free (token);
     return 1;
   }
 
   if (cbt_http_global_init () == -1) {
     fprintf (stderr, "cbtrack status: %s\n", cbt_get_error ());
     free (url);
+    free (token);
     return 1;
   }
   http = cbt_http_new (&(struct cbt_http_options){
       .component = "status",
+      .token = token,
       .connect_timeout_ms = STATUS_CONNECT_TIMEOUT_MS,
       .timeout_ms = STATUS_TIMEOUT_MS,
       .max_reply = STATUS_MAX_REPLY,
@@ -276,6 +291,7 @@ out:
   json_decref (json);
   cbt_http_free (http);
   free (url);
+  free (token);
   cbt_http_global_cleanup ();
   return ret;
 }

@@ -6,9 +6,11 @@
  * lookup and a few stores, which is far shorter than parsing the request,
  * and parsing happens before the lock is taken.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +64,10 @@ vma_store_create (const struct vma_store_limits *limits)
     store->limits.max_disks = VMA_DEFAULT_MAX_DISKS;
   if (!(store->limits.job_ttl > 0))
     store->limits.job_ttl = VMA_DEFAULT_JOB_TTL;
+  if (store->limits.max_memory == 0)
+    store->limits.max_memory = VMA_DEFAULT_MAX_MEMORY;
+  if (!(store->limits.sender_lease > 0))
+    store->limits.sender_lease = VMA_DEFAULT_SENDER_LEASE;
   pthread_mutex_init (&store->lock, NULL);
   return store;
 
@@ -139,10 +145,26 @@ vma_store_maybe_grow (struct vma_store *store)
   store->nr_buckets = n;
 }
 
+size_t
+vma_job_bytes (const struct vma_job *job)
+{
+  size_t n = sizeof *job + job->disks.cap * sizeof (struct vma_disk), i;
+
+  if (job->own.error_message)
+    n += strlen (job->own.error_message) + 1;
+  for (i = 0; i < job->disks.len; i++)
+    if (job->disks.ptr[i].rec.error_message)
+      n += strlen (job->disks.ptr[i].rec.error_message) + 1;
+  return n;
+}
+
 static void
 vma_store_unlink (struct vma_store *store, struct vma_job *job)
 {
   struct vma_job **pp;
+
+  assert (store->stats.bytes >= vma_job_bytes (job));
+  store->stats.bytes -= vma_job_bytes (job);
 
   pp = &store->buckets[vma_store_hash (job->id) & (store->nr_buckets - 1)];
   while (*pp != job)
@@ -198,7 +220,41 @@ vma_record_merge (struct vma_record *rec, const struct cbt_update *u)
   else if (rec->status == CBT_STATUS_QUEUED && rec->bytes_transferred > 0)
     /* A sender that never names a status is running once bytes move. */
     rec->status = CBT_STATUS_IN_PROGRESS;
+  if (u->sender_id[0] != '\0')
+    memcpy (rec->sender_id, u->sender_id, sizeof rec->sender_id);
   rec->has |= u->has;
+}
+
+/* Whether update U may change TARGET (an existing record of the job
+ * named WHAT) at NOW_MONO; see vma_store_apply_update for the rules.
+ * Returns 1 when it may, 0 when it repeats TARGET's final status (accept,
+ * change nothing), or -EBUSY / -EALREADY with a message recorded.
+ */
+static int
+vma_record_may_change (const struct vma_store *store,
+                       const struct vma_record *target,
+                       const struct cbt_update *u, const char *what,
+                       double now_mono)
+{
+  double age = now_mono - target->updated_mono;
+
+  if (u->sender_id[0] != '\0' && target->sender_id[0] != '\0' &&
+      strcmp (u->sender_id, target->sender_id) != 0 &&
+      age < store->limits.sender_lease) {
+    cbt_set_error ("%s is being reported by another sender (its last "
+                   "update %.0f s ago); a second sender is refused until "
+                   "the first has been silent for %g s",
+                   what, age, store->limits.sender_lease);
+    return -EBUSY;
+  }
+  if (cbt_status_is_running (target->status) || u->new_run)
+    return 1;
+  if ((u->has & CBT_HAS_STATUS) && u->status == target->status)
+    return 0;
+  cbt_set_error ("%s is %s, which is final; a new sync of it must start a "
+                 "new run (\"" CBT_FIELD_NEW_RUN "\": true)",
+                 what, cbt_status_name (target->status));
+  return -EALREADY;
 }
 
 int
@@ -243,7 +299,8 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
   struct vma_job *job, *new_job = NULL;
   struct vma_disk *disk = NULL, new_disk;
   struct vma_record rec, *target;
-  char *error_message = NULL;
+  char *error_message = NULL, *old_error = NULL;
+  size_t old_bytes;
 
   if (!cbt_id_is_valid (job_id)) {
     cbt_set_error ("invalid job id: ids are 1-128 characters of "
@@ -287,8 +344,24 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
       target = &disk->rec;
   } else if (job != NULL)
     target = &job->own;
-  if (target != NULL)
-    rec = *target;
+  if (target != NULL) {
+    char what[CBT_ID_MAX + 16];
+    int may;
+
+    if (disk != NULL)
+      snprintf (what, sizeof what, "disk %s", disk->id);
+    else
+      snprintf (what, sizeof what, "job %s", job->id);
+    may = vma_record_may_change (store, target, u, what, now_mono);
+    if (may < 0)
+      return may;
+    if (may == 0)
+      return 0;
+    if (u->new_run)
+      old_error = target->error_message; /* freed at the commit */
+    else
+      rec = *target;
+  }
 
   vma_record_merge (&rec, u);
   if (rec.bytes_transferred > rec.total_bytes) {
@@ -314,6 +387,34 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
     }
   }
 
+  /* The memory the update adds: a new job, a new disk (the vector may
+   * double), a longer error message.
+   */
+  {
+    size_t grow = 0, old_len = 0;
+
+    if (job == NULL)
+      grow += sizeof *job;
+    if (u->disk_id[0] != '\0' && disk == NULL) {
+      size_t cap = job ? job->disks.cap : 0;
+
+      grow += (cap > 0 && job->disks.len < cap ? 0 : (cap ? cap : 4)) *
+              sizeof (struct vma_disk);
+    }
+    if (target != NULL && target->error_message != NULL)
+      old_len = strlen (target->error_message) + 1;
+    if ((u->has & CBT_HAS_ERROR_MESSAGE) && u->error_message[0] != '\0' &&
+        strlen (u->error_message) + 1 > old_len)
+      grow += strlen (u->error_message) + 1 - old_len;
+    if (grow > 0 && store->stats.bytes + grow > store->limits.max_memory) {
+      cbt_set_error ("the service's jobs would take more than %zu bytes "
+                     "(its --max-memory); retry after finished jobs "
+                     "expire, or DELETE some",
+                     store->limits.max_memory);
+      return -ENOSPC;
+    }
+  }
+
   /* Allocate everything before changing anything. */
   if (u->has & CBT_HAS_ERROR_MESSAGE && u->error_message[0] != '\0') {
     error_message = strdup (u->error_message);
@@ -328,11 +429,16 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
     new_job->started_wall = now_wall;
     job = new_job;
   }
+  /* Counted before the reserve below may grow the disks' vector. */
+  old_bytes = new_job == NULL ? vma_job_bytes (job) : 0;
   if (u->disk_id[0] != '\0' && disk == NULL &&
       vma_disk_vector_reserve (&job->disks, 1) == -1)
     goto oom;
 
   /* Commit. */
+  assert (store->stats.bytes >= old_bytes);
+  store->stats.bytes -= old_bytes;
+  free (old_error);
   if (u->has & CBT_HAS_ERROR_MESSAGE) {
     free (rec.error_message);
     rec.error_message = error_message;
@@ -351,6 +457,7 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
     job->own = rec;
   job->updated_mono = now_mono;
   job->updated_wall = now_wall;
+  store->stats.bytes += vma_job_bytes (job);
 
   if (new_job != NULL) {
     size_t i = vma_store_hash (job->id) & (store->nr_buckets - 1);
@@ -454,6 +561,72 @@ vma_store_visit_all (struct vma_store *store,
     if (r != 0)
       return r;
   }
+  return 0;
+}
+
+void
+vma_store_snapshot_free (struct vma_job *jobs, size_t n)
+{
+  size_t i, j;
+
+  if (jobs == NULL)
+    return;
+  for (i = 0; i < n; i++) {
+    for (j = 0; j < jobs[i].disks.len; j++)
+      free (jobs[i].disks.ptr[j].rec.error_message);
+    vma_disk_vector_reset (&jobs[i].disks);
+    free (jobs[i].own.error_message);
+  }
+  free (jobs);
+}
+
+/* Copies the error message of *REC in place.  Returns 0 or -ENOMEM (the
+ * pointer is then NULL).
+ */
+static int
+vma_record_dup_error (struct vma_record *rec)
+{
+  if (rec->error_message == NULL)
+    return 0;
+  rec->error_message = strdup (rec->error_message);
+  return rec->error_message ? 0 : -ENOMEM;
+}
+
+int
+vma_store_snapshot (struct vma_store *store, struct vma_job **ret_jobs,
+                    size_t *ret_n)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
+  struct vma_job *jobs, *job;
+  size_t n = 0, i;
+  int r = 0;
+
+  jobs = calloc (store->stats.jobs ? store->stats.jobs : 1, sizeof *jobs);
+  if (jobs == NULL)
+    return -ENOMEM;
+  for (job = store->newest; job != NULL && r == 0; job = job->older) {
+    struct vma_job *copy = &jobs[n++];
+
+    *copy = *job;
+    copy->hash_next = copy->newer = copy->older = NULL;
+    copy->disks = (vma_disk_vector)empty_vector;
+    if (vma_record_dup_error (&copy->own) < 0 ||
+        vma_disk_vector_reserve (&copy->disks, job->disks.len) == -1) {
+      r = -ENOMEM;
+      break;
+    }
+    for (i = 0; i < job->disks.len && r == 0; i++) {
+      copy->disks.ptr[copy->disks.len++] = job->disks.ptr[i];
+      r = vma_record_dup_error (&copy->disks.ptr[i].rec);
+    }
+  }
+  if (r < 0) {
+    vma_store_snapshot_free (jobs, n);
+    return r;
+  }
+  assert (n == store->stats.jobs);
+  *ret_jobs = jobs;
+  *ret_n = n;
   return 0;
 }
 

@@ -33,6 +33,14 @@
 #define VMA_DEFAULT_MAX_JOBS 100000
 #define VMA_DEFAULT_MAX_DISKS 256
 #define VMA_DEFAULT_JOB_TTL (24 * 3600.0)
+/* A disk (or job) belongs to the sender of its last update for this long
+ * after it: five of the copier's 2 s report intervals.
+ */
+#define VMA_DEFAULT_SENDER_LEASE 10.0
+/* The memory the jobs may take, counted as vma_job_bytes (about 110 KiB
+ * for a job of 256 disks, 370 KiB with 1 KiB errors on all of them).
+ */
+#define VMA_DEFAULT_MAX_MEMORY ((size_t)1 << 30)
 
 /* The last known state of one disk, or the job-level state of a job. */
 struct vma_record {
@@ -53,6 +61,7 @@ struct vma_record {
   char change_id[CBT_CHANGE_ID_MAX + 1]; /* the last one given, or "" */
   char warning[CBT_WARNING_MAX + 1];     /* the last one given, or "" */
   double updated_mono;                   /* clocks of the last update */
+  char sender_id[CBT_ID_MAX + 1];        /* of the last update; "" if none */
   double updated_wall;
 };
 
@@ -75,9 +84,11 @@ struct vma_job {
 };
 
 struct vma_store_limits {
-  size_t max_jobs;  /* 0: VMA_DEFAULT_MAX_JOBS */
-  size_t max_disks; /* per job; 0: VMA_DEFAULT_MAX_DISKS */
-  double job_ttl;   /* seconds; 0: VMA_DEFAULT_JOB_TTL */
+  size_t max_jobs;     /* 0: VMA_DEFAULT_MAX_JOBS */
+  size_t max_disks;    /* per job; 0: VMA_DEFAULT_MAX_DISKS */
+  double job_ttl;      /* seconds; 0: VMA_DEFAULT_JOB_TTL */
+  double sender_lease; /* seconds; 0: VMA_DEFAULT_SENDER_LEASE */
+  size_t max_memory;   /* bytes; 0: VMA_DEFAULT_MAX_MEMORY */
 };
 
 struct vma_store_stats {
@@ -87,6 +98,7 @@ struct vma_store_stats {
   uint64_t jobs_created;
   uint64_t jobs_expired;
   uint64_t jobs_deleted;
+  size_t bytes; /* the jobs' memory, as vma_job_bytes counts it */
 };
 
 struct vma_store;
@@ -106,8 +118,17 @@ void vma_store_free (struct vma_store *store);
  * unchanged:
  *   -EINVAL  bytes_transferred would exceed total_bytes, or bad JOB_ID;
  *   -E2BIG   the job already has max_disks disks;
- *   -ENOSPC  the store already holds max_jobs jobs;
+ *   -ENOSPC  the store already holds max_jobs jobs, or the update would
+ *            take the jobs' memory over max_memory;
+ *   -EBUSY   another sender owns the record: the record's last update
+ *            came from another sender_id less than sender_lease ago
+ *            (updates without a sender_id are never refused for this);
+ *   -EALREADY the record is completed or failed and UPDATE would change
+ *            it without starting a new run (new_run); an update that
+ *            repeats the final status is accepted and changes nothing;
  *   -ENOMEM  out of memory.
+ * An update with new_run starts the record afresh: fields it does not
+ * give are zero, not kept.
  */
 int vma_store_apply_update (struct vma_store *store, const char *job_id,
                             const struct cbt_update *update, double now_mono,
@@ -157,6 +178,20 @@ int vma_store_visit_job (struct vma_store *store, const char *job_id,
 int vma_store_visit_all (struct vma_store *store,
                          int (*fn) (const struct vma_job *job, void *opaque),
                          void *opaque, struct vma_store_stats *stats);
+
+/* A copy of every job, newest first, taken under the lock so that it can
+ * be rendered without it (the list of all jobs can be large).  Returns 0
+ * with *RET_JOBS (an array of *RET_N jobs; release with
+ * vma_store_snapshot_free), or -ENOMEM.
+ */
+int vma_store_snapshot (struct vma_store *store, struct vma_job **ret_jobs,
+                        size_t *ret_n);
+
+/* Frees a snapshot of N jobs.  Accepts NULL. */
+void vma_store_snapshot_free (struct vma_job *jobs, size_t n);
+
+/* The memory JOB takes: the job, its disks and its error messages. */
+size_t vma_job_bytes (const struct vma_job *job);
 
 /* Fills *RET with the store's counters. */
 void vma_store_get_stats (struct vma_store *store,

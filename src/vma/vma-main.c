@@ -19,12 +19,13 @@
 #define VMA_DEFAULT_LISTEN "127.0.0.1:8081"
 
 static const struct cbt_route vma_routes[] = {
-  { "POST", "/api/v1/progress/{id}/update", vma_progress_update },
-  { "GET", "/api/v1/progress/{id}", vma_progress_get },
-  { "DELETE", "/api/v1/progress/{id}", vma_progress_delete },
-  { "GET", "/api/v1/progress", vma_progress_list },
-  { "GET", "/healthz", vma_health_get },
-  { "GET", "/metrics", vma_metrics_get },
+  { "POST", "/api/v1/progress/{id}/update", vma_progress_update, 0 },
+  { "GET", "/api/v1/progress/{id}", vma_progress_get, 0 },
+  { "DELETE", "/api/v1/progress/{id}", vma_progress_delete, 0 },
+  /* The list is the one expensive read: behind the token, when set. */
+  { "GET", "/api/v1/progress", vma_progress_list, CBT_ROUTE_PRIVATE },
+  { "GET", "/healthz", vma_health_get, 0 },
+  { "GET", "/metrics", vma_metrics_get, 0 },
   { NULL },
 };
 
@@ -35,6 +36,7 @@ vma_usage (FILE *fp)
   fprintf (fp,
 "Usage: cbtrack vma [--listen ADDR:PORT] [--token-file FILE]\n"
 "                   [--job-ttl DURATION] [--max-jobs N] [--threads N]\n"
+"                   [--sender-lease DURATION] [--max-memory SIZE]\n"
 "\n"
 "Run the progress service: copiers POST their progress to it, pollers\n"
 "and `cbtrack status` read it.  It keeps jobs in memory only.\n"
@@ -49,6 +51,12 @@ vma_usage (FILE *fp)
 "                       their last update (default 24h; e.g. 90s, 10m, 2d)\n"
 "  --max-jobs N         hold at most N jobs; beyond, new jobs get 503\n"
 "                       (default 100000)\n"
+"  --max-memory SIZE    the jobs may take this much memory (default 1G; 512M,\n"
+"                       4G...); beyond, updates that need more get 503\n"
+"  --sender-lease DURATION\n"
+"                       a disk belongs to the sender (sender_id) of its last\n"
+"                       update this long; another sender gets 409 meanwhile\n"
+"                       (default 10s)\n"
 "  --threads N          HTTP worker threads (default: one per CPU)\n"
 "  --log-level LEVEL    error, warning, info (default) or debug\n"
 "  --log-file FILE      log there instead of stderr; SIGHUP reopens it\n""  -h, --help           show this help\n"
@@ -78,11 +86,13 @@ vma_tick (void *arg)
 int
 vma_main (int argc, char **argv)
 {
-  enum { OPT_JOB_TTL = 256, OPT_MAX_JOBS };
+  enum { OPT_JOB_TTL = 256, OPT_MAX_JOBS, OPT_SENDER_LEASE, OPT_MAX_MEMORY };
   static const struct option long_options[] = {
     CBT_DAEMON_LONG_OPTIONS,
     { "job-ttl", required_argument, NULL, OPT_JOB_TTL },
     { "max-jobs", required_argument, NULL, OPT_MAX_JOBS },
+    { "sender-lease", required_argument, NULL, OPT_SENDER_LEASE },
+    { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL },
@@ -105,6 +115,22 @@ vma_main (int argc, char **argv)
     switch (c) {
     case OPT_JOB_TTL:
       if (cbt_parse_duration (optarg, &limits.job_ttl) == -1)
+        goto usage_error;
+      break;
+    case OPT_MAX_MEMORY: {
+      uint64_t bytes;
+
+      if (cbt_parse_size (optarg, &bytes) == -1)
+        goto usage_error;
+      if (bytes < 1024 * 1024 || bytes > SIZE_MAX) {
+        cbt_set_error ("--max-memory must be at least 1M");
+        goto usage_error;
+      }
+      limits.max_memory = (size_t)bytes;
+      break;
+    }
+    case OPT_SENDER_LEASE:
+      if (cbt_parse_duration (optarg, &limits.sender_lease) == -1)
         goto usage_error;
       break;
     case OPT_MAX_JOBS:

@@ -49,10 +49,10 @@ big (struct cbt_httpd_request *req)
 }
 
 static const struct cbt_route routes[] = {
-  { "GET", "/echo", echo },
-  { "POST", "/echo", echo },
-  { "DELETE", "/things/{id}", echo },
-  { "GET", "/big", big },
+  { "GET", "/echo", echo, 0 },
+  { "POST", "/echo", echo, 0 },
+  { "DELETE", "/things/{id}", echo, 0 },
+  { "GET", "/big", big, 0 },
   { NULL },
 };
 

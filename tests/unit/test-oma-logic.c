@@ -555,9 +555,14 @@ test_decide_dead (void **state)
                                 "Connection refused", now, 300, &u));
   assert_int_equal (u.kind, OMA_UPDATE_FAIL);
   assert_non_null (strstr (u.job.error_message, "unreachable"));
-  assert_non_null (strstr (u.job.error_message, "Connection refused"));
+  /* How the fetch failed is logged, not stored for clients to read. */
+  assert_null (strstr (u.job.error_message, "Connection refused"));
   assert_non_null (strstr (u.job.error_message, "http://vma:8081"));
   oma_job_reset (&u.job);
+  /* A fetch that did not run is no evidence, however long the silence. */
+  known_job (&known, now - 1000, now - 900);
+  assert_false (
+      oma_poll_decide (&known, OMA_FETCH_SKIPPED, NULL, NULL, now, 300, &u));
 
   /* 404: counted from created_at when there never was progress. */
   known_job (&known, now - 100, 0);
@@ -573,6 +578,31 @@ test_decide_dead (void **state)
   known_job (&known, now - 4000, now - 10);
   assert_false (
       oma_poll_decide (&known, OMA_FETCH_NOT_FOUND, NULL, NULL, now, 300, &u));
+}
+
+static void
+test_vma_allow_list (void **state)
+{
+  static const char *const urls[] = { "http://vma1:8081/" };
+  static const char *const patterns[] = { "10.0.3.*:8081",
+                                          "https://vma2.example/base" };
+  struct oma_vma_allow allow = { urls, 1, patterns, 2 };
+  struct oma_vma_allow none = { NULL, 0, NULL, 0 };
+
+  assert_true (oma_vma_url_allowed (&allow, "http://vma1:8081"));
+  assert_true (oma_vma_url_allowed (&allow, "http://vma1:8081/"));
+  assert_true (oma_vma_url_allowed (&allow, "http://vma1:8081/x"));
+  assert_false (oma_vma_url_allowed (&allow, "http://vma1:80811"));
+  assert_false (oma_vma_url_allowed (&allow, "http://vma1:8082"));
+  assert_true (oma_vma_url_allowed (&allow, "http://10.0.3.7:8081"));
+  assert_true (oma_vma_url_allowed (&allow, "http://user@10.0.3.7:8081/a"));
+  assert_false (oma_vma_url_allowed (&allow, "http://10.0.3.7:22"));
+  assert_false (oma_vma_url_allowed (&allow, "http://10.0.3.7"));
+  assert_false (oma_vma_url_allowed (&allow, "http://10.0.4.7:8081"));
+  assert_true (oma_vma_url_allowed (&allow, "https://vma2.example/base/v"));
+  assert_false (oma_vma_url_allowed (&allow, "https://vma2.example/basement"));
+  assert_false (oma_vma_url_allowed (&allow, "javascript:alert(1)"));
+  assert_false (oma_vma_url_allowed (&none, "http://vma1:8081"));
 }
 
 static void
@@ -842,6 +872,7 @@ main (void)
     cmocka_unit_test (test_decide_no_progress),
     cmocka_unit_test (test_db_url_redact),
     cmocka_unit_test (test_discovery_row),
+    cmocka_unit_test (test_vma_allow_list),
     cmocka_unit_test (test_registration),
     cmocka_unit_test (test_registration_bad),
     cmocka_unit_test (test_patch_body),

@@ -289,6 +289,24 @@ test_fail (void **state)
   assert_string_equal (got.disks.ptr[1].sync_status, "failed");
   assert_string_equal (got.disks.ptr[2].sync_status, "completed");
   oma_job_reset (&got);
+
+  /* A final row is final: a PATCH is refused and changes nothing. */
+  {
+    struct oma_patch patch = { .has_setup_progress = true,
+                               .setup_progress_percent = 50,
+                               .has_current_operation = true };
+
+    oma_copy_text (patch.current_operation, sizeof patch.current_operation,
+                   "rewritten");
+    assert_int_equal (
+        store->ops->job_patch (store, "fail-1", &patch, T0 + 500), -EEXIST);
+    assert_int_equal (store->ops->job_get (store, "fail-1", &got), 0);
+    assert_string_equal (got.status, "failed");
+    assert_true (strcmp (got.current_operation, "rewritten") != 0);
+    assert_true (got.setup_progress_percent != 50);
+    assert_int_equal (got.updated_at, T0 + 400);
+    oma_job_reset (&got);
+  }
 }
 
 static void

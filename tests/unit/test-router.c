@@ -40,12 +40,12 @@ h_register (struct cbt_httpd_request *req)
 
 /* The VMA's table, plus a POST on an exact path. */
 static const struct cbt_route routes[] = {
-  { "POST", "/api/v1/progress/{id}/update", h_update },
-  { "GET", "/api/v1/progress/{id}", h_get },
-  { "DELETE", "/api/v1/progress/{id}", h_delete },
-  { "GET", "/api/v1/progress", h_list },
-  { "POST", "/api/v1/things", h_register },
-  { "GET", "/healthz", h_health },
+  { "POST", "/api/v1/progress/{id}/update", h_update, 0 },
+  { "GET", "/api/v1/progress/{id}", h_get, 0 },
+  { "DELETE", "/api/v1/progress/{id}", h_delete, 0 },
+  { "GET", "/api/v1/progress", h_list, 0 },
+  { "POST", "/api/v1/things", h_register, 0 },
+  { "GET", "/healthz", h_health, 0 },
   { NULL },
 };
 
@@ -95,6 +95,59 @@ test_exact_and_id_routes (void **state)
   r = decide ("HEAD", "/api/v1/progress/j");
   assert_int_equal (r.verdict, CBT_ROUTE_FOUND);
   assert_ptr_equal (r.route->handler, h_get);
+}
+
+/* Malformed requests are refused before any route is looked at, and a
+ * private route needs the token for GET too.
+ */
+static void
+test_malformed_and_private (void **state)
+{
+  static const struct cbt_route private_routes[] = {
+    { "GET", "/list", h_list, CBT_ROUTE_PRIVATE },
+    { "GET", "/open", h_get, 0 },
+    { NULL },
+  };
+  struct cbt_router_input in = { .method = "DELETE" };
+  struct cbt_router_result r;
+
+  in.path = "/api/v1/progress/nul1\x01zzz"; /* %00, as httpd.c decodes it */
+  cbt_router_decide (routes, &in, &r);
+  assert_int_equal (r.verdict, CBT_ROUTE_BAD_REQUEST);
+  assert_int_equal (cbt_router_status (r.verdict), 400);
+  in.path = "/healthz\n";
+  in.method = "GET";
+  cbt_router_decide (routes, &in, &r);
+  assert_int_equal (r.verdict, CBT_ROUTE_BAD_REQUEST);
+  in.path = "/healthz";
+  in.conflicting_length = true;
+  cbt_router_decide (routes, &in, &r);
+  assert_int_equal (r.verdict, CBT_ROUTE_BAD_REQUEST);
+  in.conflicting_length = false;
+  in.query_len = CBT_ROUTER_QUERY_MAX + 1;
+  cbt_router_decide (routes, &in, &r);
+  assert_int_equal (r.verdict, CBT_ROUTE_URI_TOO_LONG);
+  assert_int_equal (cbt_router_status (r.verdict), 414);
+  in.query_len = CBT_ROUTER_QUERY_MAX;
+  cbt_router_decide (routes, &in, &r);
+  assert_int_equal (r.verdict, CBT_ROUTE_FOUND);
+
+  in.query_len = 0;
+  in.token = "s3cret";
+  in.path = "/list";
+  cbt_router_decide (private_routes, &in, &r);
+  assert_int_equal (r.verdict, CBT_ROUTE_UNAUTHORIZED);
+  in.authorization = "Bearer s3cret";
+  cbt_router_decide (private_routes, &in, &r);
+  assert_int_equal (r.verdict, CBT_ROUTE_FOUND);
+  in.authorization = NULL;
+  in.path = "/open";
+  cbt_router_decide (private_routes, &in, &r);
+  assert_int_equal (r.verdict, CBT_ROUTE_FOUND);
+  in.token = NULL;
+  in.path = "/list";
+  cbt_router_decide (private_routes, &in, &r);
+  assert_int_equal (r.verdict, CBT_ROUTE_FOUND);
 }
 
 static void
@@ -328,10 +381,10 @@ test_allow_list_bounded (void **state)
    * NUL-terminated prefix.
    */
   static const struct cbt_route many[] = {
-    { "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/x", h_get },
-    { "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", "/x", h_get },
-    { "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC", "/x", h_get },
-    { "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD", "/x", h_get },
+    { "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/x", h_get, 0 },
+    { "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", "/x", h_get, 0 },
+    { "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC", "/x", h_get, 0 },
+    { "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD", "/x", h_get, 0 },
     { NULL },
   };
   struct cbt_router_input in = { .method = "GET", .path = "/x" };
@@ -358,6 +411,7 @@ main (void)
     cmocka_unit_test (test_secret_equal),
     cmocka_unit_test (test_content_length),
     cmocka_unit_test (test_allow_list_bounded),
+    cmocka_unit_test (test_malformed_and_private),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
