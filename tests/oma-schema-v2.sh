@@ -15,7 +15,7 @@ start_mariadb db
 for engine in sqlite mariadb; do
     if [ $engine = sqlite ]; then url="sqlite:$tmp/oma.db"; else url=$db_url; fi
     start_service pid port "$tmp/oma-$engine.log" "$CBTRACK" oma --db "$url" \
-        --poll-interval 1h
+        --poll-interval 1h --allow-vma "127.0.0.1:*"
     curl -sf -X POST -d '{"id":"old-1","source_vm_name":"web",
         "vma_url":"http://127.0.0.1:9","disks":["disk-2000"]}' \
         "http://127.0.0.1:$port/api/v1/replications" >/dev/null ||
@@ -34,7 +34,7 @@ for engine in sqlite mariadb; do
     case "$cols" in *change_id*) fail "$engine: test set-up: still v2" ;; esac
 
     start_service pid port "$tmp/oma-$engine.log" "$CBTRACK" oma --db "$url" \
-        --poll-interval 1h
+        --poll-interval 1h --allow-vma "127.0.0.1:*"
     curl -sf "http://127.0.0.1:$port/api/v1/replications/old-1" >"$tmp/job.json" ||
         fail "$engine: the old job is not served"
     jq -e '.disks[0].disk_id == "disk-2000" and (.disks[0] | has("change_id") | not)' \

@@ -40,7 +40,7 @@ registers ()
 
 # --db-password-file, and SIGHUP re-reading it.
 start_service pid port "$tmp/file.log" "$CBTRACK" oma --db "$url" \
-    --db-password-file "$tmp/pw" --poll-interval 1h
+    --db-password-file "$tmp/pw" --poll-interval 1h --allow-vma "127.0.0.1:*"
 registers job-file
 no_password "$pid" "$tmp/file.log"
 kill -HUP "$pid"
@@ -58,7 +58,7 @@ stop_service "$pid" "$tmp/file.log"
 
 # CBTRACK_DB_PASSWORD.
 CBTRACK_DB_PASSWORD=$pw start_service pid port "$tmp/env.log" \
-    "$CBTRACK" oma --db "$url" --poll-interval 1h
+    "$CBTRACK" oma --db "$url" --poll-interval 1h --allow-vma "127.0.0.1:*"
 registers job-env
 no_password "$pid" "$tmp/env.log"
 stop_service "$pid" "$tmp/env.log"
@@ -67,7 +67,7 @@ stop_service "$pid" "$tmp/env.log"
 mkdir "$tmp/creds"
 cp "$tmp/pw" "$tmp/creds/db-password"
 CREDENTIALS_DIRECTORY=$tmp/creds start_service pid port "$tmp/cred.log" \
-    "$CBTRACK" oma --db "$url" --poll-interval 1h
+    "$CBTRACK" oma --db "$url" --poll-interval 1h --allow-vma "127.0.0.1:*"
 registers job-cred
 no_password "$pid" "$tmp/cred.log"
 stop_service "$pid" "$tmp/cred.log"
@@ -75,7 +75,7 @@ stop_service "$pid" "$tmp/cred.log"
 # In the URL: it works, is warned about, and is blanked from the argv.
 start_service pid port "$tmp/url.log" "$CBTRACK" oma \
     --db "mysql://cbt:$pw@localhost/cbtrack?socket=$db_sock" \
-    --poll-interval 1h
+    --poll-interval 1h --allow-vma "127.0.0.1:*"
 registers job-url
 grep -q 'warning: the --db URL holds a password' "$tmp/url.log" ||
     fail "no warning about the password in the URL"

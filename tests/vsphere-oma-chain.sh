@@ -16,9 +16,9 @@ start_mariadb db
 start_service vma_pid vma "$tmp/vma.log" "$CBTRACK" vma
 vma_url="http://127.0.0.1:$vma"
 start_service omam_pid oma_m "$tmp/oma-mariadb.log" "$CBTRACK" oma \
-    --db "$db_url" --poll-interval 0.3
+    --db "$db_url" --poll-interval 0.3 --allow-vma "$vma_url"
 start_service omas_pid oma_s "$tmp/oma-sqlite.log" "$CBTRACK" oma \
-    --db "sqlite:$tmp/oma.db" --poll-interval 0.3
+    --db "sqlite:$tmp/oma.db" --poll-interval 0.3 --allow-vma "$vma_url"
 
 size=$(( 64 * 1024 * 1024 ))
 inc_make_base "$tmp/d0.qcow2" "$size"
