@@ -79,7 +79,7 @@ vma_progress_log_transition (const char *job_id,
 void
 vma_progress_update (struct cbt_httpd_request *req)
 {
-  struct vma_transition t;
+  struct vma_transition t = { 0 };
   struct vma_server *server = req->app;
   struct cbt_update u;
   int r;

@@ -355,8 +355,12 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
     may = vma_record_may_change (store, target, u, what, now_mono);
     if (may < 0)
       return may;
-    if (may == 0)
+    if (may == 0) {
+      /* Accepted and ignored (a repeat of a final state): no change. */
+      if (ret_t != NULL)
+        *ret_t = t;
       return 0;
+    }
     if (u->new_run)
       old_error = target->error_message; /* freed at the commit */
     else
