@@ -16,6 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PREFIX = "/api/v1/progress/"
+START = time.time()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -30,8 +31,11 @@ class Handler(BaseHTTPRequestHandler):
             job = self.path[len(PREFIX):]
             body = json.dumps({
                 "job_id": job, "stage": "Transfer", "status": "in_progress",
-                "sync_type": "full", "bytes_transferred": 10,
-                "total_bytes": 100, "throughput_bps": 1,
+                # Bytes that keep moving: a job whose bytes stand still
+                # dies of "no progress", and these jobs are healthy.
+                "sync_type": "full",
+                "bytes_transferred": int((time.time() - START) * 1000),
+                "total_bytes": 10 ** 12, "throughput_bps": 1000,
                 "seconds_since_update": 0,
                 "disks": [{"disk_id": "d%d" % i, "status": "in_progress",
                            "bytes_transferred": 0, "total_bytes": 1}
