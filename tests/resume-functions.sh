@@ -34,15 +34,16 @@ resume_kill_loop ()
     }
 }
 
-# read_bytes LOGFILE: the bytes of every read that nbdkit's log filter
-# saw complete successfully, over all connections.
-read_bytes ()
+# log_bytes KIND LOGFILE: the bytes of every KIND request (Read or Write)
+# that nbdkit's log filter saw complete successfully, over all
+# connections.  Zero requests are not counted: they move no data.
+log_bytes ()
 {
-    python3 - "$1" <<'PY'
+    python3 - "$1" "$2" <<'PY'
 import re, sys
 pending, total = {}, 0
-for line in open(sys.argv[1]):
-    m = re.search(r'connection=(\d+) (\.\.\.)?Read id=(\d+)', line)
+for line in open(sys.argv[2]):
+    m = re.search(r'connection=(\d+) (\.\.\.)?%s id=(\d+)' % sys.argv[1], line)
     if not m:
         continue
     key = (m.group(1), m.group(3))
@@ -54,25 +55,9 @@ print(total)
 PY
 }
 
-# write_bytes LOGFILE: the same for writes (and zero requests are not
-# counted: they move no data).
-write_bytes ()
-{
-    python3 - "$1" <<'PY'
-import re, sys
-pending, total = {}, 0
-for line in open(sys.argv[1]):
-    m = re.search(r'connection=(\d+) (\.\.\.)?Write id=(\d+)', line)
-    if not m:
-        continue
-    key = (m.group(1), m.group(3))
-    if m.group(2) is None:
-        pending[key] = int(re.search(r'count=(0x[0-9a-f]+)', line).group(1), 16)
-    elif 'return=0' in line:
-        total += pending.pop(key, 0)
-print(total)
-PY
-}
+# read_bytes LOGFILE, write_bytes LOGFILE: log_bytes for reads, writes.
+read_bytes () { log_bytes Read "$1"; }
+write_bytes () { log_bytes Write "$1"; }
 
 # check_overhead MOVED PLANNED RUNS: print the overhead of MOVED bytes
 # over PLANNED, and fail when it exceeds 100 % (a resume that started over).
