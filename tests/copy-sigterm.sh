@@ -16,7 +16,7 @@ start_nbdkit src --filter=rate sparse-random size=64M seed=8 percent=50 \
 copy=$!
 cleanup_fn kill_daemon "$copy"
 
-job () { curl -sf "$vma_url/api/v1/progress/term-1"; }
+job () { get_json "$vma_url/api/v1/progress/term-1"; }
 moving () { job | jq -e '.bytes_transferred > 0' >/dev/null; }
 wait_for 30 moving || fail "the copy did not start"
 kill -TERM "$copy"

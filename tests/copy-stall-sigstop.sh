@@ -30,7 +30,7 @@ cleanup_fn kill -CONT "$src_pid"
 copy=$!
 cleanup_fn kill_daemon "$copy"
 
-job () { curl -sf "http://127.0.0.1:$vma/api/v1/progress/stall-1"; }
+job () { get_json "http://127.0.0.1:$vma/api/v1/progress/stall-1"; }
 moving () { job | jq -e '.bytes_transferred > 0' >/dev/null; }
 wait_for 30 moving || fail "the copy did not start"
 kill -STOP "$src_pid"

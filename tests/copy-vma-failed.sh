@@ -14,6 +14,6 @@ start_nbdkit bad --filter=error pattern size=8M error-pread=EIO \
     error-pread-rate=1
 expect_exit 1 "$CBTRACK" copy -q --vma-url "$vma_url" --job job-bad \
     --disk d0 "$bad_uri" "$tmp/bad.img"
-curl -sf "$vma_url/api/v1/progress/job-bad" | jq -e '.status == "failed"
+get_json "$vma_url/api/v1/progress/job-bad" | jq -e '.status == "failed"
     and (.disks[0].error_message | test("Input/output error"))' >/dev/null ||
     fail "failed copy not reported as failed"

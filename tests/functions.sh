@@ -100,6 +100,14 @@ pick_port ()
     fail "no free port found"
 }
 
+# get_json URL [CURL-ARGS...]: GET URL and print its JSON body, or "null"
+# when the request fails.  Use it before "| jq -e": jq 1.6 exits 0 with -e
+# when its input is empty, so a failed "curl -sf" would pass any filter.
+get_json ()
+{
+    curl -sf "$@" || echo null
+}
+
 # wait_for TIMEOUT CMD [ARGS...]: poll CMD every 0.1 s until it succeeds.
 wait_for ()
 {

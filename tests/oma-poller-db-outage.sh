@@ -35,7 +35,7 @@ grep -q "database unavailable" "$tmp/oma.log" || fail "outage not logged"
 grep -q "database is back" "$tmp/oma.log" || fail "recovery not logged"
 
 # The UI's history holds samples of the jobs that moved.
-curl -sf "http://127.0.0.1:$oma/api/v1/replications/db-1" |
+get_json "http://127.0.0.1:$oma/api/v1/replications/db-1" |
     jq -e '.history | length >= 2' >/dev/null || fail "no history"
 
 stop_service "$oma_pid" "$tmp/oma.log"

@@ -41,9 +41,9 @@ update job-evil "{\"disk_id\":\"disk-x\",\"status\":\"in_progress\",
 
 history_ready ()
 {
-    curl -sf "http://127.0.0.1:$oma/api/v1/replications/job-1" |
+    get_json "http://127.0.0.1:$oma/api/v1/replications/job-1" |
         jq -e '.history | length >= 3' >/dev/null &&
-    curl -sf "http://127.0.0.1:$oma/api/v1/replications/job-evil" |
+    get_json "http://127.0.0.1:$oma/api/v1/replications/job-evil" |
         jq -e '.status == "replicating"' >/dev/null
 }
 wait_for 30 history_ready || fail "the poller did not fill the rows"

@@ -19,6 +19,6 @@ take_over ()
     [ "$code" = 200 ]
 }
 wait_for 10 take_over || fail "sender b never took over"
-jq -e '.disks[0].bytes_transferred == 20' <(curl -sf \
+jq -e '.disks[0].bytes_transferred == 20' <(get_json \
     "$vma_url/api/v1/progress/job-1") >/dev/null || fail "takeover lost"
 stop_vma

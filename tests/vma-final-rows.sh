@@ -30,7 +30,7 @@ post_update job-1 '{"disk_id":"d1","status":"completed","stage":"Finalize",
 post_update job-1 '{"disk_id":"d1","status":"in_progress","stage":"Analysis",
                     "new_run":true,"bytes_transferred":0,"total_bytes":200}'
 jq -e '.status == "in_progress" and .disks[0].total_bytes == 200
-       and .disks[0].bytes_transferred == 0' <(curl -sf \
+       and .disks[0].bytes_transferred == 0' <(get_json \
     "$vma_url/api/v1/progress/job-1") >/dev/null || fail "new run not taken"
 
 # Two senders of one disk: the second is refused while the first is live.
@@ -51,6 +51,6 @@ expect_http 400 POST /api/v1/progress/job-2/update --data-binary \
     '{"disk_id":"d1","sender_id":"a b"}'
 expect_http 400 POST /api/v1/progress/job-2/update --data-binary \
     '{"disk_id":"d1","sender_id":"a","new_run":"yes"}'
-jq -e '.disks[0].bytes_transferred == 30' <(curl -sf \
+jq -e '.disks[0].bytes_transferred == 30' <(get_json \
     "$vma_url/api/v1/progress/job-2") >/dev/null || fail "job-2 disk d1"
 stop_vma
