@@ -27,9 +27,10 @@ post_update job-1 '{"disk_id":"disk-2001","stage":"Transfer",
 # GET: exactly the documented top-level fields, then disks[].
 expect_http 200 GET /api/v1/progress/job-1
 jq -e '(keys_unsorted == ["job_id","stage","status","sync_type",
-        "bytes_transferred","total_bytes","percent","throughput_bps",
-        "eta_seconds","stalled","started_at","updated_at",
-        "seconds_since_update","error_message","disks"])' "$tmp/body" >/dev/null ||
+        "bytes_transferred","resumed_bytes","total_bytes","percent",
+        "throughput_bps","eta_seconds","stalled","started_at","updated_at",
+        "seconds_since_update","run","seconds_since_run_start",
+        "error_message","disks"])' "$tmp/body" >/dev/null ||
     fail "GET top-level fields: $(jq -c 'keys_unsorted' "$tmp/body")"
 jq -e '.job_id == "job-1" and .bytes_transferred == 2000 and
        .total_bytes == 10000 and .percent == 20 and .throughput_bps == 100 and

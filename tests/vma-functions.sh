@@ -80,8 +80,8 @@ post_update ()
 # that moves with the clock.
 snapshot ()
 {
-    curl -sf "$vma_url/api/v1/progress/$1" |
-        sed -E 's/"seconds_since_update":[0-9]+/"seconds_since_update":0/g'
+    get_json "$vma_url/api/v1/progress/$1" |
+        sed -E 's/"seconds_since_(update|run_start)":[0-9]+/"seconds_since_\1":0/g'
 }
 
 # bad_input_job: create job-1 with disks d1 and d2, and save its GET answer
@@ -109,5 +109,5 @@ bad_body ()
 job_list ()
 {
     curl -sf "$vma_url/api/v1/progress" |
-        sed -E 's/"seconds_since_update":[0-9]+/"seconds_since_update":0/g'
+        sed -E 's/"seconds_since_(update|run_start)":[0-9]+/"seconds_since_\1":0/g'
 }

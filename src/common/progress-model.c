@@ -735,6 +735,8 @@ cbt_doc_put_progress (json_t *obj, const struct cbt_progress *p, int *failed)
                         failed);
   cbt_json_set_counted (obj, CBT_FIELD_BYTES_TRANSFERRED,
                         cbt_doc_uint (p->bytes_transferred), failed);
+  cbt_json_set_counted (obj, CBT_FIELD_RESUMED_BYTES,
+                        cbt_doc_uint (p->resumed_bytes), failed);
   cbt_json_set_counted (obj, CBT_FIELD_TOTAL_BYTES,
                         cbt_doc_uint (p->total_bytes), failed);
   cbt_json_set_counted (obj, CBT_FIELD_PERCENT, json_real (p->percent),
@@ -752,7 +754,7 @@ cbt_doc_put_progress (json_t *obj, const struct cbt_progress *p, int *failed)
 
 json_t *
 cbt_job_doc_encode (const char *job_id, const struct cbt_progress *p,
-                    double started_wall, double updated_wall, double age)
+                    const struct cbt_doc_times *t)
 {
   json_t *obj = json_object (), *error;
   int failed = 0;
@@ -761,12 +763,16 @@ cbt_job_doc_encode (const char *job_id, const struct cbt_progress *p,
     return NULL;
   cbt_json_set_counted (obj, CBT_FIELD_JOB_ID, json_string (job_id), &failed);
   cbt_doc_put_progress (obj, p, &failed);
-  cbt_json_set_counted (obj, CBT_FIELD_STARTED_AT, cbt_doc_utc (started_wall),
-                        &failed);
-  cbt_json_set_counted (obj, CBT_FIELD_UPDATED_AT, cbt_doc_utc (updated_wall),
-                        &failed);
-  cbt_json_set_counted (obj, CBT_FIELD_SECONDS_SINCE_UPDATE, cbt_doc_age (age),
-                        &failed);
+  assert (t->run >= 1);
+  cbt_json_set_counted (obj, CBT_FIELD_STARTED_AT,
+                        cbt_doc_utc (t->started_wall), &failed);
+  cbt_json_set_counted (obj, CBT_FIELD_UPDATED_AT,
+                        cbt_doc_utc (t->updated_wall), &failed);
+  cbt_json_set_counted (obj, CBT_FIELD_SECONDS_SINCE_UPDATE,
+                        cbt_doc_age (t->age), &failed);
+  cbt_json_set_counted (obj, CBT_FIELD_RUN, cbt_doc_uint (t->run), &failed);
+  cbt_json_set_counted (obj, CBT_FIELD_SECONDS_SINCE_RUN_START,
+                        cbt_doc_age (t->run_age), &failed);
   if (p->error_message == NULL)
     error = json_string ("");
   else if (p->error_disk != NULL)
@@ -1009,6 +1015,11 @@ cbt_job_doc_decode (const json_t *obj, bool with_disks,
       cbt_doc_get_eta (obj, &job.has_eta, &job.eta_seconds) == -1 ||
       cbt_doc_get_number (obj, CBT_FIELD_SECONDS_SINCE_UPDATE,
                           &job.seconds_since_update) == -1 ||
+      cbt_doc_get_count (obj, CBT_FIELD_RESUMED_BYTES, &job.resumed_bytes) ==
+          -1 ||
+      cbt_doc_get_count (obj, CBT_FIELD_RUN, &job.run) == -1 ||
+      cbt_doc_get_number (obj, CBT_FIELD_SECONDS_SINCE_RUN_START,
+                          &job.seconds_since_run_start) == -1 ||
       cbt_doc_get_stalled (obj, &job.stalled, &job.stalled_seconds) == -1)
     return -1;
   if (!cbt_id_is_valid (job.job_id)) {

@@ -61,6 +61,13 @@
 #define CBT_FIELD_STARTED_AT "started_at"
 #define CBT_FIELD_UPDATED_AT "updated_at"
 #define CBT_FIELD_SECONDS_SINCE_UPDATE "seconds_since_update"
+/* Job document only: the job's run (1, then one more each time a sender
+ * starts a new run of a completed or failed disk, as a resumed copy does)
+ * and the whole seconds since that run started, so a reader can tell a
+ * new run from the old one without trusting clocks across machines.
+ */
+#define CBT_FIELD_RUN "run"
+#define CBT_FIELD_SECONDS_SINCE_RUN_START "seconds_since_run_start"
 #define CBT_FIELD_VM_NAME "vm_name" /* optional, from other services */
 /* Update body only: who sends (an id the sender picks once per process;
  * the service refuses a second sender of a disk while the first is
@@ -371,18 +378,27 @@ void cbt_update_clear (struct cbt_update *update);
 
 /* ---- The job document (GET /api/v1/progress/{job}) ---- */
 
+/* When a job ran, for its document. */
+struct cbt_doc_times {
+  double started_wall; /* the job's first update (wall clock) */
+  double updated_wall; /* its last update */
+  double age;          /* seconds since the last update */
+  unsigned run;        /* see CBT_FIELD_RUN; at least 1 */
+  double run_age;      /* seconds since the current run started */
+};
+
 /* Builds the job document of job JOB_ID with progress P (percent and ETA
  * as derived): job_id, stage, status, sync_type, bytes_transferred,
- * total_bytes, percent, throughput_bps, eta_seconds (null when unknown),
- * stalled (with stalled_seconds when true), started_at and updated_at (UTC,
- * from the wall clocks STARTED_WALL and UPDATED_WALL), seconds_since_update
- * (AGE, in whole seconds, never negative), error_message ("disk ID: …" when it
- * came from a disk), and an empty disks[] for cbt_job_doc_add_disk.  Returns a
- * new reference, or NULL when out of memory.
+ * resumed_bytes, total_bytes, percent, throughput_bps, eta_seconds (null
+ * when unknown), stalled (with stalled_seconds when true), started_at and
+ * updated_at (UTC), seconds_since_update, run and seconds_since_run_start
+ * (whole seconds, never negative), all from T, error_message ("disk ID: …"
+ * when it came from a disk), and an empty disks[] for
+ * cbt_job_doc_add_disk.  Returns a new reference, or NULL when out of
+ * memory.
  */
 json_t *cbt_job_doc_encode (const char *job_id, const struct cbt_progress *p,
-                            double started_wall, double updated_wall,
-                            double age);
+                            const struct cbt_doc_times *t);
 
 /* Appends disk DISK_ID with progress P to the disks[] of JOB_DOC: disk_id,
  * the progress fields as for the job, bytes_written, bytes_zero_skipped,
@@ -425,8 +441,11 @@ struct cbt_doc_job {
   bool has_eta;
   uint64_t eta_seconds;
   double seconds_since_update;
-  bool stalled;           /* false when absent */
-  double stalled_seconds; /* 0 unless stalled */
+  uint64_t resumed_bytes; /* of bytes_transferred, done by earlier runs */
+  uint64_t run;           /* 0 when absent (an older or another service) */
+  double seconds_since_run_start; /* 0 when absent */
+  bool stalled;                   /* false when absent */
+  double stalled_seconds;         /* 0 unless stalled */
   char error_message[CBT_ERROR_MAX + 1];
   cbt_doc_disk_vector disks;
 };

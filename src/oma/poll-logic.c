@@ -348,3 +348,14 @@ oma_job_from_discovery (const struct cbt_doc_job *vma, const char *vma_url,
   job->created_at = now;
   job->updated_at = now;
 }
+
+bool
+oma_poll_resumed_run (const struct cbt_doc_job *vma, int64_t now,
+                      int64_t *ret_not_after)
+{
+  if (vma->run < 2 || !cbt_status_is_running (vma->status))
+    return false;
+  *ret_not_after =
+      now - (int64_t)vma->seconds_since_run_start + OMA_REOPEN_SLACK;
+  return true;
+}

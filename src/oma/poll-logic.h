@@ -99,4 +99,22 @@ void oma_job_from_discovery (const struct cbt_doc_job *vma,
                              const char *vma_url, int64_t now,
                              struct oma_job *ret_job);
 
+/* Seconds of slack in oma_poll_resumed_run: the row's completed_at is
+ * written a moment after the VMA's answer that made it final, and whole
+ * seconds are stored.
+ */
+#define OMA_REOPEN_SLACK 2
+
+/* A failed job continues when its sender starts a new run (a resumed
+ * copy: DESIGN §5).  Says whether the VMA's list entry VMA shows such a
+ * run in progress, one that started after the OMA made the job final: if
+ * so, returns true and sets *RET_NOT_AFTER, the latest completed_at (epoch
+ * seconds, from NOW and the VMA's seconds_since_run_start, so no clocks
+ * are compared across machines) for which the OMA's row may be reopened.
+ * A run that was already going when the row became final (a job judged
+ * dead while its VMA still said in_progress) never reopens it.
+ */
+bool oma_poll_resumed_run (const struct cbt_doc_job *vma, int64_t now,
+                           int64_t *ret_not_after);
+
 #endif /* CBTRACK_OMA_POLL_LOGIC_H */

@@ -74,11 +74,12 @@ DEFINE_VECTOR_TYPE (group_vector, struct fetch_group);
 struct oma_poller {
   struct oma_poller_config cfg;
   CURLM *multi;
-  oma_job_vector cache;    /* active jobs, sorted by id */
-  string_vector known_ids; /* ids known to exist in the store, sorted */
-  bool db_down;            /* in an outage of the store (for logging) */
-  bool db_down_write;      /* ... in which a write failed */
-  uint64_t cycles;         /* cycles run so far */
+  oma_job_vector cache;     /* active jobs, sorted by id */
+  string_vector known_ids;  /* ids known to exist in the store, sorted */
+  string_vector tried_runs; /* "ID RUN" of new runs already considered */
+  bool db_down;             /* in an outage of the store (for logging) */
+  bool db_down_write;       /* ... in which a write failed */
+  uint64_t cycles;          /* cycles run so far */
   pthread_t thread;
   bool thread_started;
   pthread_mutex_t lock;
@@ -466,36 +467,39 @@ poller_cmp_job (const void *a, const void *b)
                  ((const struct oma_job *)b)->id);
 }
 
+/* Whether KEY is in the sorted SET. */
 static bool
-poller_known (struct oma_poller *p, const char *id)
+poller_set_has (const string_vector *set, const char *key)
 {
-  return p->known_ids.len > 0 &&
-         bsearch (&id, p->known_ids.ptr, p->known_ids.len, sizeof (char *),
-                  poller_cmp_str) != NULL;
+  return set->len > 0 && bsearch (&key, set->ptr, set->len, sizeof (char *),
+                                  poller_cmp_str) != NULL;
 }
 
 static void
-poller_forget_ids (struct oma_poller *p)
+poller_set_clear (string_vector *set)
 {
   size_t i;
 
-  for (i = 0; i < p->known_ids.len; i++)
-    free (p->known_ids.ptr[i]);
-  string_vector_reset (&p->known_ids);
+  for (i = 0; i < set->len; i++)
+    free (set->ptr[i]);
+  string_vector_reset (set);
 }
 
-/* Adds ID to the sorted set of ids known to the store. */
+/* Adds KEY to the sorted SET, which is emptied first when it holds
+ * POLLER_MAX_KNOWN_IDS keys (a set only saves work: a key forgotten is
+ * asked about again).
+ */
 static void
-poller_remember (struct oma_poller *p, const char *id)
+poller_set_add (string_vector *set, const char *key)
 {
-  size_t lo = 0, hi = p->known_ids.len;
+  size_t lo = 0, hi = set->len;
   char *copy;
 
-  if (p->known_ids.len >= POLLER_MAX_KNOWN_IDS)
-    poller_forget_ids (p);
+  if (set->len >= POLLER_MAX_KNOWN_IDS)
+    poller_set_clear (set);
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    int c = strcmp (p->known_ids.ptr[mid], id);
+    int c = strcmp (set->ptr[mid], key);
 
     if (c == 0)
       return;
@@ -504,15 +508,48 @@ poller_remember (struct oma_poller *p, const char *id)
     else
       hi = mid;
   }
-  copy = strdup (id);
-  if (copy == NULL || string_vector_reserve (&p->known_ids, 1) == -1) {
+  copy = strdup (key);
+  if (copy == NULL || string_vector_reserve (set, 1) == -1) {
     free (copy);
     return; /* asked again next cycle */
   }
-  memmove (&p->known_ids.ptr[lo + 1], &p->known_ids.ptr[lo],
-           (p->known_ids.len - lo) * sizeof (char *));
-  p->known_ids.ptr[lo] = copy;
-  p->known_ids.len++;
+  memmove (&set->ptr[lo + 1], &set->ptr[lo],
+           (set->len - lo) * sizeof (char *));
+  set->ptr[lo] = copy;
+  set->len++;
+}
+
+/* A known job listed by a VMA with a new run in progress (a resumed
+ * copy) continues if the OMA made it failed before that run started.
+ * Each (job, run) is asked of the store once.  Returns 1 when the job was
+ * reopened, 0 when not, -EIO when the store failed.
+ */
+static int
+poller_maybe_reopen (struct oma_poller *p, const struct cbt_doc_job *vma,
+                     int64_t now)
+{
+  struct oma_store *store = p->cfg.store;
+  char key[CBT_ID_MAX + 32];
+  int64_t not_after;
+  int r;
+
+  if (!oma_poll_resumed_run (vma, now, &not_after))
+    return 0;
+  snprintf (key, sizeof key, "%s %" PRIu64, vma->job_id, vma->run);
+  if (poller_set_has (&p->tried_runs, key))
+    return 0;
+  r = store->ops->job_reopen (store, vma->job_id, not_after, now);
+  if (r == -EIO)
+    return r;
+  poller_set_add (&p->tried_runs, key);
+  if (r < 0)
+    return 0;
+  poller_logl (p, CBT_LOG_INFO,
+               "job %s continues: run %" PRIu64 " started %.0f s ago, "
+               "%" PRIu64 " of %" PRIu64 " bytes done before it",
+               vma->job_id, vma->run, vma->seconds_since_run_start,
+               vma->resumed_bytes, vma->total_bytes);
+  return 1;
 }
 
 /* Registers the jobs listed by the configured VMAs that the store does
@@ -562,8 +599,13 @@ poller_discover (struct oma_poller *p, int64_t now)
       struct oma_job job;
       int r;
 
-      if (poller_known (p, jobs.ptr[j].job_id))
+      if (poller_set_has (&p->known_ids, jobs.ptr[j].job_id)) {
+        if (poller_maybe_reopen (p, &jobs.ptr[j], now) == -EIO) {
+          poller_db_state (p, false, true, "reopen a resumed job");
+          break;
+        }
         continue;
+      }
       oma_job_from_discovery (&jobs.ptr[j], p->cfg.vma_urls[i], now, &job);
       r = store->ops->job_insert (store, &job);
       if (r == -EIO) {
@@ -576,7 +618,7 @@ poller_discover (struct oma_poller *p, int64_t now)
         poller_logl (p, CBT_LOG_INFO, "job %s discovered on %s", job.id,
                      p->cfg.vma_urls[i]);
       }
-      poller_remember (p, job.id);
+      poller_set_add (&p->known_ids, job.id);
     }
     oma_vma_job_vector_free (&jobs);
   }
@@ -613,7 +655,7 @@ poller_load_active (struct oma_poller *p)
 
     if (old && old->last_progress_at > fresh.ptr[i].last_progress_at)
       fresh.ptr[i].last_progress_at = old->last_progress_at;
-    poller_remember (p, fresh.ptr[i].id);
+    poller_set_add (&p->known_ids, fresh.ptr[i].id);
   }
   oma_job_vector_free (&p->cache);
   p->cache = fresh;
@@ -931,7 +973,8 @@ oma_poller_free (struct oma_poller *p)
   }
   curl_multi_cleanup (p->multi);
   oma_job_vector_free (&p->cache);
-  poller_forget_ids (p);
+  poller_set_clear (&p->known_ids);
+  poller_set_clear (&p->tried_runs);
   pthread_cond_destroy (&p->cond);
   pthread_mutex_destroy (&p->lock);
   free (p);

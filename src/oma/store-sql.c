@@ -85,6 +85,11 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
   [OMA_SQL_JOB_FAIL] = "UPDATE replication_jobs SET status = 'failed', "
                        "error_message = ?, updated_at = ?, completed_at = ? "
                        "WHERE id = ? AND status IN " ACTIVE,
+  [OMA_SQL_JOB_REOPEN] = "UPDATE replication_jobs SET status = "
+                         "'replicating', error_message = NULL, "
+                         "completed_at = NULL, updated_at = ?, "
+                         "last_progress_at = ? WHERE id = ? AND status = "
+                         "'failed' AND completed_at <= ?",
   [OMA_SQL_DISKS_FAIL] = "UPDATE vm_disks SET sync_status = 'failed', "
                          "updated_at = ? WHERE job_id = ? "
                          "AND sync_status IN ('pending', 'syncing')",
@@ -998,6 +1003,42 @@ sql_job_patch (struct oma_store *store, const char *id,
   return sql_locked_run (s, false, sql_job_patch_body, &p);
 }
 
+/* What sql_job_reopen_body changes. */
+struct sql_reopen {
+  const char *id;
+  int64_t not_after;
+  int64_t now;
+};
+
+static int
+sql_job_reopen_body (struct sql_store *s, void *arg)
+{
+  const struct sql_reopen *o = arg;
+  int r;
+
+  sql_arg_time (s, o->now);
+  sql_arg_time (s, o->now);
+  sql_arg_text (s, o->id, false);
+  sql_arg_time (s, o->not_after);
+  if ((r = sql_exec (s, OMA_SQL_JOB_REOPEN, "reopen job")) < 0)
+    return r;
+  if (r == 0) {
+    cbt_set_error ("no job '%s' that failed before its new run", o->id);
+    return -ENOENT;
+  }
+  return 0;
+}
+
+static int
+sql_job_reopen (struct oma_store *store, const char *id, int64_t not_after,
+                int64_t now)
+{
+  struct sql_store *s = (struct sql_store *)store;
+  struct sql_reopen o = { .id = id, .not_after = not_after, .now = now };
+
+  return sql_locked_run (s, false, sql_job_reopen_body, &o);
+}
+
 /* Keeps the newest OMA_HISTORY_MAX samples of JOB. */
 static int
 sql_trim_history (struct sql_store *s, const struct oma_job *job)
@@ -1236,6 +1277,7 @@ static const struct oma_store_ops sql_store_ops = {
   .job_list = sql_job_list,
   .job_list_active = sql_job_list_active,
   .job_patch = sql_job_patch,
+  .job_reopen = sql_job_reopen,
   .apply_updates = sql_apply_updates,
 };
 

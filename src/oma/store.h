@@ -199,6 +199,15 @@ struct oma_store_ops {
   int (*job_patch) (struct oma_store *store, const char *id,
                     const struct oma_patch *patch, int64_t now);
 
+  /* Reopens job ID, failed at or before NOT_AFTER (its completed_at), as
+   * replicating at NOW: a new run of it has started (oma_poll_resumed_run).
+   * Its error and completed_at are cleared; its progress, disks and
+   * history stay, so the job continues where it stopped.  -ENOENT if
+   * there is no such failed job (nothing changed).
+   */
+  int (*job_reopen) (struct oma_store *store, const char *id,
+                     int64_t not_after, int64_t now);
+
   /* Writes N poll results in one transaction: all or nothing.  Updates of
    * jobs that are no longer pending/replicating are ignored, so a final
    * row is never overwritten.

@@ -8,10 +8,16 @@ vma_render_job (const struct vma_job *job, double now_mono)
   struct cbt_progress p;
   json_t *obj;
   size_t i;
+  struct cbt_doc_times t = {
+    .started_wall = job->started_wall,
+    .updated_wall = job->updated_wall,
+    .age = now_mono - job->updated_mono,
+    .run = job->run,
+    .run_age = now_mono - job->run_started_mono,
+  };
 
   vma_job_progress (job, &p);
-  obj = cbt_job_doc_encode (job->id, &p, job->started_wall, job->updated_wall,
-                            now_mono - job->updated_mono);
+  obj = cbt_job_doc_encode (job->id, &p, &t);
   if (obj == NULL)
     return NULL;
   for (i = 0; i < job->disks.len; i++) {

@@ -195,6 +195,8 @@ vma_record_merge (struct vma_record *rec, const struct cbt_update *u)
     rec->sync_type = u->sync_type;
   if (u->has & CBT_HAS_BYTES_TRANSFERRED)
     rec->bytes_transferred = u->bytes_transferred;
+  if (u->has & CBT_HAS_RESUMED_BYTES)
+    rec->resumed_bytes = u->resumed_bytes;
   if (u->has & CBT_HAS_TOTAL_BYTES)
     rec->total_bytes = u->total_bytes;
   if (u->has & CBT_HAS_THROUGHPUT)
@@ -300,6 +302,7 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
   struct vma_disk *disk = NULL, new_disk;
   struct vma_record rec, *target;
   char *error_message = NULL, *old_error = NULL;
+  bool restarts = false;
   size_t old_bytes;
 
   if (!cbt_id_is_valid (job_id)) {
@@ -361,9 +364,15 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
         *ret_t = t;
       return 0;
     }
-    if (u->new_run)
+    if (u->new_run) {
       old_error = target->error_message; /* freed at the commit */
-    else
+      /* A new run of a final record, or one from another sender (the
+       * copier that reported it before was killed), is the job's next
+       * run; the same sender repeating its first update is not.
+       */
+      restarts = !cbt_status_is_running (target->status) ||
+                 strcmp (u->sender_id, target->sender_id) != 0;
+    } else
       rec = *target;
   }
 
@@ -431,6 +440,8 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
       goto oom;
     memcpy (new_job->id, job_id, strlen (job_id) + 1);
     new_job->started_wall = now_wall;
+    new_job->run = 1;
+    new_job->run_started_mono = now_mono;
     job = new_job;
   }
   /* Counted before the reserve below may grow the disks' vector. */
@@ -461,6 +472,10 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
     job->own = rec;
   job->updated_mono = now_mono;
   job->updated_wall = now_wall;
+  if (restarts) {
+    job->run++;
+    job->run_started_mono = now_mono;
+  }
   store->stats.bytes += vma_job_bytes (job);
 
   if (new_job != NULL) {
@@ -654,6 +669,7 @@ vma_record_progress (const struct vma_record *r, struct cbt_progress *ret)
   p.status = r->status;
   p.sync_type = r->sync_type;
   p.bytes_transferred = r->bytes_transferred;
+  p.resumed_bytes = r->resumed_bytes;
   p.total_bytes = r->total_bytes;
   /* Only a running disk moves bytes. */
   p.throughput_bps =

@@ -49,6 +49,7 @@ struct vma_record {
   enum cbt_sync_type sync_type;
   unsigned has; /* CBT_HAS_* bits ever given */
   uint64_t bytes_transferred;
+  uint64_t resumed_bytes; /* of those, done by earlier runs */
   uint64_t total_bytes;
   uint64_t throughput_bps;
   double eta_seconds; /* valid if has & CBT_HAS_ETA */
@@ -77,7 +78,13 @@ struct vma_job {
   struct vma_record own; /* from job-level updates */
   vma_disk_vector disks; /* in the order they first appeared */
   double started_wall;   /* first update */
-  double updated_mono;   /* last update of the job or any disk */
+  /* The run (CBT_FIELD_RUN): 1, then one more each time an update with
+   * new_run restarts a completed or failed record, or a record last
+   * reported by another sender, at run_started_mono.
+   */
+  unsigned run;
+  double run_started_mono;
+  double updated_mono; /* last update of the job or any disk */
   double updated_wall;
   struct vma_job *hash_next; /* the store's private links */
   struct vma_job *newer, *older;

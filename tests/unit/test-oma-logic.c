@@ -580,6 +580,31 @@ test_decide_dead (void **state)
       oma_poll_decide (&known, OMA_FETCH_NOT_FOUND, NULL, NULL, now, 300, &u));
 }
 
+/* A failed job continues only for a later run that is in progress, and
+ * only if its row became final before that run started.
+ */
+static void
+test_resumed_run (void **state)
+{
+  struct cbt_doc_job vma = { .status = CBT_STATUS_IN_PROGRESS,
+                             .run = 2,
+                             .seconds_since_run_start = 10.6 };
+  int64_t not_after = -1;
+
+  (void)state;
+  assert_true (oma_poll_resumed_run (&vma, 1000, &not_after));
+  assert_int_equal (not_after, 1000 - 10 + OMA_REOPEN_SLACK);
+  not_after = -1;
+  vma.run = 1; /* the run the OMA already followed */
+  assert_false (oma_poll_resumed_run (&vma, 1000, &not_after));
+  vma.run = 0; /* a service that does not count runs */
+  assert_false (oma_poll_resumed_run (&vma, 1000, &not_after));
+  vma.run = 3;
+  vma.status = CBT_STATUS_FAILED; /* the new run failed too */
+  assert_false (oma_poll_resumed_run (&vma, 1000, &not_after));
+  assert_int_equal (not_after, -1);
+}
+
 static void
 test_vma_allow_list (void **state)
 {
@@ -876,6 +901,7 @@ main (void)
     cmocka_unit_test (test_registration),
     cmocka_unit_test (test_registration_bad),
     cmocka_unit_test (test_patch_body),
+    cmocka_unit_test (test_resumed_run),
     cmocka_unit_test (test_render),
     cmocka_unit_test (test_render_vm_disks),
   };

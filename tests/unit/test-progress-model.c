@@ -135,6 +135,77 @@ test_resumed_bytes_field (void **state)
   assert_string_equal (u.stage, "Resume");
   cbt_update_clear (&u);
   free (body);
+
+  /* The job document carries it too, with the run that resumed. */
+  {
+    struct cbt_doc_times t = { .run = 2, .run_age = 7.9, .age = 1 };
+    json_t *doc = cbt_job_doc_encode ("job-1", &p, &t);
+    struct cbt_doc_job job;
+
+    assert_non_null (doc);
+    assert_int_equal (cbt_job_doc_decode (doc, true, &job), 0);
+    assert_int_equal (job.resumed_bytes, 600);
+    assert_int_equal (job.bytes_transferred, 700);
+    assert_int_equal (job.run, 2);
+    assert_true (job.seconds_since_run_start == 7);
+    cbt_doc_job_reset (&job);
+    json_decref (doc);
+  }
+}
+
+static int
+copy_runs (const struct vma_job *job, void *opaque)
+{
+  double *ret = opaque;
+
+  ret[0] = job->run;
+  ret[1] = job->run_started_mono;
+  ret[2] = (double)job->disks.ptr[0].rec.resumed_bytes;
+  return 0;
+}
+
+/* The VMA counts a job's runs: a new run of a final disk starts the next
+ * one; a new run of a disk that is still running, or of a new disk, does
+ * not.
+ */
+static void
+test_vma_job_runs (void **state)
+{
+  struct vma_store *store = vma_store_create (NULL);
+  struct cbt_update u = { .new_run = true };
+  double runs[3];
+
+  (void)state;
+  assert_non_null (store);
+  snprintf (u.disk_id, sizeof u.disk_id, "d1");
+  u.has = CBT_HAS_STATUS | CBT_HAS_TOTAL_BYTES;
+  u.status = CBT_STATUS_IN_PROGRESS;
+  u.total_bytes = 100;
+  assert_int_equal (vma_store_apply_update (store, "j", &u, 1, 1), 0);
+  assert_int_equal (vma_store_apply_update (store, "j", &u, 2, 2), 0);
+  assert_int_equal (vma_store_visit_job (store, "j", copy_runs, runs), 0);
+  assert_true (runs[0] == 1 && runs[1] == 1);
+
+  u.new_run = false;
+  u.status = CBT_STATUS_FAILED;
+  assert_int_equal (vma_store_apply_update (store, "j", &u, 3, 3), 0);
+  u.new_run = true;
+  u.status = CBT_STATUS_IN_PROGRESS;
+  u.has |= CBT_HAS_RESUMED_BYTES;
+  u.resumed_bytes = 40;
+  assert_int_equal (vma_store_apply_update (store, "j", &u, 9, 9), 0);
+  assert_int_equal (vma_store_visit_job (store, "j", copy_runs, runs), 0);
+  assert_true (runs[0] == 2 && runs[1] == 9 && runs[2] == 40);
+
+  /* A new sender taking over a running disk (its copier was killed and
+   * the command run again) starts run 3; its repeat does not.
+   */
+  snprintf (u.sender_id, sizeof u.sender_id, "copier-2");
+  assert_int_equal (vma_store_apply_update (store, "j", &u, 30, 30), 0);
+  assert_int_equal (vma_store_apply_update (store, "j", &u, 31, 31), 0);
+  assert_int_equal (vma_store_visit_job (store, "j", copy_runs, runs), 0);
+  assert_true (runs[0] == 3 && runs[1] == 30);
+  vma_store_free (store);
 }
 
 /* ---- helpers for the round trips ---- */
@@ -502,7 +573,7 @@ test_change_id (void **state)
   body = "{\"disk_id\":\"d\",\"change_id\":\"a\\u0001b\"}";
   assert_int_equal (cbt_update_decode (body, strlen (body), &u), -1);
 
-  doc = cbt_job_doc_encode ("job-1", &p, 0, 0, 0);
+  doc = cbt_job_doc_encode ("job-1", &p, &(struct cbt_doc_times){ .run = 1 });
   assert_non_null (doc);
   assert_int_equal (cbt_job_doc_add_disk (doc, "disk-2000", &p, 0, 0), 0);
   assert_int_equal (cbt_job_doc_decode (doc, true, &job), 0);
@@ -520,6 +591,7 @@ main (void)
     cmocka_unit_test (test_eta_rule),
     cmocka_unit_test (test_words),
     cmocka_unit_test (test_resumed_bytes_field),
+    cmocka_unit_test (test_vma_job_runs),
     cmocka_unit_test (test_round_trip_every_status),
     cmocka_unit_test (test_copier_and_vma_aggregate_alike),
     cmocka_unit_test (test_random_sequences),
