@@ -77,6 +77,7 @@ struct oma_poller {
   oma_job_vector cache;     /* active jobs, sorted by id */
   string_vector known_ids;  /* ids known to exist in the store, sorted */
   string_vector tried_runs; /* "ID RUN" of new runs already considered */
+  bool discovery_full;      /* the last discovery met OMA_MAX_ACTIVE_JOBS */
   bool db_down;             /* in an outage of the store (for logging) */
   bool db_down_write;       /* ... in which a write failed */
   uint64_t cycles;          /* cycles run so far */
@@ -559,7 +560,7 @@ static size_t
 poller_discover (struct oma_poller *p, int64_t now)
 {
   struct oma_store *store = p->cfg.store;
-  size_t n = p->cfg.n_vma_urls, i, j, added = 0;
+  size_t n = p->cfg.n_vma_urls, i, j, added = 0, refused = 0;
   struct fetch *f;
   char err[CURL_ERROR_SIZE + 32];
 
@@ -613,6 +614,11 @@ poller_discover (struct oma_poller *p, int64_t now)
         break;
       }
       poller_db_state (p, true, true, NULL);
+      if (r == -ENOSPC) {
+        /* Not remembered: asked again once jobs have finished. */
+        refused++;
+        continue;
+      }
       if (r == 0) {
         added++;
         poller_logl (p, CBT_LOG_INFO, "job %s discovered on %s", job.id,
@@ -625,6 +631,21 @@ poller_discover (struct oma_poller *p, int64_t now)
   for (i = 0; i < n; i++)
     fetch_reset (&f[i]);
   free (f);
+  /* Said when the cap is reached and again when it is left, not every
+   * cycle in between.
+   */
+  if (refused > 0 && !p->discovery_full)
+    poller_logl (p, CBT_LOG_WARNING,
+                 "discovery: %zu jobs not registered: the OMA already has "
+                 "%d active jobs (its limit); they are registered once "
+                 "jobs finish",
+                 refused, OMA_MAX_ACTIVE_JOBS);
+  else if (refused == 0 && p->discovery_full)
+    poller_logl (p, CBT_LOG_INFO,
+                 "discovery: below the limit of %d active "
+                 "jobs again",
+                 OMA_MAX_ACTIVE_JOBS);
+  p->discovery_full = refused > 0;
   return added;
 }
 
