@@ -1,10 +1,8 @@
 /* cbtrack - telling systemd about the daemon's state (Type=notify).
  *
- * The documented NOTIFY_SOCKET protocol (sd_notify(3)), spoken directly
- * so that cbtrack needs no libsystemd: one datagram of "KEY=VALUE" lines
- * to the AF_UNIX socket named by $NOTIFY_SOCKET (a path, or "@name" for
- * the abstract namespace).  Outside systemd (no NOTIFY_SOCKET) every call
- * does nothing.
+ * A thin layer over libsystemd's sd_notify(3) and sd_watchdog_enabled(3),
+ * with cbtrack's error convention.  Outside systemd (no NOTIFY_SOCKET)
+ * every call does nothing.
  */
 #ifndef CBTRACK_COMMON_SD_NOTIFY_H
 #define CBTRACK_COMMON_SD_NOTIFY_H
