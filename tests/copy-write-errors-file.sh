@@ -14,34 +14,23 @@ requires losetup --version
 requires test "$(id -u)" = 0
 make_tmpdir
 
-mkdir "$tmp/backing" "$tmp/mnt"
-mount -t tmpfs -o size=160M tmpfs "$tmp/backing" 2>/dev/null ||
-    { echo "$0: test skipped: cannot mount tmpfs" >&2; exit 77; }
-cleanup_fn umount -l "$tmp/backing"
-truncate -s 256M "$tmp/backing/fs.img"
 # No journal: a failed journal write would turn the filesystem read-only,
 # and the point is a filesystem that recovers.
-mkfs.ext4 -q -F -O ^has_journal "$tmp/backing/fs.img"
-loop=$(losetup --find --show "$tmp/backing/fs.img" 2>/dev/null) ||
-    { echo "$0: test skipped: cannot make loop devices" >&2; exit 77; }
-cleanup_fn losetup -d "$loop"
-mount -o errors=continue "$loop" "$tmp/mnt" ||
-    { echo "$0: test skipped: cannot mount $loop" >&2; exit 77; }
-cleanup_fn umount -l "$tmp/mnt"
+mount_loop_ext4 "$tmp/mnt" 160M -O ^has_journal
 
 # 96 MiB of data that is nowhere zero, served at 16 MiB/s (128 Mbit/s): six
 # seconds.
 start_nbdkit src --filter=rate pattern size=96M rate=128M
 
 # Fill the tmpfs: from now on, blocks of fs.img not yet allocated cannot be.
-dd if=/dev/zero of="$tmp/backing/filler" bs=1M 2>/dev/null || :
+dd if=/dev/zero of="$tmp/mnt.backing/filler" bs=1M 2>/dev/null || :
 
 got=0
 "$CBTRACK" copy --progress-json=3 "$src_uri" "$tmp/mnt/out.img" \
     3>"$tmp/progress.json" 2>"$tmp/stderr" &
 copy=$!
 sleep 2
-rm -f "$tmp/backing/filler"
+rm -f "$tmp/mnt.backing/filler"
 wait "$copy" || got=$?
 
 if [ "$got" = 0 ]; then

@@ -100,6 +100,28 @@ pick_port ()
     fail "no free port found"
 }
 
+# mount_loop_ext4 DIR SIZE [MKFS-OPTIONS...]: mount a fresh ext4 of SIZE on
+# DIR, through a loop device whose backing file lives on a tmpfs of its own
+# at DIR.backing (so that the test can fill it); unmounted at exit.  Exits
+# 77 (skipped) where the machine cannot make loop devices.
+mount_loop_ext4 ()
+{
+    local dir=$1 size=$2 loop
+    shift 2
+    mkdir -p "$dir" "$dir.backing"
+    mount -t tmpfs -o "size=$size" tmpfs "$dir.backing" 2>/dev/null ||
+        { echo "$0: test skipped: cannot mount tmpfs" >&2; exit 77; }
+    cleanup_fn umount -l "$dir.backing"
+    truncate -s 256M "$dir.backing/fs.img"
+    mkfs.ext4 -q -F "$@" "$dir.backing/fs.img"
+    loop=$(losetup --find --show "$dir.backing/fs.img" 2>/dev/null) ||
+        { echo "$0: test skipped: cannot make loop devices" >&2; exit 77; }
+    cleanup_fn losetup -d "$loop"
+    mount -o errors=continue "$loop" "$dir" ||
+        { echo "$0: test skipped: cannot mount $loop" >&2; exit 77; }
+    cleanup_fn umount -l "$dir"
+}
+
 # get_json URL [CURL-ARGS...]: GET URL and print its JSON body, or "null"
 # when the request fails.  Use it before "| jq -e": jq 1.6 exits 0 with -e
 # when its input is empty, so a failed "curl -sf" would pass any filter.

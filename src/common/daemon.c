@@ -158,6 +158,7 @@ cbt_daemon_serve (struct cbt_daemon *daemon, const struct cbt_route *routes,
     .app = app,
     .token = daemon->token,
     .threads = daemon->config.threads,
+    .thread_per_connection = daemon->config.thread_per_connection,
   };
 
   daemon->httpd = cbt_httpd_start (&config);

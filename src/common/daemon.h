@@ -69,6 +69,10 @@ struct cbt_daemon_config {
   const char *token_file;
   /* --threads: HTTP worker threads; 0 means one per online CPU. */
   unsigned threads;
+  /* A thread per connection instead (cbt_httpd_config); --threads is
+   * then not used.
+   */
+  bool thread_per_connection;
   /* --log-level: lines less severe are dropped; 0 means CBT_LOG_INFO. */
   enum cbt_log_level log_level;
   /* --log-file: NULL for stderr (the journal under systemd). */

@@ -42,6 +42,11 @@
  * fits, so a long query gets an answer (414), not a closed connection.
  */
 #define HTTPD_CONNECTION_MEMORY (64 * 1024)
+/* The stack of each server thread: handlers build JSON with jansson and
+ * keep little on the stack, and a thread per connection (up to
+ * HTTPD_MAX_CONNECTIONS of them) should not reserve 8 MiB each.
+ */
+#define HTTPD_THREAD_STACK (512 * 1024)
 /* Body bytes over the limit read and dropped before a chunked request is
  * cut off (see httpd_access).
  */
@@ -638,13 +643,19 @@ cbt_httpd_start (const struct cbt_httpd_config *config)
     goto err;
 
   flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TURBO;
-  flags |= MHD_is_feature_supported (MHD_FEATURE_EPOLL) == MHD_YES
-               ? MHD_USE_EPOLL
-               : MHD_USE_POLL;
+  if (config->thread_per_connection) {
+    /* libmicrohttpd allows neither a pool nor epoll in this mode. */
+    flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    threads = 0;
+  } else
+    flags |= MHD_is_feature_supported (MHD_FEATURE_EPOLL) == MHD_YES
+                 ? MHD_USE_EPOLL
+                 : MHD_USE_POLL;
   httpd->daemon = MHD_start_daemon (
       flags, 0, NULL, NULL, httpd_access, httpd, MHD_OPTION_LISTEN_SOCKET,
       (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE,
-      (unsigned int)(threads > 1 ? threads : 0), MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned int)(threads > 1 ? threads : 0), MHD_OPTION_THREAD_STACK_SIZE,
+      (size_t)HTTPD_THREAD_STACK, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned int)(config->idle_timeout ? config->idle_timeout : 60),
       MHD_OPTION_PER_IP_CONNECTION_LIMIT,
       (unsigned int)HTTPD_PER_IP_CONNECTIONS, MHD_OPTION_CONNECTION_LIMIT,

@@ -80,8 +80,16 @@ struct cbt_httpd_config {
   const char *token;
   /* Largest accepted body in bytes; 0 means CBT_HTTPD_DEFAULT_MAX_BODY. */
   size_t max_body;
-  /* Worker threads; 0 means one per online CPU. */
+  /* Worker threads; 0 means one per online CPU.  Not used when
+   * THREAD_PER_CONNECTION.
+   */
   unsigned threads;
+  /* Each connection served by a thread of its own, so a handler that
+   * blocks (a database call stuck in the kernel on a frozen filesystem)
+   * holds only its own connection: with a pool, it would also hold the
+   * keep-alive connections its worker serves.
+   */
+  bool thread_per_connection;
   /* Idle keep-alive connections are closed after this many seconds;
    * 0 means 60.
    */

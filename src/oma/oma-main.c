@@ -86,7 +86,8 @@ oma_usage (FILE *fp)
 "  --token-file FILE    POST and PATCH then need the header\n"
 "                       \"Authorization: Bearer TOKEN\", TOKEN being the\n"
 "                       file's first line; GET stays open\n"
-"  --threads N          HTTP worker threads (default: one per CPU)\n"
+"  --threads N          accepted and ignored: the OMA serves each\n"
+"                       connection in a thread of its own\n"
 "  --log-level LEVEL    error, warning, info (default) or debug\n"
 "  --log-file FILE      log there instead of stderr; SIGHUP reopens it\n""  -v, --verbose        log every poll cycle (counts and duration)\n"
 "  -h, --help           show this help\n"
@@ -181,8 +182,12 @@ oma_main (int argc, char **argv)
     { "version", no_argument, NULL, 'V' },
     { NULL },
   };
+  /* A thread per connection: a request stuck in the database (a frozen
+   * filesystem) then holds no other connection.
+   */
   struct cbt_daemon_config dconfig = { .name = "oma",
-                                       .listen = OMA_DEFAULT_LISTEN };
+                                       .listen = OMA_DEFAULT_LISTEN,
+                                       .thread_per_connection = true };
   struct oma_poller_config pcfg = {
     .interval = OMA_DEFAULT_POLL_INTERVAL,
     .dead_timeout = OMA_DEFAULT_DEAD_TIMEOUT,
