@@ -167,6 +167,7 @@ nbd_rw_connect_one (struct nbd_rw *n, double timeout, bool opt_mode)
 {
   struct nbd_handle *h = nbd_create ();
   double deadline = cbt_now_mono () + timeout;
+  const char *failed = n->command ? "cannot run the server" : "cannot connect";
 
   if (h == NULL) {
     nbd_rw_set_error (n, "nbd_create");
@@ -193,15 +194,14 @@ nbd_rw_connect_one (struct nbd_rw *n, double timeout, bool opt_mode)
   }
   if (n->command) {
     /* The child gets a listening socket (LISTEN_FDS=1) and is killed
-     * when the handle is closed.
+     * when the handle is closed.  Its handshake is bounded like any
+     * other: a server that starts but never answers is given up.
      */
-    if (nbd_connect_systemd_socket_activation (h, n->command) == -1) {
+    if (nbd_aio_connect_systemd_socket_activation (h, n->command) == -1) {
       nbd_rw_set_error (n, "cannot run the server");
       goto err;
     }
-    return h;
-  }
-  if (nbd_aio_connect_uri (h, n->uri) == -1) {
+  } else if (nbd_aio_connect_uri (h, n->uri) == -1) {
     nbd_rw_set_error (n, "cannot connect");
     goto err;
   }
@@ -215,12 +215,12 @@ nbd_rw_connect_one (struct nbd_rw *n, double timeout, bool opt_mode)
       goto err;
     }
     if (nbd_rw_poll_once (n, h, deadline) == -1) {
-      nbd_rw_set_error (n, "cannot connect");
+      nbd_rw_set_error (n, failed);
       goto err;
     }
   }
   if ((opt_mode ? nbd_aio_is_negotiating (h) : nbd_aio_is_ready (h)) != 1) {
-    nbd_rw_set_error (n, "cannot connect");
+    nbd_rw_set_error (n, failed);
     goto err;
   }
   return h;
