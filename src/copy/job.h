@@ -91,10 +91,10 @@
  * a connection on which requests (or block status, or a flush) wait
  * without a reply for --io-timeout is given up, and a lost connection must
  * come back within
- * --reconnect-timeout (faults.h).  One wait is not bounded: a
- * --progress or --progress-json pipe whose reader stays but stops
- * reading stalls the ticker, and so the end of the job in ticker_stop (a
- * reader that goes away is fine: its output stops).
+ * --reconnect-timeout (faults.h).  A --progress or --progress-json
+ * reader that stays but stops reading costs the ticker at most 2 s a
+ * line (its lines are dropped meanwhile); one that goes away ends that
+ * output.
  */
 #ifndef CBTRACK_COPY_JOB_H
 #define CBTRACK_COPY_JOB_H

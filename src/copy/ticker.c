@@ -1,6 +1,7 @@
 /* cbtrack copy - the ticker of a job. */
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,27 +52,54 @@ struct ticker {
   struct progress_snapshot *snaps; /* one a disk */
   struct ticker_disk *state;       /* one a disk */
   int last_percent;                /* last "N/100" written, -1 before any */
+  bool percent_slow, json_slow;    /* their readers are not reading */
   double last_bar;                 /* when the bar was last drawn */
   uint64_t last_job_transferred;   /* the job's, at the last snapshot */
 };
 
-/* Writes all of BUF to *FD.  A reader that went away (or any other
- * write error) ends that output: *FD becomes -1 and the ticker says so
- * once; the copy must not fail, or die of SIGPIPE, because its progress
- * is not read.
+/* How long one progress line waits for a reader that does not read. */
+#define TICKER_WRITE_TIMEOUT_MS 2000
+
+/* Writes all of BUF, one line, to *FD.  A reader that went away (or any
+ * other write error) ends that output: *FD becomes -1 and the ticker says
+ * so once; the copy must not fail, or die of SIGPIPE, because its progress
+ * is not read.  A reader that stays but does not read for
+ * TICKER_WRITE_TIMEOUT_MS costs that line (said once, in *SLOW, until a
+ * line gets through again), or, if part of the line went out, the whole
+ * output: the ticker never waits on it longer than that.
  */
 static void
-ticker_write_all (struct ticker *t, int *fd, const char *what, const char *buf,
-                  size_t len)
+ticker_write_all (struct ticker *t, int *fd, bool *slow, const char *what,
+                  const char *buf, size_t len)
 {
-  while (len > 0) {
-    ssize_t r = write (*fd, buf, len);
+  bool started = false;
+  char msg[256];
 
+  while (len > 0) {
+    struct pollfd p = { .fd = *fd, .events = POLLOUT };
+    int ready = poll (&p, 1, TICKER_WRITE_TIMEOUT_MS);
+    ssize_t r;
+
+    if (ready == -1 && errno == EINTR)
+      continue;
+    if (ready == 0 && !started) {
+      if (!*slow && t->o.warn) {
+        snprintf (msg, sizeof msg,
+                  "warning: %s (file descriptor %d): its reader has not read"
+                  " for %d s; progress lines are dropped until it does",
+                  what, *fd, TICKER_WRITE_TIMEOUT_MS / 1000);
+        t->o.warn (t->o.warn_opaque, SIZE_MAX, msg);
+      }
+      *slow = true;
+      return;
+    }
+    if (ready == 0)
+      r = -1, errno = ETIMEDOUT;
+    else
+      r = write (*fd, buf, len);
     if (r == -1 && errno == EINTR)
       continue;
     if (r <= 0) {
-      char msg[256];
-
       snprintf (msg, sizeof msg,
                 "warning: %s (file descriptor %d): %s; no more progress is"
                 " written there",
@@ -81,9 +109,11 @@ ticker_write_all (struct ticker *t, int *fd, const char *what, const char *buf,
         t->o.warn (t->o.warn_opaque, SIZE_MAX, msg);
       return;
     }
+    started = true;
     buf += r;
     len -= (size_t)r;
   }
+  *slow = false;
 }
 
 /* Draws the job's bar for snapshot S; FINAL ends the line. */
@@ -142,7 +172,8 @@ ticker_write_percent (struct ticker *t, const struct progress_snapshot *s,
   assert (pct > t->last_percent);
   len = snprintf (line, sizeof line, "%d/100\n", pct);
   assert (len > 0 && (size_t)len < sizeof line);
-  ticker_write_all (t, &t->o.percent_fd, "--progress", line, (size_t)len);
+  ticker_write_all (t, &t->o.percent_fd, &t->percent_slow, "--progress", line,
+                    (size_t)len);
   t->last_percent = pct;
 }
 
@@ -168,7 +199,8 @@ ticker_emit_disk (struct ticker *t, size_t i,
 
       /* One write per line: the newline takes the place of the NUL. */
       json[len] = '\n';
-      ticker_write_all (t, &t->o.json_fd, "--progress-json", json, len + 1);
+      ticker_write_all (t, &t->o.json_fd, &t->json_slow, "--progress-json",
+                        json, len + 1);
       free (json);
     }
   }
