@@ -71,7 +71,7 @@ struct ckpt_identity {
   uint64_t source_size;
   const char *target;
   uint64_t target_size;
-  char target_file[48]; /* a local target's "DEV:INO", else "" */
+  char target_file[48]; /* the target's rw identity ("DEV:INO"), or "" */
   enum cbt_sync_type sync_type;
   const char *bitmap;             /* --bitmap NAME, or "" */
   const char *changed_areas_hash; /* hash of the --changed-areas file, or "" */

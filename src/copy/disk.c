@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/error.h"
 #include "common/readfile.h"
@@ -87,16 +86,10 @@ disk_fill_identity (struct disk *d)
   id->target = d->spec.target;
   id->target_size = d->dst->size;
   id->target_file[0] = '\0';
-  if (!rw_is_nbd_uri (d->spec.target) && !rw_is_null (d->spec.target)) {
-    struct stat st;
-
-    if (stat (d->spec.target, &st) == -1) {
-      cbt_set_error_errno (errno, "%s", d->spec.target);
-      return -1;
-    }
-    snprintf (id->target_file, sizeof id->target_file, "%ju:%ju",
-              (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
-  }
+  if (d->dst->ops->identity != NULL &&
+      d->dst->ops->identity (d->dst, id->target_file,
+                             sizeof id->target_file) == -1)
+    return -1;
   id->sync_type = d->plan.incremental ? CBT_SYNC_INCREMENTAL : CBT_SYNC_FULL;
   id->bitmap = d->spec.bitmap ? d->spec.bitmap : "";
   id->changed_areas_hash = d->changed_areas_hash;

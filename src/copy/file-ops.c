@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <linux/fs.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -376,6 +377,20 @@ file_rw_asynch_flush (struct rw *rw, struct command *cmd)
   return 0;
 }
 
+static int
+file_rw_identity (struct rw *rw, char *buf, size_t len)
+{
+  struct file_rw *f = (struct file_rw *)rw;
+  struct stat st;
+
+  if (fstat (f->fd, &st) == -1) {
+    cbt_set_error_errno (errno, "%s: fstat", rw->name);
+    return -1;
+  }
+  snprintf (buf, len, "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+  return 0;
+}
+
 static const struct rw_ops file_ops = {
   .ops_name = "file",
   .close = file_rw_close,
@@ -388,4 +403,5 @@ static const struct rw_ops file_ops = {
   .asynch_flush = file_rw_asynch_flush,
   .get_poll = NULL,
   .notify = NULL,
+  .identity = file_rw_identity,
 };

@@ -121,6 +121,14 @@ struct rw_ops {
    * with an error recorded.  NULL for kinds without connections.
    */
   int (*reconnect) (struct rw *rw, unsigned w, double timeout);
+
+  /* Writes to BUF (LEN bytes, always terminated) what identifies the
+   * endpoint's storage beyond its name, for the checkpoint (a local
+   * file's "DEV:INO", so that another file by the same name is told
+   * apart).  Returns 0, or -1 with an error recorded.  NULL for kinds
+   * whose name is their whole identity (an NBD URI, null:).
+   */
+  int (*identity) (struct rw *rw, char *buf, size_t len);
 };
 
 /* The common base of every endpoint. */
