@@ -309,7 +309,7 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
   }
 
   job = vma_store_lookup (store, job_id);
-  if (job != NULL && ret_t != NULL) {
+  if (job != NULL && (ret_t != NULL || job->cancel_requested)) {
     struct cbt_progress p;
 
     vma_job_progress (job, &p);
@@ -478,8 +478,13 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
     vma_store_maybe_grow (store);
   }
   store->stats.updates++;
+  /* The same command run again after a cancel starts a new run. */
+  if (job->cancel_requested && u->new_run && new_job == NULL &&
+      !cbt_status_is_running (before))
+    job->cancel_requested = false;
   if (ret_t != NULL) {
     t.created = new_job != NULL;
+    t.cancel = job->cancel_requested;
     vma_store_note (job, before, &t);
     *ret_t = t;
   }
@@ -491,6 +496,26 @@ oom:
   free (error_message);
   cbt_set_error ("out of memory");
   return -ENOMEM;
+}
+
+int
+vma_store_cancel (struct vma_store *store, const char *job_id)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
+  struct vma_job *job = vma_store_lookup (store, job_id);
+  struct cbt_progress p;
+
+  if (job == NULL) {
+    cbt_set_error ("no such job");
+    return -ENOENT;
+  }
+  vma_job_progress (job, &p);
+  if (!cbt_status_is_running (p.status)) {
+    cbt_set_error ("the job is %s already", cbt_status_name (p.status));
+    return -EALREADY;
+  }
+  job->cancel_requested = true;
+  return 0;
 }
 
 int
