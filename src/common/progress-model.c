@@ -793,6 +793,8 @@ int
 cbt_job_doc_set_cancel (json_t *job_doc, enum cbt_status status,
                         bool requested)
 {
+  if (!requested)
+    return 0;
   return json_object_set_new (job_doc, CBT_FIELD_CANCEL_REQUESTED,
                               json_boolean (requested)) == -1 ||
                  json_object_set_new (

@@ -405,8 +405,10 @@ json_t *cbt_job_doc_encode (const char *job_id, const struct cbt_progress *p,
                             double age);
 
 /* Adds the cancel fields to JOB_DOC (from cbt_job_doc_encode, whose status
- * is STATUS): "cancel_requested": REQUESTED and "cancelled": true when
- * REQUESTED and STATUS is failed.  Returns 0, or -1 when out of memory.
+ * is STATUS) when REQUESTED: "cancel_requested": true and "cancelled":
+ * whether STATUS is failed.  Without REQUESTED the document stays as it
+ * is (readers take absent fields as false).  Returns 0, or -1 when out of
+ * memory.
  */
 int cbt_job_doc_set_cancel (json_t *job_doc, enum cbt_status status,
                             bool requested);

@@ -238,7 +238,12 @@ vma_record_may_change (const struct vma_store *store,
 {
   double age = now_mono - target->updated_mono;
 
+  /* A record that is completed or failed has no live sender: its last
+   * one ended its run, so a new run (the same command again, right after
+   * a cancel or a SIGTERM) need not wait for the lease.
+   */
   if (u->sender_id[0] != '\0' && target->sender_id[0] != '\0' &&
+      cbt_status_is_running (target->status) &&
       strcmp (u->sender_id, target->sender_id) != 0 &&
       age < store->limits.sender_lease) {
     cbt_set_error ("%s is being reported by another sender (its last "

@@ -126,7 +126,8 @@ void vma_store_free (struct vma_store *store);
  *   -E2BIG   the job already has max_disks disks;
  *   -ENOSPC  the store already holds max_jobs jobs, or the update would
  *            take the jobs' memory over max_memory;
- *   -EBUSY   another sender owns the record: the record's last update
+ *   -EBUSY   another sender owns the record: the record is queued or in
+ *            progress and its last update
  *            came from another sender_id less than sender_lease ago
  *            (updates without a sender_id are never refused for this);
  *   -EALREADY the record is completed or failed and UPDATE would change
