@@ -10,6 +10,8 @@ requires nbdkit --filter=rate null --version
 requires curl --version
 requires jq --version
 make_tmpdir
+# A failed curl must fail the check (jq -e is true on empty input).
+set -o pipefail
 
 echo secret >"$tmp/token"
 start_vma --token-file "$tmp/token"
