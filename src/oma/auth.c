@@ -285,7 +285,9 @@ auth_cookie (const struct oma_auth *a, const char *id, char *buf, size_t len)
   return buf;
 }
 
-/* Checks PASSWORD against HASH with crypt(3).  True when they match. */
+/* Checks PASSWORD against HASH with crypt(3) (libxcrypt).  True when
+ * they match.
+ */
 static bool
 auth_password_ok (const char *password, const char *hash)
 {
@@ -295,7 +297,10 @@ auth_password_ok (const char *password, const char *hash)
 
   if (cd == NULL)
     return false;
-  out = crypt_r (password, hash, cd);
+  /* crypt_rn (libxcrypt), not crypt_r: the sanitizers intercept crypt_r,
+   * and with --as-needed their interceptor has no libcrypt to call.
+   */
+  out = crypt_rn (password, hash, cd, (int)sizeof *cd);
   ok = out != NULL && out[0] != '*' &&
        cbt_router_secret_equal (out, strlen (out), hash);
   explicit_bzero (cd, sizeof *cd);
