@@ -104,6 +104,9 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
   [OMA_SQL_JOB_CANCEL] = "UPDATE replication_jobs SET "
                          "cancel_requested_at = ?, updated_at = ? "
                          "WHERE id = ? AND status IN " ACTIVE,
+  [OMA_SQL_JOB_CANCEL_MARK] =
+      "UPDATE replication_jobs SET "
+      "cancel_requested_at = COALESCE(cancel_requested_at, ?) WHERE id = ?",
   [OMA_SQL_JOB_CANCEL_FAIL] =
       "UPDATE replication_jobs SET status = 'failed', "
       "cancel_requested_at = ?, error_message = ?, updated_at = ?, "
@@ -1148,6 +1151,13 @@ sql_apply_job (struct sql_store *s, const struct oma_update *u,
     return r;
   /* 0 rows: the job is gone, or final already. */
   *ret_matched = r > 0;
+  /* A job cancelled at its VMA (not through this OMA) is marked too. */
+  if (r > 0 && job->cancel_requested_at != 0) {
+    sql_arg_time (s, job->cancel_requested_at);
+    sql_arg_text (s, job->id, false);
+    if ((r = sql_exec (s, OMA_SQL_JOB_CANCEL_MARK, "mark cancel")) < 0)
+      return r;
+  }
   return 0;
 }
 

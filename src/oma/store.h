@@ -111,9 +111,10 @@ struct oma_job {
   int64_t started_at;
   int64_t completed_at;
   int64_t last_progress_at;
-  /* When a cancel was asked for (0: never; schema version 3).  Written
-   * only by job_cancel: a job that then ends failed is shown "cancelled"
-   * (CBT_STATUS_CANCELLED_NAME).
+  /* When a cancel was asked for (0: never; schema version 3), through
+   * this OMA (job_cancel) or at the VMA (a progress update whose job
+   * document says cancel_requested sets it, once): a job that then ends
+   * failed is shown "cancelled" (CBT_STATUS_CANCELLED_NAME).
    */
   int64_t cancel_requested_at;
   oma_disk_vector disks;
