@@ -81,4 +81,18 @@ expect 200 POST /api/v1/login -H 'Content-Type: application/json' \
     -d '{"token":"the-auth-token"}'
 expect 200 POST /api/v1/logout -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf"
 expect 401 GET /api/v1/replications -H "Cookie: $cookie"
+
+# SIGHUP re-reads the token file: the new token in force, the old one
+# not; a file that cannot be read keeps the new one.
+echo the-new-token >"$tmp/auth-token"
+kill -HUP "$oma_pid"
+reloaded () { grep -q 're-read the authentication files' "$tmp/oma.log"; }
+wait_for 10 reloaded || fail "SIGHUP did not reload: $(cat "$tmp/oma.log")"
+expect 401 GET /api/v1/replications -H "Authorization: Bearer the-auth-token"
+expect 200 GET /api/v1/replications -H "Authorization: Bearer the-new-token"
+rm "$tmp/users"
+kill -HUP "$oma_pid"
+kept () { grep -q 'previous ones stay in force' "$tmp/oma.log"; }
+wait_for 10 kept || fail "an unreadable users file was not reported"
+expect 200 POST /api/v1/login -H 'Content-Type: application/json' -d "$login"
 stop_service "$oma_pid" "$tmp/oma.log"
