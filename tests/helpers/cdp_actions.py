@@ -118,14 +118,23 @@ class Page:
             fail("script failed: %s: %s" % (expression, r["exceptionDetails"]))
         return r.get("result", {}).get("value")
 
+    def try_eval(self, expression):
+        """Like eval, but None when the script throws (the page may be
+        between two documents)."""
+        r = self.call("Runtime.evaluate", expression=expression,
+                      awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in r:
+            return None
+        return r.get("result", {}).get("value")
+
     def wait(self, expression, what, timeout=30):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.eval(expression):
+            if self.try_eval(expression):
                 return
             time.sleep(0.2)
         fail("timed out waiting for " + what + "; page: " +
-             str(self.eval("document.body ? document.body.innerText : ''")))
+             str(self.try_eval("document.body.innerText")))
 
 
 def main():
@@ -159,7 +168,7 @@ def main():
 
         page.call("Page.navigate", url=oma + "/")
         page.wait("location.pathname === '/login' && "
-                  "!!document.getElementById('login-submit')",
+                  "document.getElementById('login').dataset.ready === '1'",
                   "the redirect to the login form")
         # A wrong password first: the form says so and stays.
         page.eval("document.getElementById('login-user').value = %s;"

@@ -32,4 +32,6 @@
     }
     error.hidden = false;
   });
+  /* The form works from now on (tests wait for this). */
+  form.dataset.ready = "1";
 })();
