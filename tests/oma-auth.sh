@@ -15,6 +15,14 @@ set -o pipefail
 
 expect_exit 2 "$CBTRACK" oma --db "sqlite:$tmp/x.db" --listen 0.0.0.0:0
 expect_stderr 'refusing to serve 0.0.0.0:0 without authentication'
+# The systemd credential auth-token turns authentication on.
+mkdir "$tmp/creds"
+echo cred-token >"$tmp/creds/auth-token"
+CREDENTIALS_DIRECTORY="$tmp/creds" start_service cred_pid port \
+    "$tmp/oma-cred.log" "$CBTRACK" oma --db "sqlite:$tmp/cred.db"
+expect 401 GET /api/v1/replications
+expect 200 GET /api/v1/replications -H "Authorization: Bearer cred-token"
+stop_service "$cred_pid" "$tmp/oma-cred.log"
 
 printf '# operators\nalice:%s\n' "$(openssl passwd -6 'correct horse')" \
     >"$tmp/users"

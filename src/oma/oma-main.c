@@ -247,6 +247,7 @@ oma_main (int argc, char **argv)
   struct oma_reload reload = { 0 };
   struct oma_auth_config acfg = { 0 };
   const char *ca_file = NULL;
+  char *auth_token_credential = NULL, *users_credential = NULL;
   struct oma_poller *poller = NULL;
   struct cbt_daemon *daemon = NULL;
   int c, r, ret = 1, verbose = 0;
@@ -354,6 +355,14 @@ oma_main (int argc, char **argv)
     memset (db_arg + pw_offset, 'x', pw_len);
     db_url = db_url_copy;
   }
+  /* Without the options, the systemd credentials "auth-token" and
+   * "users" (LoadCredential=), as for the token.
+   */
+  if (acfg.token_file == NULL)
+    acfg.token_file = auth_token_credential =
+        cbt_daemon_credential ("auth-token");
+  if (acfg.users_file == NULL)
+    acfg.users_file = users_credential = cbt_daemon_credential ("users");
   /* Without authentication, only this machine may reach the OMA. */
   if (acfg.token_file == NULL && acfg.users_file == NULL &&
       !oma_listen_is_loopback (dconfig.listen)) {
@@ -374,6 +383,8 @@ oma_main (int argc, char **argv)
     free (credential);
     free (db_url_copy);
     free (vma_token);
+    free (auth_token_credential);
+    free (users_credential);
     return 1;
   }
   if (oma_auth_enabled (server.auth))
@@ -471,6 +482,8 @@ out:
   }
   free (credential);
   free (vma_token);
+  free (auth_token_credential);
+  free (users_credential);
   return ret;
 
 usage_error:
