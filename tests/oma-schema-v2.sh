@@ -22,7 +22,8 @@ for engine in sqlite mariadb; do
         fail "$engine: register"
     stop_service "$pid" "$tmp/oma-$engine.log"
     sql="ALTER TABLE vm_disks DROP COLUMN change_id;
-         DELETE FROM cbtrack_schema WHERE version = 2;"
+         ALTER TABLE replication_jobs DROP COLUMN cancel_requested_at;
+         DELETE FROM cbtrack_schema WHERE version >= 2;"
     if [ $engine = sqlite ]; then
         sqlite3 "$tmp/oma.db" "$sql"
         cols=$(sqlite3 "$tmp/oma.db" "SELECT name FROM pragma_table_info('vm_disks')")
@@ -51,6 +52,6 @@ for engine in sqlite mariadb; do
         v=$(mariadb_query "$db" "SELECT MAX(version) FROM cbtrack_schema")
         c=$(mariadb_query "$db" "SELECT CONCAT('[', change_id, ']') FROM vm_disks")
     fi
-    [ "$v" = 2 ] || fail "$engine: schema version $v after the migration"
+    [ "$v" = 3 ] || fail "$engine: schema version $v after the migration"
     [ "$c" = "[]" ] || fail "$engine: change_id of the old row: $c"
 done

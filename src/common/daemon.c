@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/httpd.h"
 #include "common/human.h"
+#include "common/readfile.h"
 #include "common/sd-notify.h"
 #include "common/token.h"
 
@@ -21,6 +22,8 @@ struct cbt_daemon {
   char *token;             /* the token in force, or NULL */
   char *credential_token;  /* the token file from $CREDENTIALS_DIRECTORY */
   struct cbt_httpd *httpd; /* NULL before serving and after stopping */
+  char *tls_cert;          /* PEM text of --tls-cert, or NULL */
+  char *tls_key;           /* PEM text of --tls-key, or NULL */
   sigset_t signals;        /* SIGTERM, SIGINT, SIGHUP */
   sigset_t old_mask;       /* restored by cbt_daemon_free */
 };
@@ -36,6 +39,8 @@ cbt_daemon_option (struct cbt_daemon_config *config, int opt, const char *arg)
   case CBT_DAEMON_OPT_LOG_LEVEL:
     return cbt_log_level_parse (arg, &config->log_level) == -1 ? -1 : 1;
   case CBT_DAEMON_OPT_LOG_FILE: config->log_file = arg; return 1;
+  case CBT_DAEMON_OPT_TLS_CERT: config->tls_cert = arg; return 1;
+  case CBT_DAEMON_OPT_TLS_KEY: config->tls_key = arg; return 1;
   case CBT_DAEMON_OPT_THREADS:
     if (cbt_parse_int ("--threads", arg, 1, 256, &n) == -1)
       return -1;
@@ -97,6 +102,17 @@ cbt_daemon_credential (const char *name)
   return path;
 }
 
+/* Wipes and frees the TLS key and certificate D holds. */
+static void
+daemon_free_tls (struct cbt_daemon *d)
+{
+  if (d->tls_key != NULL)
+    memset (d->tls_key, 0, strlen (d->tls_key));
+  free (d->tls_key);
+  free (d->tls_cert);
+  d->tls_key = d->tls_cert = NULL;
+}
+
 struct cbt_daemon *
 cbt_daemon_create (const struct cbt_daemon_config *config)
 {
@@ -113,6 +129,17 @@ cbt_daemon_create (const struct cbt_daemon_config *config)
   if (cbt_log_open (config->log_file) == -1) {
     free (d);
     return NULL;
+  }
+  if ((config->tls_cert == NULL) != (config->tls_key == NULL)) {
+    cbt_set_error ("--tls-cert and --tls-key go together");
+    goto err;
+  }
+  if (config->tls_cert != NULL) {
+    size_t len;
+
+    if (cbt_read_file (config->tls_cert, &d->tls_cert, &len) == -1 ||
+        cbt_read_file (config->tls_key, &d->tls_key, &len) == -1)
+      goto err;
   }
   if (d->config.token_file == NULL) {
     d->credential_token = cbt_daemon_credential ("token");
@@ -143,6 +170,7 @@ cbt_daemon_create (const struct cbt_daemon_config *config)
 err:
   free (d->token);
   free (d->credential_token);
+  daemon_free_tls (d);
   free (d);
   cbt_log_close ();
   return NULL;
@@ -159,6 +187,9 @@ cbt_daemon_serve (struct cbt_daemon *daemon, const struct cbt_route *routes,
     .token = daemon->token,
     .threads = daemon->config.threads,
     .thread_per_connection = daemon->config.thread_per_connection,
+    .tls_cert = daemon->tls_cert,
+    .tls_key = daemon->tls_key,
+    .authorize = daemon->config.authorize,
   };
 
   daemon->httpd = cbt_httpd_start (&config);
@@ -169,6 +200,12 @@ uint16_t
 cbt_daemon_port (const struct cbt_daemon *daemon)
 {
   return daemon->httpd != NULL ? cbt_httpd_port (daemon->httpd) : 0;
+}
+
+bool
+cbt_daemon_is_tls (const struct cbt_daemon *daemon)
+{
+  return daemon->tls_cert != NULL;
 }
 
 bool
@@ -367,6 +404,7 @@ cbt_daemon_free (struct cbt_daemon *daemon)
                        "cannot restore the signal mask");
   free (daemon->token);
   free (daemon->credential_token);
+  daemon_free_tls (daemon);
   free (daemon);
   cbt_log_close ();
 }

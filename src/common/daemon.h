@@ -46,6 +46,8 @@ enum {
   CBT_DAEMON_OPT_THREADS,
   CBT_DAEMON_OPT_LOG_LEVEL,
   CBT_DAEMON_OPT_LOG_FILE,
+  CBT_DAEMON_OPT_TLS_CERT,
+  CBT_DAEMON_OPT_TLS_KEY,
 };
 
 /* The entries of those options, for a daemon's struct option table. */
@@ -55,7 +57,9 @@ enum {
   { "token-file", required_argument, NULL, CBT_DAEMON_OPT_TOKEN_FILE },       \
   { "threads", required_argument, NULL, CBT_DAEMON_OPT_THREADS },           \
   { "log-level", required_argument, NULL, CBT_DAEMON_OPT_LOG_LEVEL },       \
-  { "log-file", required_argument, NULL, CBT_DAEMON_OPT_LOG_FILE }
+  { "log-file", required_argument, NULL, CBT_DAEMON_OPT_LOG_FILE },         \
+  { "tls-cert", required_argument, NULL, CBT_DAEMON_OPT_TLS_CERT },         \
+  { "tls-key", required_argument, NULL, CBT_DAEMON_OPT_TLS_KEY }
 /* clang-format on */
 
 struct cbt_daemon_config {
@@ -83,6 +87,17 @@ struct cbt_daemon_config {
    */
   void (*reload) (void *reload_arg);
   void *reload_arg;
+  /* --tls-cert, --tls-key: PEM files of the server's certificate (chain)
+   * and its private key; with both, the daemon speaks only HTTPS.  Read
+   * once, at cbt_daemon_create().
+   */
+  const char *tls_cert;
+  const char *tls_key;
+  /* When not NULL, the HTTP server's authorize hook (common/httpd.h):
+   * it then decides on every request, the token included.
+   */
+  bool (*authorize) (struct cbt_httpd_request *req,
+                     const struct cbt_route *route, const char *token);
 };
 
 /* The systemd credential (LoadCredential=) named NAME: returns a malloc'd
@@ -103,7 +118,8 @@ int cbt_daemon_option (struct cbt_daemon_config *config, int opt,
                        const char *arg);
 
 /* Starts a daemon's life: opens the log (--log-file, --log-level), reads
- * the token file, if any (without
+ * the TLS certificate and key (both or neither), the token file, if any
+ * (without
  * --token-file, the systemd credential "token" when there is one), ignores
  * SIGPIPE
  * and blocks SIGTERM, SIGINT and SIGHUP in the calling thread (call it
@@ -125,6 +141,9 @@ int cbt_daemon_serve (struct cbt_daemon *daemon,
  * cbt_daemon_serve().
  */
 uint16_t cbt_daemon_port (const struct cbt_daemon *daemon);
+
+/* True when the daemon speaks HTTPS (--tls-cert and --tls-key). */
+bool cbt_daemon_is_tls (const struct cbt_daemon *daemon);
 
 /* True when a token file was given. */
 bool cbt_daemon_has_token (const struct cbt_daemon *daemon);

@@ -68,6 +68,9 @@ struct cbt_httpd {
   char *token;
   size_t max_body;
   uint16_t port;
+  bool tls;
+  bool (*authorize) (struct cbt_httpd_request *req,
+                     const struct cbt_route *route, const char *token);
   _Atomic uint64_t counts[HTTPD_MAX_STATUS];
 };
 
@@ -94,6 +97,12 @@ static struct httpd_conn *
 httpd_conn_of (struct cbt_httpd_request *req)
 {
   return (struct httpd_conn *)req;
+}
+
+bool
+cbt_httpd_is_tls (const struct cbt_httpd *httpd)
+{
+  return httpd->tls;
 }
 
 uint16_t
@@ -331,6 +340,7 @@ httpd_dispatch (struct httpd_conn *c)
   };
   struct cbt_router_result res;
   unsigned status;
+  bool allowed = true;
   int err;
 
   /* Taken for every request: a route may need the token even for GET. */
@@ -339,11 +349,24 @@ httpd_dispatch (struct httpd_conn *c)
     cbt_httpd_respond_error (&c->req, 500, "token lock: %s", strerror (err));
     return;
   }
-  in.token = httpd->token;
+  /* With an authorize hook, the hook alone decides who may run what. */
+  in.token = httpd->authorize != NULL ? NULL : httpd->token;
   in.authorization = cbt_httpd_header (&c->req, MHD_HTTP_HEADER_AUTHORIZATION);
   cbt_router_decide (httpd->routes, &in, &res);
+  if (res.verdict == CBT_ROUTE_FOUND && httpd->authorize != NULL) {
+    if (res.id[0] != '\0') {
+      memcpy (c->id, res.id, sizeof c->id);
+      c->req.id = c->id;
+    }
+    allowed = httpd->authorize (&c->req, res.route, httpd->token);
+  }
   err = pthread_rwlock_unlock (&httpd->token_lock);
   assert (err == 0);
+  if (!allowed) {
+    if (!c->responded)
+      cbt_httpd_respond_error (&c->req, 401, "authentication required");
+    return;
+  }
 
   /* The status of every verdict is the router's; the words are ours. */
   status = cbt_router_status (res.verdict);
@@ -624,6 +647,8 @@ cbt_httpd_start (const struct cbt_httpd_config *config)
   }
   httpd->routes = config->routes;
   httpd->app = config->app;
+  httpd->authorize = config->authorize;
+  httpd->tls = config->tls_cert != NULL && config->tls_key != NULL;
   httpd->max_body =
       config->max_body ? config->max_body : CBT_HTTPD_DEFAULT_MAX_BODY;
   if (config->token != NULL) {
@@ -651,6 +676,14 @@ cbt_httpd_start (const struct cbt_httpd_config *config)
     flags |= MHD_is_feature_supported (MHD_FEATURE_EPOLL) == MHD_YES
                  ? MHD_USE_EPOLL
                  : MHD_USE_POLL;
+  if (httpd->tls) {
+    if (MHD_is_feature_supported (MHD_FEATURE_TLS) != MHD_YES) {
+      close (fd);
+      cbt_set_error ("this libmicrohttpd was built without TLS support");
+      goto err;
+    }
+    flags |= MHD_USE_TLS;
+  }
   httpd->daemon = MHD_start_daemon (
       flags, 0, NULL, NULL, httpd_access, httpd, MHD_OPTION_LISTEN_SOCKET,
       (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE,
@@ -662,10 +695,18 @@ cbt_httpd_start (const struct cbt_httpd_config *config)
       (unsigned int)HTTPD_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
       (size_t)HTTPD_CONNECTION_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK,
       httpd_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, httpd_completed,
-      httpd, MHD_OPTION_END);
+      httpd,
+      /* Without TLS the list ends here. */
+      httpd->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+      config->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, config->tls_key,
+      MHD_OPTION_END);
   if (httpd->daemon == NULL) {
     close (fd);
-    cbt_set_error ("cannot start the HTTP server on %s", config->listen);
+    cbt_set_error ("cannot start the HTTP%s server on %s%s",
+                   httpd->tls ? "S" : "", config->listen,
+                   httpd->tls ? " (is the certificate or key invalid, or do "
+                                "they not match?)"
+                              : "");
     goto err;
   }
   return httpd;

@@ -94,6 +94,21 @@ struct cbt_httpd_config {
    * 0 means 60.
    */
   unsigned idle_timeout;
+  /* TLS: when both are not NULL, the server speaks only HTTPS with this
+   * certificate (chain) and private key, PEM text (copied by
+   * libmicrohttpd, which uses GnuTLS).
+   */
+  const char *tls_cert;
+  const char *tls_key;
+  /* When not NULL, asked before every handler the router found runs
+   * (404, 405, 413 and a bad {id} are answered first): returns true when
+   * the request may run, or false after queuing its own reply (401, 403,
+   * a redirect).  TOKEN is the bearer token in force (cbt_httpd_set_token),
+   * or NULL.  With it, the router does not check the token itself: the
+   * hook decides for every method.
+   */
+  bool (*authorize) (struct cbt_httpd_request *req,
+                     const struct cbt_route *route, const char *token);
 };
 
 /* Starts serving CONFIG in background threads.  Returns the server, or
@@ -113,6 +128,9 @@ void cbt_httpd_stop (struct cbt_httpd *httpd);
  * token then stays).
  */
 int cbt_httpd_set_token (struct cbt_httpd *httpd, const char *token);
+
+/* True when the server speaks HTTPS (cbt_httpd_config.tls_cert). */
+bool cbt_httpd_is_tls (const struct cbt_httpd *httpd);
 
 /* The TCP port the server listens on (useful after PORT 0). */
 uint16_t cbt_httpd_port (const struct cbt_httpd *httpd);

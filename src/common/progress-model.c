@@ -87,6 +87,13 @@ cbt_status_name (enum cbt_status status)
 }
 
 const char *
+cbt_status_shown_name (enum cbt_status status, bool cancelled)
+{
+  return status == CBT_STATUS_FAILED && cancelled ? CBT_STATUS_CANCELLED_NAME
+                                                  : cbt_status_name (status);
+}
+
+const char *
 cbt_stage_name (enum cbt_stage stage)
 {
   return cbt_word_name (cbt_stage_words, CBT_NWORDS (cbt_stage_words),
@@ -789,6 +796,22 @@ cbt_job_doc_encode (const char *job_id, const struct cbt_progress *p,
 }
 
 int
+cbt_job_doc_set_cancel (json_t *job_doc, enum cbt_status status,
+                        bool requested)
+{
+  if (!requested)
+    return 0;
+  return json_object_set_new (job_doc, CBT_FIELD_CANCEL_REQUESTED,
+                              json_boolean (requested)) == -1 ||
+                 json_object_set_new (
+                     job_doc, CBT_FIELD_CANCELLED,
+                     json_boolean (requested &&
+                                   status == CBT_STATUS_FAILED)) == -1
+             ? -1
+             : 0;
+}
+
+int
 cbt_job_doc_add_disk (json_t *job_doc, const char *disk_id,
                       const struct cbt_progress *p, double updated_wall,
                       double age)
@@ -929,6 +952,23 @@ cbt_doc_get_stalled (const json_t *obj, bool *ret_stalled, double *ret_seconds)
              : 0;
 }
 
+/* Reads the boolean KEY of OBJ into *RET: false when absent or null. */
+static int
+cbt_doc_get_flag (const json_t *obj, const char *key, bool *ret)
+{
+  const json_t *v = json_object_get (obj, key);
+
+  *ret = false;
+  if (v == NULL || json_is_null (v))
+    return 0;
+  if (!json_is_boolean (v)) {
+    cbt_set_error ("the VMA's '%s' is not a boolean", key);
+    return -1;
+  }
+  *ret = json_is_true (v);
+  return 0;
+}
+
 /* Reads status KEY of OBJ: an unknown or missing word is in_progress. */
 static int
 cbt_doc_get_status (const json_t *obj, enum cbt_status *ret)
@@ -1020,8 +1060,13 @@ cbt_job_doc_decode (const json_t *obj, bool with_disks,
       cbt_doc_get_count (obj, CBT_FIELD_RUN, &job.run) == -1 ||
       cbt_doc_get_number (obj, CBT_FIELD_SECONDS_SINCE_RUN_START,
                           &job.seconds_since_run_start) == -1 ||
-      cbt_doc_get_stalled (obj, &job.stalled, &job.stalled_seconds) == -1)
+      cbt_doc_get_stalled (obj, &job.stalled, &job.stalled_seconds) == -1 ||
+      cbt_doc_get_flag (obj, CBT_FIELD_CANCEL_REQUESTED,
+                        &job.cancel_requested) == -1 ||
+      cbt_doc_get_flag (obj, CBT_FIELD_CANCELLED, &job.cancelled) == -1)
     return -1;
+  if (job.status != CBT_STATUS_FAILED)
+    job.cancelled = false;
   if (!cbt_id_is_valid (job.job_id)) {
     cbt_set_error ("the VMA sent an invalid job id");
     return -1;

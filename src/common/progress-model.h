@@ -76,6 +76,14 @@
  */
 #define CBT_FIELD_SENDER_ID "sender_id"
 #define CBT_FIELD_NEW_RUN "new_run"
+/* Cancelling a job (DESIGN §5): "cancel": true in a VMA's answer to an
+ * update asks the copier to stop; in the job document,
+ * "cancel_requested": true says a cancel was asked for, and "cancelled":
+ * true that the job ended (failed) because of it.
+ */
+#define CBT_FIELD_CANCEL "cancel"
+#define CBT_FIELD_CANCEL_REQUESTED "cancel_requested"
+#define CBT_FIELD_CANCELLED "cancelled"
 #define CBT_FIELD_DISKS "disks"
 #define CBT_FIELD_JOBS "jobs"   /* the list answer: {"count", "jobs"} */
 #define CBT_FIELD_COUNT "count" /* of the list answer */
@@ -122,6 +130,18 @@ enum cbt_sync_type {
 const char *cbt_status_name (enum cbt_status status);
 const char *cbt_stage_name (enum cbt_stage stage);
 const char *cbt_sync_type_name (enum cbt_sync_type sync_type);
+
+/* The status shown for a job that failed because it was cancelled:
+ * "cancelled".  It is not a status of its own (a cancelled job is failed,
+ * as one stopped by SIGTERM, and resumes the same way), only the word the
+ * job document's readers, the OMA's API and UI and `cbtrack status` show.
+ */
+#define CBT_STATUS_CANCELLED_NAME "cancelled"
+
+/* The status word to show: "cancelled" when STATUS is failed and
+ * CANCELLED, else cbt_status_name (STATUS).
+ */
+const char *cbt_status_shown_name (enum cbt_status status, bool cancelled);
 
 /* Maps a status word to enum cbt_status: queued (or pending), in_progress
  * (or running), completed (or complete), failed; case-insensitive, so the
@@ -400,6 +420,15 @@ struct cbt_doc_times {
 json_t *cbt_job_doc_encode (const char *job_id, const struct cbt_progress *p,
                             const struct cbt_doc_times *t);
 
+/* Adds the cancel fields to JOB_DOC (from cbt_job_doc_encode, whose status
+ * is STATUS) when REQUESTED: "cancel_requested": true and "cancelled":
+ * whether STATUS is failed.  Without REQUESTED the document stays as it
+ * is (readers take absent fields as false).  Returns 0, or -1 when out of
+ * memory.
+ */
+int cbt_job_doc_set_cancel (json_t *job_doc, enum cbt_status status,
+                            bool requested);
+
 /* Appends disk DISK_ID with progress P to the disks[] of JOB_DOC: disk_id,
  * the progress fields as for the job, bytes_written, bytes_zero_skipped,
  * capacity_bytes, updated_at, seconds_since_update, error_message.
@@ -444,8 +473,10 @@ struct cbt_doc_job {
   uint64_t resumed_bytes; /* of bytes_transferred, done by earlier runs */
   uint64_t run;           /* 0 when absent (an older or another service) */
   double seconds_since_run_start; /* 0 when absent */
-  bool stalled;                   /* false when absent */
-  double stalled_seconds;         /* 0 unless stalled */
+  bool stalled;           /* false when absent */
+  double stalled_seconds; /* 0 unless stalled */
+  bool cancel_requested;  /* false when absent */
+  bool cancelled;         /* failed because cancelled; false when absent */
   char error_message[CBT_ERROR_MAX + 1];
   cbt_doc_disk_vector disks;
 };

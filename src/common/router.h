@@ -67,6 +67,10 @@ enum {
    * what other readers should not see, or costs enough to be abused).
    */
   CBT_ROUTE_PRIVATE = 1 << 0,
+  /* Anyone may run it, even when the server has an authorize hook
+   * (common/httpd.h): a login page, a liveness check.
+   */
+  CBT_ROUTE_PUBLIC = 1 << 1,
 };
 
 /* What the dispatcher does with a request. */

@@ -83,6 +83,9 @@ copy_usage (FILE *fp)
       "                           \"since\" continues from the changeId the\n"
       "                           OMA stored for it (GET URL/api/v1/vms/VM/\n"
       "                           disks); none stored: a full copy\n"
+      "      --oma-token-file F   send the bearer token in F to that OMA\n"
+      "                           (needed when it requires "
+      "authentication)\n"
       "\n"
       "Tuning:\n"
       "  -C, --connections N      NBD connections, when the server allows\n"
@@ -108,6 +111,10 @@ copy_usage (FILE *fp)
       "      --job ID             the job id (required with --vma-url)\n"
       "      --disk ID            this disk's id (single-disk copies)\n"
       "      --vma-token-file F   send the bearer token in F\n"
+      "      --cacert FILE        check an https:// VMA or OMA against the "
+      "CA\n"
+      "                           certificates in FILE (PEM), not the "
+      "system's\n"
       "\n"
       "Progress:\n"
       "  -p, --progress[=FD]      without FD: show the bar on stderr even "
@@ -156,7 +163,8 @@ copy_usage (FILE *fp)
       "SIGINT, SIGTERM and SIGHUP stop the copy: what is in flight drains, "
       "a\n"
       "final update says it was interrupted, and the exit status is 1.  A\n"
-      "second signal exits at once.\n"
+      "second signal exits at once.  A job cancelled through its VMA (or\n"
+      "the OMA) stops the same way; run the same command to resume.\n"
       "\n"
       "  -h, --help               show this help\n"
       "  -V, --version            show the version\n"
@@ -180,6 +188,8 @@ enum {
   OPT_JOB,
   OPT_DISK,
   OPT_VMA_TOKEN_FILE,
+  OPT_CACERT,
+  OPT_OMA_TOKEN_FILE,
   OPT_STATE_DIR,
   OPT_RESTART,
   OPT_NO_CHECKPOINT,
@@ -220,6 +230,8 @@ static const struct option copy_long_options[] = {
   { "job", required_argument, NULL, OPT_JOB },
   { "disk", required_argument, NULL, OPT_DISK },
   { "vma-token-file", required_argument, NULL, OPT_VMA_TOKEN_FILE },
+  { "cacert", required_argument, NULL, OPT_CACERT },
+  { "oma-token-file", required_argument, NULL, OPT_OMA_TOKEN_FILE },
   { "state-dir", required_argument, NULL, OPT_STATE_DIR },
   { "restart", no_argument, NULL, OPT_RESTART },
   { "no-checkpoint", no_argument, NULL, OPT_NO_CHECKPOINT },
@@ -304,13 +316,16 @@ static void *
 copy_signal_thread (void *arg)
 {
   const sigset_t *set = arg;
+  bool signalled = false;
 
   for (;;) {
     int signo;
 
     if (sigwait (set, &signo) != 0)
       continue;
-    if (faults_stop_signal () == 0) {
+    /* The first signal asks to stop (a cancel may have asked already). */
+    if (!signalled) {
+      signalled = true;
       faults_request_stop (signo);
       continue;
     }
@@ -325,6 +340,16 @@ copy_signal_thread (void *arg)
 
 /* The signals that stop a copy. */
 static sigset_t copy_stop_signals;
+
+/* The reporter's on_cancel: the VMA answered that the job was cancelled,
+ * so the copy stops as on SIGTERM (drains, checkpoints, final update,
+ * exit 1).
+ */
+static void
+copy_cancelled (void)
+{
+  faults_request_stop (FAULTS_STOP_CANCEL);
+}
 
 /* Blocks the stop signals (before any thread starts, so every thread
  * inherits the mask), ignores SIGPIPE (a progress reader that goes away
@@ -763,17 +788,21 @@ copy_report_vsphere (struct reporter *reporter, const struct disk_spec *specs,
   }
 }
 
-/* Asks the OMA at OMA_URL for the changeIds of the VM named VM and sets
- * "since" of each of the N disks of SPECS that has none and whose disk id
- * the OMA knows; the strings live in *RET_DOC (json_decref it).  Returns 0,
- * or -1 with an error recorded: an OMA that cannot answer stops the copy
- * rather than turning every disk into a full copy.
+/* Asks the OMA at OMA_URL (checked against CA_FILE when not NULL; TOKEN,
+ * when not NULL, sent as a bearer token) for the changeIds of the VM named VM
+ * and sets "since" of each of the N disks of SPECS that has none and whose
+ * disk id the OMA knows; the strings live in *RET_DOC (json_decref it).
+ * Returns 0, or -1 with an error recorded: an OMA that cannot answer stops the
+ * copy rather than turning every disk into a full copy.
  */
 static int
-copy_oma_since (const char *oma_url, const char *vm, struct disk_spec *specs,
-                size_t n, json_t **ret_doc)
+copy_oma_since (const char *oma_url, const char *ca_file, const char *token,
+                const char *vm, struct disk_spec *specs, size_t n,
+                json_t **ret_doc)
 {
-  struct cbt_http_options ho = { .component = "copy" };
+  struct cbt_http_options ho = { .component = "copy",
+                                 .ca_file = ca_file,
+                                 .token = token };
   struct cbt_http *http = NULL;
   json_error_t jerr;
   json_t *doc = NULL, *disks, *d;
@@ -913,9 +942,10 @@ copy_main_args (int argc, char **argv, const char *command_name,
   pthread_t signal_thread;
   const char *manifest_file = NULL, *vma_url = NULL, *job_id = NULL;
   const char *token_file = NULL, *state_dir = NULL, *oma_url = NULL;
+  const char *ca_file = NULL, *oma_token_file = NULL;
   json_t *oma_doc = NULL;
   double vsphere_timeout = 0;
-  char *token = NULL, default_dir[4096];
+  char *token = NULL, *oma_token = NULL, default_dir[4096];
   bool force_bar = false, quiet = false, no_checkpoint = false;
   int c, ret = 1;
 
@@ -977,6 +1007,8 @@ copy_main_args (int argc, char **argv, const char *command_name,
     case OPT_JOB: job_id = optarg; break;
     case OPT_DISK: spec.id = optarg; break;
     case OPT_VMA_TOKEN_FILE: token_file = optarg; break;
+    case OPT_CACERT: ca_file = optarg; break;
+    case OPT_OMA_TOKEN_FILE: oma_token_file = optarg; break;
     case OPT_STATE_DIR: state_dir = optarg; break;
     case OPT_RESTART: jopts.restart = true; break;
     case OPT_NO_CHECKPOINT: no_checkpoint = true; break;
@@ -1141,6 +1173,11 @@ copy_main_args (int argc, char **argv, const char *command_name,
     if (token == NULL)
       goto usage_error;
   }
+  if (oma_token_file) {
+    oma_token = cbt_read_token (oma_token_file);
+    if (oma_token == NULL)
+      goto usage_error;
+  }
   jopts.bar = !quiet && (force_bar || isatty (STDERR_FILENO));
   if (no_checkpoint && (state_dir || jopts.restart)) {
     cbt_set_error ("--no-checkpoint excludes --state-dir and --restart");
@@ -1166,6 +1203,7 @@ copy_main_args (int argc, char **argv, const char *command_name,
     fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
     manifest_free (&manifest);
     free (token);
+    free (oma_token);
     return 1;
   }
   cv.conn.timeout = vsphere_timeout;
@@ -1176,7 +1214,13 @@ copy_main_args (int argc, char **argv, const char *command_name,
     goto out;
   }
   if (vma_url) {
-    jopts.reporter = reporter_start (vma_url, job_id, token);
+    jopts.reporter = reporter_start (&(struct reporter_options){
+        .url = vma_url,
+        .job_id = job_id,
+        .token = token,
+        .ca_file = ca_file,
+        .on_cancel = copy_cancelled,
+    });
     if (jopts.reporter == NULL) {
       fprintf (stderr, "cbtrack copy: %s\n", cbt_get_error ());
       goto out;
@@ -1187,8 +1231,9 @@ copy_main_args (int argc, char **argv, const char *command_name,
     copy_report_vsphere (jopts.reporter,
                          manifest_file ? manifest.disks : &spec,
                          manifest_file ? manifest.nr_disks : 1, NULL);
-  if ((oma_url && copy_oma_since (oma_url, cv.vm, manifest.disks,
-                                  manifest.nr_disks, &oma_doc) == -1) ||
+  if ((oma_url &&
+       copy_oma_since (oma_url, ca_file, oma_token, cv.vm, manifest.disks,
+                       manifest.nr_disks, &oma_doc) == -1) ||
       (cv.conn.url &&
        copy_vsphere_prepare (&cv, manifest_file ? manifest.disks : &spec,
                              manifest_file ? manifest.nr_disks : 1,
@@ -1217,6 +1262,7 @@ out:
   copy_signals_stop (signal_thread);
   manifest_free (&manifest);
   free (token);
+  free (oma_token);
   return ret;
 
 usage_error:
@@ -1227,5 +1273,6 @@ usage_error:
   copy_vsphere_end (&cv);
   manifest_free (&manifest);
   free (token);
+  free (oma_token);
   return 2;
 }

@@ -90,7 +90,11 @@ faults_stop_message (int signo, char *buf, size_t len)
                      : signo == SIGHUP  ? "SIGHUP"
                                         : "a signal";
 
-  snprintf (buf, len, "interrupted by %s; run the same command to resume",
-            name);
+  if (signo == FAULTS_STOP_CANCEL)
+    snprintf (buf, len,
+              "cancelled through the VMA; run the same command to resume");
+  else
+    snprintf (buf, len, "interrupted by %s; run the same command to resume",
+              name);
   return buf;
 }

@@ -67,17 +67,24 @@ double faults_backoff (unsigned attempt, double base, double cap);
 #define FAULTS_RECONNECT_BASE 0.25
 #define FAULTS_RECONNECT_CAP 5.0
 
-/* Records that the copy must stop because of signal SIGNO (the first
- * request wins).  Async-signal-safe, though cbtrack calls it from a
- * thread that waits for signals, not from a handler.
+/* The stop request of a job cancelled through its VMA (DESIGN §5): not a
+ * signal number, and handled exactly as one.
+ */
+#define FAULTS_STOP_CANCEL (-1)
+
+/* Records that the copy must stop because of signal SIGNO, or
+ * FAULTS_STOP_CANCEL (the first request wins).  Async-signal-safe, though
+ * cbtrack calls it from a thread that waits for signals, not from a handler.
  */
 void faults_request_stop (int signo);
 
-/* The signal that asked the copy to stop, or 0. */
+/* The signal (or FAULTS_STOP_CANCEL) that asked the copy to stop, or 0. */
 int faults_stop_signal (void);
 
 /* Formats the message of a copy stopped by signal SIGNO into BUF of LEN
- * bytes: "interrupted by SIGTERM; run the same command to resume".
+ * bytes: "interrupted by SIGTERM; run the same command to resume", or for
+ * FAULTS_STOP_CANCEL "cancelled through the VMA; run the same command to
+ * resume".
  * Returns BUF.
  */
 const char *faults_stop_message (int signo, char *buf, size_t len);

@@ -39,6 +39,8 @@ struct reporter {
    */
   char sender_id[40];
   struct cbt_http *http; /* used by the reporter thread only */
+  void (*on_cancel) (void);
+  bool cancel_seen; /* on_cancel was called (reporter thread only) */
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t cond; /* work arrived, or stop */
@@ -169,8 +171,17 @@ reporter_run (void *arg)
     r->sending = false;
 
     if (ok) {
-      if (status >= 200 && status < 300)
+      if (status >= 200 && status < 300) {
+        size_t len;
+        const char *reply = cbt_http_reply (r->http, &len);
+
         r->pending.ptr[slot].accepted = true;
+        if (!r->cancel_seen && r->on_cancel != NULL &&
+            reporter_reply_cancels (reply, len)) {
+          r->cancel_seen = true;
+          r->on_cancel ();
+        }
+      }
       free (body);
       r->backoff = 0;
       r->retry_after = 0;
@@ -208,9 +219,21 @@ reporter_make_sender_id (char *buf, size_t len)
     snprintf (buf + 5 + 2 * i, len - 5 - 2 * i, "%02x", rnd[i]);
 }
 
-struct reporter *
-reporter_start (const char *url, const char *job_id, const char *token)
+bool
+reporter_reply_cancels (const char *body, size_t len)
 {
+  json_t *obj =
+      body != NULL && len > 0 ? json_loadb (body, len, 0, NULL) : NULL;
+  bool cancel = json_is_true (json_object_get (obj, CBT_FIELD_CANCEL));
+
+  json_decref (obj);
+  return cancel;
+}
+
+struct reporter *
+reporter_start (const struct reporter_options *opts)
+{
+  const char *url = opts->url, *job_id = opts->job_id;
   struct reporter *r = calloc (1, sizeof *r);
   pthread_condattr_t attr;
   bool global_init = false;
@@ -229,13 +252,15 @@ reporter_start (const char *url, const char *job_id, const char *token)
             "%.*s/api/v1/progress/%s/update", (int)len, url, job_id);
 
   reporter_make_sender_id (r->sender_id, sizeof r->sender_id);
+  r->on_cancel = opts->on_cancel;
 
   if (cbt_http_global_init () == -1)
     goto err;
   global_init = true;
   r->http = cbt_http_new (&(struct cbt_http_options){
       .component = "copy",
-      .token = token,
+      .token = opts->token,
+      .ca_file = opts->ca_file,
       .connect_timeout_ms = REPORTER_CONNECT_TIMEOUT_MS,
       .timeout_ms = REPORTER_TIMEOUT_MS,
       .max_reply = REPORTER_MAX_REPLY,

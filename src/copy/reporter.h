@@ -14,12 +14,29 @@
 
 struct reporter;
 
-/* Starts a reporter for JOB_ID at the VMA at URL ("http://host:port"),
- * sending "Authorization: Bearer TOKEN" when TOKEN is not NULL.  Returns
- * NULL with an error recorded (out of memory, no thread).
+/* Where and how a reporter reports. */
+struct reporter_options {
+  const char *url;     /* the VMA, "http://host:port" or "https://..." */
+  const char *job_id;  /* the job's id */
+  const char *token;   /* NULL, or sent as "Authorization: Bearer TOKEN" */
+  const char *ca_file; /* NULL, or the CAs an https:// VMA is checked
+                          against (--cacert) instead of the system's */
+  /* When not NULL, called once, on the reporter's thread, when a VMA
+   * answer to an update carries "cancel": true (DESIGN §5): the job was
+   * cancelled and the copy must stop as on SIGTERM.
+   */
+  void (*on_cancel) (void);
+};
+
+/* Starts a reporter as OPTS says (the strings are copied).  Returns NULL
+ * with an error recorded (out of memory, no thread).
  */
-struct reporter *reporter_start (const char *url, const char *job_id,
-                                 const char *token);
+struct reporter *reporter_start (const struct reporter_options *opts);
+
+/* True when a VMA's answer BODY (LEN bytes) to an update asks the
+ * sender to stop: a JSON object whose "cancel" is true.  I/O free.
+ */
+bool reporter_reply_cancels (const char *body, size_t len);
 
 /* Queues JSON, the body of an update of disk DISK_ID (NULL for job-level
  * updates), for sending, replacing any unsent body of the same disk.  FINAL

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/ids.h"
 #include "common/jsonutil.h"
+#include "common/progress-model.h"
 #include "common/timeutil.h"
 #include "oma/api-logic.h"
 #include "oma/poll-logic.h"
@@ -60,6 +61,14 @@ render_sample (const struct oma_sample *p)
                     "progress_percent", p->progress_percent);
 }
 
+const char *
+oma_job_status_shown (const struct oma_job *job)
+{
+  return job->cancel_requested_at != 0 && strcmp (job->status, "failed") == 0
+             ? CBT_STATUS_CANCELLED_NAME
+             : job->status;
+}
+
 json_t *
 oma_render_job (const struct oma_job *job, bool with_history)
 {
@@ -74,7 +83,10 @@ oma_render_job (const struct oma_job *job, bool with_history)
                         json_string (job->source_vm_name), &failed);
   cbt_json_set_counted (obj, "replication_type",
                         json_string (job->replication_type), &failed);
-  cbt_json_set_counted (obj, "status", json_string (job->status), &failed);
+  cbt_json_set_counted (obj, "status",
+                        json_string (oma_job_status_shown (job)), &failed);
+  cbt_json_set_counted (obj, "cancel_requested_at",
+                        render_time (job->cancel_requested_at), &failed);
   cbt_json_set_counted (obj, "current_operation",
                         json_string (job->current_operation), &failed);
   cbt_json_set_counted (obj, "progress_percent",

@@ -20,12 +20,19 @@
 
 /* Renders JOB as the JSON object of DESIGN §4's API: every column of
  * replication_jobs (timestamps as "YYYY-MM-DDTHH:MM:SSZ" or null,
- * eta_seconds and error_message null when unknown/none), "disks" with
+ * eta_seconds and error_message null when unknown/none; "status" as
+ * oma_job_status_shown says, and "cancel_requested_at"), "disks" with
  * every column of vm_disks, and, when WITH_HISTORY, "history" as
  * [{"t","bytes_transferred","transfer_speed_bps","progress_percent"}].
  * Returns a new reference, or NULL when out of memory.
  */
 json_t *oma_render_job (const struct oma_job *job, bool with_history);
+
+/* The status the API and the UI show for JOB: its status column, except
+ * that a failed job whose cancel was asked for is "cancelled"
+ * (CBT_STATUS_CANCELLED_NAME).
+ */
+const char *oma_job_status_shown (const struct oma_job *job);
 
 /* Renders the changeId chain of the VM named VM from JOBS (newest created
  * first, with their disks), the answer of GET /api/v1/vms/{vm}/disks:

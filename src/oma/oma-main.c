@@ -29,19 +29,33 @@
 #define OMA_DEFAULT_DEAD_TIMEOUT 300.0
 #define OMA_MAX_VMAS 64
 
+/* With authentication (oma/auth-logic.h) every route needs it but the
+ * CBT_ROUTE_PUBLIC ones: the login page and the static files (no data),
+ * the login and session calls, and /healthz.
+ */
+#define PUBLIC CBT_ROUTE_PUBLIC
 static const struct cbt_route oma_routes[] = {
   { "GET", "/api/v1/replications", oma_replications_list, 0 },
   { "POST", "/api/v1/replications", oma_replications_create, 0 },
   { "GET", "/api/v1/replications/{id}", oma_replications_get, 0 },
   { "PATCH", "/api/v1/replications/{id}", oma_replications_patch, 0 },
+  { "POST", "/api/v1/replications/{id}/cancel", oma_replications_cancel, 0 },
   { "GET", "/api/v1/vms/{id}/disks", oma_vms_disks_get, 0 },
+  { "POST", "/api/v1/login", oma_auth_login, PUBLIC },
+  { "POST", "/api/v1/logout", oma_auth_logout, 0 },
+  { "GET", "/api/v1/session", oma_auth_session, PUBLIC },
   { "GET", "/", oma_ui_index, 0 },
-  { "GET", "/ui/app.js", oma_ui_script, 0 },
-  { "GET", "/ui/style.css", oma_ui_style, 0 },
-  { "GET", "/healthz", oma_health_get, 0 },
+  { "GET", "/login", oma_ui_login_page, PUBLIC },
+  { "GET", "/ui/app.js", oma_ui_script, PUBLIC },
+  { "GET", "/ui/style.css", oma_ui_style, PUBLIC },
+  { "GET", "/ui/login.js", oma_ui_login_script, PUBLIC },
+  { "GET", "/ui/actions.js", oma_ui_actions_script, PUBLIC },
+  { "GET", "/ui/actions.css", oma_ui_actions_style, PUBLIC },
+  { "GET", "/healthz", oma_health_get, PUBLIC },
   { "GET", "/metrics", oma_metrics_get, 0 },
   { NULL },
 };
+#undef PUBLIC
 
 static void
 oma_usage (FILE *fp)
@@ -51,7 +65,9 @@ oma_usage (FILE *fp)
 "Usage: cbtrack oma [--listen ADDR:PORT] [--db URL] [--vma URL]...\n"
 "                   [--poll-interval S] [--dead-timeout S]\n"
 "                   [--allow-vma PATTERN]... [--vma-token-file FILE]\n"
-"                   [--token-file FILE] [--verbose]\n"
+"                   [--token-file FILE] [--auth-token-file FILE]\n"
+"                   [--users-file FILE] [--tls-cert FILE --tls-key FILE]\n"
+"                   [--cacert FILE] [--verbose]\n"
 "\n"
 "Run the destination side: poll the VMAs' progress services, keep every\n"
 "job in a database (replication_jobs, vm_disks) and serve a live web UI\n"
@@ -85,7 +101,23 @@ oma_usage (FILE *fp)
 "                       failed (default 300; 5m...)\n"
 "  --token-file FILE    POST and PATCH then need the header\n"
 "                       \"Authorization: Bearer TOKEN\", TOKEN being the\n"
-"                       file's first line; GET stays open\n"
+"                       file's first line; GET stays open (without\n"
+"                       authentication)\n"
+"  --auth-token-file FILE\n"
+"                       authentication: every call but /healthz and the\n"
+"                       login page needs \"Authorization: Bearer TOKEN\"\n"
+"                       (TOKEN: the file's first line; the --token-file\n"
+"                       token works too) or a session cookie from\n"
+"                       POST /api/v1/login; the browser gets a login form\n"
+"  --users-file FILE    authentication by users: lines NAME:HASH, HASH a\n"
+"                       crypt(3) hash (mkpasswd -m yescrypt, openssl\n"
+"                       passwd -6); log in with name and password.  Without\n"
+"                       either file the OMA serves loopback addresses only\n"
+"  --tls-cert FILE      serve HTTPS only, with the certificate (chain) in\n"
+"                       FILE (PEM); needs --tls-key.  Cookies are Secure\n"
+"  --tls-key FILE       the certificate's private key (PEM)\n"
+"  --cacert FILE        check https:// VMAs against the CA certificates in\n"
+"                       FILE (PEM) instead of the system's\n"
 "  --threads N          accepted and ignored: the OMA serves each\n"
 "                       connection in a thread of its own\n"
 "  --log-level LEVEL    error, warning, info (default) or debug\n"
@@ -100,11 +132,17 @@ oma_usage (FILE *fp)
 "  GET   /api/v1/replications/JOB       one job, disks and history\n"
 "  PATCH /api/v1/replications/JOB       setup_progress_percent,\n"
 "                                       current_operation\n"
+"  POST  /api/v1/replications/JOB/cancel  stop the job's copy through\n"
+"                                       its VMA; it resumes when run again\n"
+"  POST  /api/v1/login, /api/v1/logout  a browser session (JSON)\n"
+"  GET   /api/v1/session                the session's user and CSRF token\n"
+"  GET   /login                         the login page\n"
 "  GET   /healthz                       liveness\n"
 "  GET   /metrics                       Prometheus metrics\n"
 "\n"
-"SIGTERM or SIGINT stops the OMA cleanly; SIGHUP re-reads the token file\n"
-"and the password file and reopens the --log-file.  See cbtrack-oma(8).\n");
+"SIGTERM or SIGINT stops the OMA cleanly; SIGHUP re-reads the token file,\n"
+"the authentication files and the password file and reopens the\n"
+"--log-file.  See cbtrack-oma(8).\n");
   /* clang-format on */
 }
 
@@ -127,6 +165,7 @@ oma_log (const char *fmt, ...)
 /* What SIGHUP re-reads besides the token. */
 struct oma_reload {
   const char *password_file; /* NULL: the password is not in a file */
+  struct oma_auth *auth;     /* the authentication files */
 };
 
 /* SIGHUP: checks that the password file can still be read.  The store
@@ -139,6 +178,7 @@ oma_reload (void *arg)
   const struct oma_reload *reload = arg;
   char password[256];
 
+  oma_auth_reload (reload->auth);
   if (reload->password_file == NULL)
     return;
   if (oma_db_password_read (reload->password_file, password,
@@ -167,6 +207,9 @@ oma_main (int argc, char **argv)
     OPT_DB_PASSWORD_FILE,
     OPT_ALLOW_VMA,
     OPT_VMA_TOKEN_FILE,
+    OPT_AUTH_TOKEN_FILE,
+    OPT_USERS_FILE,
+    OPT_CACERT,
   };
   static const struct option long_options[] = {
     CBT_DAEMON_LONG_OPTIONS,
@@ -177,6 +220,9 @@ oma_main (int argc, char **argv)
     { "dead-timeout", required_argument, NULL, OPT_DEAD_TIMEOUT },
     { "allow-vma", required_argument, NULL, OPT_ALLOW_VMA },
     { "vma-token-file", required_argument, NULL, OPT_VMA_TOKEN_FILE },
+    { "auth-token-file", required_argument, NULL, OPT_AUTH_TOKEN_FILE },
+    { "users-file", required_argument, NULL, OPT_USERS_FILE },
+    { "cacert", required_argument, NULL, OPT_CACERT },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -204,6 +250,9 @@ oma_main (int argc, char **argv)
   size_t pw_offset = 0, pw_len;
   struct oma_server server = { 0 };
   struct oma_reload reload = { 0 };
+  struct oma_auth_config acfg = { 0 };
+  const char *ca_file = NULL;
+  char *auth_token_credential = NULL, *users_credential = NULL;
   struct oma_poller *poller = NULL;
   struct cbt_daemon *daemon = NULL;
   int c, r, ret = 1, verbose = 0;
@@ -247,6 +296,9 @@ oma_main (int argc, char **argv)
       if (vma_token == NULL)
         goto usage_error;
       break;
+    case OPT_AUTH_TOKEN_FILE: acfg.token_file = optarg; break;
+    case OPT_USERS_FILE: acfg.users_file = optarg; break;
+    case OPT_CACERT: ca_file = optarg; break;
     case OPT_POLL_INTERVAL:
       if (cbt_parse_duration (optarg, &pcfg.interval) == -1)
         goto usage_error;
@@ -308,6 +360,41 @@ oma_main (int argc, char **argv)
     memset (db_arg + pw_offset, 'x', pw_len);
     db_url = db_url_copy;
   }
+  /* Without the options, the systemd credentials "auth-token" and
+   * "users" (LoadCredential=), as for the token.
+   */
+  if (acfg.token_file == NULL)
+    acfg.token_file = auth_token_credential =
+        cbt_daemon_credential ("auth-token");
+  if (acfg.users_file == NULL)
+    acfg.users_file = users_credential = cbt_daemon_credential ("users");
+  /* Without authentication, only this machine may reach the OMA. */
+  if (acfg.token_file == NULL && acfg.users_file == NULL &&
+      !oma_listen_is_loopback (dconfig.listen)) {
+    fprintf (stderr,
+             "cbtrack oma: refusing to serve %s without authentication: "
+             "give --auth-token-file or --users-file, or listen on a "
+             "loopback address\n",
+             dconfig.listen);
+    free (credential);
+    free (db_url_copy);
+    free (vma_token);
+    return 2;
+  }
+  acfg.tls = dconfig.tls_cert != NULL;
+  server.auth = oma_auth_create (&acfg);
+  if (server.auth == NULL) {
+    fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+    free (credential);
+    free (db_url_copy);
+    free (vma_token);
+    free (auth_token_credential);
+    free (users_credential);
+    return 1;
+  }
+  if (oma_auth_enabled (server.auth))
+    dconfig.authorize = oma_authorize;
+  reload.auth = server.auth;
   reload.password_file = password_file;
   dconfig.reload = oma_reload;
   dconfig.reload_arg = &reload;
@@ -341,6 +428,9 @@ oma_main (int argc, char **argv)
                                          .patterns = allowed,
                                          .n_patterns = n_allowed };
   pcfg.vma_token = vma_token;
+  pcfg.ca_file = ca_file;
+  server.vma_token = vma_token;
+  server.ca_file = ca_file;
   pcfg.store = server.store;
   pcfg.vma_urls = vmas;
   pcfg.n_vma_urls = n_vmas;
@@ -365,14 +455,19 @@ oma_main (int argc, char **argv)
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
     goto out;
   }
-  cbt_daemon_log (daemon,
-                  "listening on %s (port %u), database %s, polling every "
-                  "%g s, dead after %g s%s",
-                  dconfig.listen, (unsigned)cbt_daemon_port (daemon),
-                  server.store->ops->name, pcfg.interval, pcfg.dead_timeout,
-                  cbt_daemon_has_token (daemon)
-                      ? ", token required for POST and PATCH"
-                      : "");
+  cbt_daemon_log (
+      daemon,
+      "listening on %s (port %u)%s, database %s, polling every %g s, dead "
+      "after %g s%s%s",
+      dconfig.listen, (unsigned)cbt_daemon_port (daemon),
+      cbt_daemon_is_tls (daemon) ? ", HTTPS" : "", server.store->ops->name,
+      pcfg.interval, pcfg.dead_timeout,
+      oma_auth_enabled (server.auth)
+          ? ", authentication required"
+          : ", no authentication: serving this machine only (loopback)",
+      cbt_daemon_has_token (daemon) && !oma_auth_enabled (server.auth)
+          ? ", token required for POST and PATCH"
+          : "");
 
   cbt_daemon_wait (daemon, 0, NULL, NULL);
   cbt_daemon_log (daemon, "stopping");
@@ -385,12 +480,15 @@ out:
   oma_metrics_free (server.metrics);
   oma_store_close (server.store);
   cbt_daemon_free (daemon);
+  oma_auth_free (server.auth);
   if (db_url_copy != NULL) {
     memset (db_url_copy, 0, strlen (db_url_copy));
     free (db_url_copy);
   }
   free (credential);
   free (vma_token);
+  free (auth_token_credential);
+  free (users_credential);
   return ret;
 
 usage_error:

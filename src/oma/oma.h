@@ -11,6 +11,7 @@
 
 #include "common/httpd.h"
 #include "oma/api-logic.h"
+#include "oma/auth.h"
 #include "oma/store.h"
 
 struct oma_metrics;
@@ -20,6 +21,9 @@ struct oma_server {
   const char *default_vma_url; /* the first --vma, or NULL */
   struct oma_metrics *metrics; /* GET /metrics (oma/metrics.h) */
   struct oma_vma_allow allow;  /* the VMAs a registered job may name */
+  const char *vma_token;       /* --vma-token-file's token, or NULL */
+  const char *ca_file;         /* --cacert, or NULL */
+  struct oma_auth *auth;       /* who may do what (oma/auth.h) */
 };
 
 /* replications.c: GET and POST /api/v1/replications, GET and PATCH
@@ -29,6 +33,11 @@ void oma_replications_list (struct cbt_httpd_request *req);
 void oma_replications_create (struct cbt_httpd_request *req);
 void oma_replications_get (struct cbt_httpd_request *req);
 void oma_replications_patch (struct cbt_httpd_request *req);
+
+/* cancel.c: POST /api/v1/replications/{id}/cancel, through the job's
+ * VMA.
+ */
+void oma_replications_cancel (struct cbt_httpd_request *req);
 
 /* vms.c: GET /api/v1/vms/{vm}/disks, the changeId of each disk's last
  * completed sync.
@@ -41,6 +50,13 @@ void oma_vms_disks_get (struct cbt_httpd_request *req);
 void oma_ui_index (struct cbt_httpd_request *req);
 void oma_ui_script (struct cbt_httpd_request *req);
 void oma_ui_style (struct cbt_httpd_request *req);
+/* ui.c: the login page (GET /login), its script and the actions' script
+ * and styles (GET /ui/login.js, /ui/actions.js, /ui/actions.css).
+ */
+void oma_ui_login_page (struct cbt_httpd_request *req);
+void oma_ui_login_script (struct cbt_httpd_request *req);
+void oma_ui_actions_script (struct cbt_httpd_request *req);
+void oma_ui_actions_style (struct cbt_httpd_request *req);
 void oma_health_get (struct cbt_httpd_request *req);
 
 /* ui-assets.c, generated at build time from src/oma/ui/ by ui/embed.c:
@@ -52,5 +68,13 @@ extern const unsigned char oma_ui_app_js[];
 extern const size_t oma_ui_app_js_len;
 extern const unsigned char oma_ui_style_css[];
 extern const size_t oma_ui_style_css_len;
+extern const unsigned char oma_ui_login_html[];
+extern const size_t oma_ui_login_html_len;
+extern const unsigned char oma_ui_login_js[];
+extern const size_t oma_ui_login_js_len;
+extern const unsigned char oma_ui_actions_js[];
+extern const size_t oma_ui_actions_js_len;
+extern const unsigned char oma_ui_actions_css[];
+extern const size_t oma_ui_actions_css_len;
 
 #endif /* CBTRACK_OMA_OMA_H */

@@ -223,6 +223,11 @@ poll_progress_update (const struct oma_job *known,
   if (vma->status != CBT_STATUS_QUEUED)
     job->started_at = now;
   job->completed_at = final ? now : 0;
+  /* A cancel asked at the VMA directly shows here too (kept once set). */
+  job->cancel_requested_at = !vma->cancel_requested ? 0
+                             : known->cancel_requested_at != 0
+                                 ? known->cancel_requested_at
+                                 : now;
   u->add_sample = vma->status != CBT_STATUS_QUEUED;
 
   for (i = 0; i < vma->disks.len; i++) {

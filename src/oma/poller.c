@@ -251,6 +251,7 @@ fetch_init (struct oma_poller *p, struct fetch *f, const char *base,
   f->http = cbt_http_new (&(struct cbt_http_options){
       .component = "oma",
       .token = p->cfg.vma_token,
+      .ca_file = p->cfg.ca_file,
       .connect_timeout_ms = timeout_ms < 5000 ? timeout_ms : 5000L,
       .timeout_ms = timeout_ms,
       .max_reply = limit,

@@ -28,6 +28,7 @@ struct oma_poller_config {
   double dead_timeout;   /* seconds of silence before a job is failed */
   double http_timeout;   /* per request, seconds; 0 = min(10, interval) */
   const char *vma_token; /* sent as a bearer token to VMAs; may be NULL */
+  const char *ca_file;   /* --cacert: the CAs of https:// VMAs; may be NULL */
   oma_log_fn log;        /* warnings and, when verbose, cycle stats */
   int verbose;
   struct oma_metrics *metrics; /* NULL, or where to record (metrics.h) */

@@ -28,6 +28,10 @@
   "progress_percent, setup_progress_percent, bytes_transferred, "             \
   "total_bytes, transfer_speed_bps, eta_seconds, vma_url, error_message, "    \
   "created_at, updated_at, started_at, completed_at, last_progress_at"
+/* What the job queries read: JOB_COLUMNS, then the cancel marker
+ * (schema version 3), which only a cancel writes.
+ */
+#define JOB_READ_COLUMNS JOB_COLUMNS ", cancel_requested_at"
 #define DISK_COLUMNS                                                          \
   "disk_id, capacity_bytes, total_bytes, bytes_synced, "                      \
   "sync_progress_percent, sync_status, updated_at, change_id"
@@ -50,7 +54,7 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
   [OMA_SQL_JOB_INSERT] = "INSERT INTO replication_jobs (" JOB_COLUMNS ") "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                          "?, ?, ?, ?)",
-  [OMA_SQL_JOB_SELECT] = "SELECT " JOB_COLUMNS " FROM replication_jobs "
+  [OMA_SQL_JOB_SELECT] = "SELECT " JOB_READ_COLUMNS " FROM replication_jobs "
                          "WHERE id = ?",
   [OMA_SQL_DISKS_OF_JOB] = "SELECT " DISK_COLUMNS " FROM vm_disks "
                            "WHERE job_id = ? ORDER BY disk_id",
@@ -58,12 +62,12 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
                              "transfer_speed_bps, progress_percent "
                              "FROM replication_progress_history "
                              "WHERE job_id = ? ORDER BY id",
-  [OMA_SQL_JOB_LIST] = "SELECT " JOB_COLUMNS " FROM replication_jobs "
+  [OMA_SQL_JOB_LIST] = "SELECT " JOB_READ_COLUMNS " FROM replication_jobs "
                        "ORDER BY created_at DESC, id",
   [OMA_SQL_DISK_LIST] = "SELECT job_id, " DISK_COLUMNS " FROM vm_disks "
                         "ORDER BY job_id, disk_id",
   [OMA_SQL_JOB_LIST_ACTIVE] =
-      "SELECT " JOB_COLUMNS " FROM replication_jobs "
+      "SELECT " JOB_READ_COLUMNS " FROM replication_jobs "
       "WHERE status IN " ACTIVE " ORDER BY created_at, id",
   [OMA_SQL_JOB_PATCH] =
       "UPDATE replication_jobs SET "
@@ -87,7 +91,8 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
                        "WHERE id = ? AND status IN " ACTIVE,
   [OMA_SQL_JOB_REOPEN] = "UPDATE replication_jobs SET status = "
                          "'replicating', error_message = NULL, "
-                         "completed_at = NULL, updated_at = ?, "
+                         "completed_at = NULL, cancel_requested_at = NULL, "
+                         "updated_at = ?, "
                          "last_progress_at = ? WHERE id = ? AND status = "
                          "'failed' AND completed_at <= ?",
   [OMA_SQL_DISKS_FAIL] = "UPDATE vm_disks SET sync_status = 'failed', "
@@ -101,6 +106,18 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
       "WHERE job_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
   [OMA_SQL_SAMPLE_TRIM] = "DELETE FROM replication_progress_history "
                           "WHERE job_id = ? AND id <= ?",
+  /* A cancel: the marker, and for a job no copier reported yet, the end. */
+  [OMA_SQL_JOB_CANCEL] = "UPDATE replication_jobs SET "
+                         "cancel_requested_at = ?, updated_at = ? "
+                         "WHERE id = ? AND status IN " ACTIVE,
+  [OMA_SQL_JOB_CANCEL_MARK] =
+      "UPDATE replication_jobs SET "
+      "cancel_requested_at = COALESCE(cancel_requested_at, ?) WHERE id = ?",
+  [OMA_SQL_JOB_CANCEL_FAIL] =
+      "UPDATE replication_jobs SET status = 'failed', "
+      "cancel_requested_at = ?, error_message = ?, updated_at = ?, "
+      "completed_at = ?, transfer_speed_bps = 0, eta_seconds = NULL "
+      "WHERE id = ? AND status IN " ACTIVE,
   [OMA_SQL_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) "
                              "FROM cbtrack_schema",
   [OMA_SQL_SCHEMA_SET] = "INSERT INTO cbtrack_schema (version) VALUES (?)",
@@ -177,6 +194,14 @@ static const char *const *const sql_migrations[OMA_SCHEMA_VERSION] = {
   (const char *const[]){
       /* Version 2: the changeId chain (VMware CBT), per VM disk. */
       "ALTER TABLE vm_disks ADD COLUMN change_id {NAME} NOT NULL DEFAULT ''",
+      NULL },
+  (const char *const[]){
+      /* Version 3: when a cancel of the job was asked for (NULL: never).
+       * A cancelled job ends failed, as a copy stopped by SIGTERM does
+       * (status keeps its four values); the API and the UI show it as
+       * "cancelled".
+       */
+      "ALTER TABLE replication_jobs ADD COLUMN cancel_requested_at {TIME}",
       NULL },
 };
 
@@ -337,6 +362,14 @@ sql_cols_job (struct sql_cols *c, struct oma_job *job)
   sql_col_time (c, &job->started_at);
   sql_col_time (c, &job->completed_at);
   sql_col_time (c, &job->last_progress_at);
+}
+
+/* Binds the JOB_READ_COLUMNS to JOB. */
+static void
+sql_cols_job_read (struct sql_cols *c, struct oma_job *job)
+{
+  sql_cols_job (c, job);
+  sql_col_time (c, &job->cancel_requested_at);
 }
 
 /* Binds the DISK_COLUMNS to D. */
@@ -795,7 +828,7 @@ sql_job_get_body (struct sql_store *s, void *arg)
 
   memset (&job, 0, sizeof job);
   sql_arg_text (s, get->id, false);
-  sql_cols_job (&c, &job);
+  sql_cols_job_read (&c, &job);
   if ((r = sql_read_one (s, OMA_SQL_JOB_SELECT, &c, "read job")) < 0)
     return r;
   if (r == 0) {
@@ -827,7 +860,7 @@ sql_read_jobs (struct sql_store *s, enum oma_sql_stmt id, oma_job_vector *jobs)
   struct oma_job job;
 
   memset (&job, 0, sizeof job);
-  sql_cols_job (&c, &job);
+  sql_cols_job_read (&c, &job);
   return sql_read_all (s, id, &c, "read jobs", sql_append_job,
                        &(struct sql_rows){ jobs, &job });
 }
@@ -978,7 +1011,7 @@ sql_job_patch_body (struct sql_store *s, void *arg)
 
     memset (&job, 0, sizeof job);
     sql_arg_text (s, p->id, false);
-    sql_cols_job (&c, &job);
+    sql_cols_job_read (&c, &job);
     if ((r = sql_read_one (s, OMA_SQL_JOB_SELECT, &c, "read job")) < 0)
       return r;
     oma_job_reset (&job);
@@ -991,6 +1024,66 @@ sql_job_patch_body (struct sql_store *s, void *arg)
     return -EEXIST;
   }
   return 0;
+}
+
+/* What sql_job_cancel_body changes. */
+struct sql_cancel {
+  const char *id;
+  int64_t now;
+  const char *fail_message;
+};
+
+static int
+sql_job_cancel_body (struct sql_store *s, void *arg)
+{
+  const struct sql_cancel *k = arg;
+  struct sql_cols c = { .n = 0 };
+  struct oma_job job;
+  int r;
+
+  sql_arg_time (s, k->now);
+  if (k->fail_message != NULL) {
+    sql_arg_text (s, k->fail_message, true);
+    sql_arg_time (s, k->now);
+    sql_arg_time (s, k->now);
+    sql_arg_text (s, k->id, false);
+    r = sql_exec (s, OMA_SQL_JOB_CANCEL_FAIL, "cancel job");
+    if (r > 0) {
+      sql_arg_time (s, k->now);
+      sql_arg_text (s, k->id, false);
+      r = sql_exec (s, OMA_SQL_DISKS_FAIL, "fail disks");
+      return r < 0 ? r : 0;
+    }
+  } else {
+    sql_arg_time (s, k->now);
+    sql_arg_text (s, k->id, false);
+    r = sql_exec (s, OMA_SQL_JOB_CANCEL, "cancel job");
+  }
+  if (r != 0)
+    return r < 0 ? r : 0;
+  /* No such job, or a final one. */
+  memset (&job, 0, sizeof job);
+  sql_arg_text (s, k->id, false);
+  sql_cols_job_read (&c, &job);
+  if ((r = sql_read_one (s, OMA_SQL_JOB_SELECT, &c, "read job")) < 0)
+    return r;
+  oma_job_reset (&job);
+  if (r == 0) {
+    cbt_set_error ("no job '%s'", k->id);
+    return -ENOENT;
+  }
+  cbt_set_error ("job '%s' is %s already", k->id, job.status);
+  return -EEXIST;
+}
+
+static int
+sql_job_cancel (struct oma_store *store, const char *id, int64_t now,
+                const char *fail_message)
+{
+  struct sql_store *s = (struct sql_store *)store;
+  struct sql_cancel k = { .id = id, .now = now, .fail_message = fail_message };
+
+  return sql_locked_run (s, true, sql_job_cancel_body, &k);
 }
 
 static int
@@ -1100,6 +1193,13 @@ sql_apply_job (struct sql_store *s, const struct oma_update *u,
     return r;
   /* 0 rows: the job is gone, or final already. */
   *ret_matched = r > 0;
+  /* A job cancelled at its VMA (not through this OMA) is marked too. */
+  if (r > 0 && job->cancel_requested_at != 0) {
+    sql_arg_time (s, job->cancel_requested_at);
+    sql_arg_text (s, job->id, false);
+    if ((r = sql_exec (s, OMA_SQL_JOB_CANCEL_MARK, "mark cancel")) < 0)
+      return r;
+  }
   return 0;
 }
 
@@ -1278,6 +1378,7 @@ static const struct oma_store_ops sql_store_ops = {
   .job_list_active = sql_job_list_active,
   .job_patch = sql_job_patch,
   .job_reopen = sql_job_reopen,
+  .job_cancel = sql_job_cancel,
   .apply_updates = sql_apply_updates,
 };
 

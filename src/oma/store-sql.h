@@ -44,6 +44,9 @@ enum oma_sql_stmt {
   OMA_SQL_SCHEMA_VERSION,
   OMA_SQL_SCHEMA_SET,
   OMA_SQL_JOB_COUNT_ACTIVE,
+  OMA_SQL_JOB_CANCEL,
+  OMA_SQL_JOB_CANCEL_MARK,
+  OMA_SQL_JOB_CANCEL_FAIL,
   /* The multi-row forms of the disk upsert and the sample insert, with
    * the driver's bulk_rows rows; only prepared when bulk_rows > 1.
    */

@@ -30,7 +30,7 @@
 #include "common/ids.h"
 #include "common/vector.h"
 
-#define OMA_SCHEMA_VERSION 2
+#define OMA_SCHEMA_VERSION 3
 /* As CBT_CHANGE_ID_MAX (common/progress-model.h). */
 #define OMA_CHANGE_ID_MAX 128
 
@@ -111,6 +111,12 @@ struct oma_job {
   int64_t started_at;
   int64_t completed_at;
   int64_t last_progress_at;
+  /* When a cancel was asked for (0: never; schema version 3), through
+   * this OMA (job_cancel) or at the VMA (a progress update whose job
+   * document says cancel_requested sets it, once): a job that then ends
+   * failed is shown "cancelled" (CBT_STATUS_CANCELLED_NAME).
+   */
+  int64_t cancel_requested_at;
   oma_disk_vector disks;
   oma_sample_vector history;
 };
@@ -207,6 +213,16 @@ struct oma_store_ops {
    */
   int (*job_reopen) (struct oma_store *store, const char *id,
                      int64_t not_after, int64_t now);
+
+  /* Records at time NOW that a cancel of job ID was asked for
+   * (cancel_requested_at).  With FAIL_MESSAGE (not NULL) the job also
+   * ends now: status failed with that error_message, its unfinished
+   * disks failed (a job whose VMA never heard of it has no copier to
+   * stop).  -ENOENT if there is no such job, -EEXIST (nothing changed)
+   * if it is completed or failed.
+   */
+  int (*job_cancel) (struct oma_store *store, const char *id, int64_t now,
+                     const char *fail_message);
 
   /* Writes N poll results in one transaction: all or nothing.  Updates of
    * jobs that are no longer pending/replicating are ignored, so a final

@@ -47,6 +47,34 @@ oma_ui_style (struct cbt_httpd_request *req)
 }
 
 void
+oma_ui_login_page (struct cbt_httpd_request *req)
+{
+  ui_respond (req, "text/html; charset=utf-8", oma_ui_login_html,
+              oma_ui_login_html_len);
+}
+
+void
+oma_ui_login_script (struct cbt_httpd_request *req)
+{
+  ui_respond (req, "text/javascript; charset=utf-8", oma_ui_login_js,
+              oma_ui_login_js_len);
+}
+
+void
+oma_ui_actions_script (struct cbt_httpd_request *req)
+{
+  ui_respond (req, "text/javascript; charset=utf-8", oma_ui_actions_js,
+              oma_ui_actions_js_len);
+}
+
+void
+oma_ui_actions_style (struct cbt_httpd_request *req)
+{
+  ui_respond (req, "text/css; charset=utf-8", oma_ui_actions_css,
+              oma_ui_actions_css_len);
+}
+
+void
 oma_health_get (struct cbt_httpd_request *req)
 {
   struct oma_server *server = req->app;

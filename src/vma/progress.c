@@ -99,7 +99,39 @@ vma_progress_update (struct cbt_httpd_request *req)
     return;
   }
   vma_progress_log_transition (req->id, &t);
+  if (t.cancel) {
+    json_t *reply = vma_progress_success (req->id);
+
+    if (reply != NULL &&
+        json_object_set_new (reply, CBT_FIELD_CANCEL, json_true ()) == -1) {
+      json_decref (reply);
+      reply = NULL;
+    }
+    cbt_httpd_respond_json (req, 200, reply);
+    return;
+  }
   cbt_httpd_respond_json (req, 200, vma_progress_success (req->id));
+}
+
+void
+vma_progress_cancel (struct cbt_httpd_request *req)
+{
+  struct vma_server *server = req->app;
+  int r;
+
+  r = vma_store_cancel (server->store, req->id);
+  if (r < 0) {
+    cbt_httpd_respond_error (req, vma_progress_status_of (r), "%s",
+                             cbt_get_error ());
+    return;
+  }
+  cbt_log (CBT_LOG_INFO, "vma",
+           "job %s: cancel requested; its copier stops at its next update",
+           req->id);
+  cbt_httpd_respond_json (req, 202,
+                          json_pack ("{s:s,s:s,s:b}", "status", "success",
+                                     "job_id", req->id,
+                                     CBT_FIELD_CANCEL_REQUESTED, 1));
 }
 
 struct cbt_progress_render {

@@ -20,6 +20,10 @@ vma_render_job (const struct vma_job *job, double now_mono)
   obj = cbt_job_doc_encode (job->id, &p, &t);
   if (obj == NULL)
     return NULL;
+  if (cbt_job_doc_set_cancel (obj, p.status, job->cancel_requested) == -1) {
+    json_decref (obj);
+    return NULL;
+  }
   for (i = 0; i < job->disks.len; i++) {
     const struct vma_disk *disk = &job->disks.ptr[i];
 

@@ -32,7 +32,8 @@ status_usage (FILE *fp)
 {
   /* clang-format off */
   fprintf (fp,
-"Usage: cbtrack status [--vma URL] [--token-file FILE] [--json] [JOB]\n"
+"Usage: cbtrack status [--vma URL] [--token-file FILE] [--cacert FILE]\n"
+"                      [--json] [JOB]\n"
 "\n"
 "Show the jobs held by a progress service (`cbtrack vma`): one bar per job\n"
 "and per disk, with bytes moved of bytes to move, throughput, ETA and\n"
@@ -44,6 +45,9 @@ status_usage (FILE *fp)
 "               send \"Authorization: Bearer TOKEN\", TOKEN being the\n"
 "               file's first line (the list of every job needs it when\n"
 "               the service has a --token-file)\n"
+"  --cacert FILE\n"
+"               verify an https:// service against the CA certificates\n"
+"               in FILE (PEM) instead of the system's\n"
 "  --json       print the service's JSON answer instead\n"
 "  -h, --help   show this help\n"
 "  -V, --version  show the version\n"
@@ -122,7 +126,8 @@ status_print_job (const struct cbt_doc_job *job)
   size_t i, w = 0;
 
   printf ("%s  %s  %s  %s  (updated %.0f s ago)\n", job->job_id,
-          cbt_status_name (job->status), job->stage[0] ? job->stage : "-",
+          cbt_status_shown_name (job->status, job->cancelled),
+          job->stage[0] ? job->stage : "-",
           job->has_sync_type ? cbt_sync_type_name (job->sync_type) : "",
           floor (job->seconds_since_update));
   printf ("  ");
@@ -177,11 +182,13 @@ status_main (int argc, char **argv)
     { "vma", required_argument, NULL, 'v' },
     { "json", no_argument, NULL, 'j' },
     { "token-file", required_argument, NULL, 't' },
+    { "cacert", required_argument, NULL, 'c' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL },
   };
   const char *vma = STATUS_DEFAULT_VMA, *job_id = NULL, *token_file = NULL;
+  const char *ca_file = NULL;
   struct cbt_http *http = NULL;
   const char *reply;
   size_t reply_len;
@@ -198,6 +205,7 @@ status_main (int argc, char **argv)
     case 'v': vma = optarg; break;
     case 'j': as_json = 1; break;
     case 't': token_file = optarg; break;
+    case 'c': ca_file = optarg; break;
     case 'h': status_usage (stdout); return 0;
     case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: status_usage (stderr); return 2;
@@ -243,6 +251,7 @@ status_main (int argc, char **argv)
   http = cbt_http_new (&(struct cbt_http_options){
       .component = "status",
       .token = token,
+      .ca_file = ca_file,
       .connect_timeout_ms = STATUS_CONNECT_TIMEOUT_MS,
       .timeout_ms = STATUS_TIMEOUT_MS,
       .max_reply = STATUS_MAX_REPLY,

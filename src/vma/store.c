@@ -240,7 +240,12 @@ vma_record_may_change (const struct vma_store *store,
 {
   double age = now_mono - target->updated_mono;
 
+  /* A record that is completed or failed has no live sender: its last
+   * one ended its run, so a new run (the same command again, right after
+   * a cancel or a SIGTERM) need not wait for the lease.
+   */
   if (u->sender_id[0] != '\0' && target->sender_id[0] != '\0' &&
+      cbt_status_is_running (target->status) &&
       strcmp (u->sender_id, target->sender_id) != 0 &&
       age < store->limits.sender_lease) {
     cbt_set_error ("%s is being reported by another sender (its last "
@@ -312,7 +317,7 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
   }
 
   job = vma_store_lookup (store, job_id);
-  if (job != NULL && ret_t != NULL) {
+  if (job != NULL && (ret_t != NULL || job->cancel_requested)) {
     struct cbt_progress p;
 
     vma_job_progress (job, &p);
@@ -493,8 +498,13 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
     vma_store_maybe_grow (store);
   }
   store->stats.updates++;
+  /* The same command run again after a cancel starts a new run. */
+  if (job->cancel_requested && u->new_run && new_job == NULL &&
+      !cbt_status_is_running (before))
+    job->cancel_requested = false;
   if (ret_t != NULL) {
     t.created = new_job != NULL;
+    t.cancel = job->cancel_requested;
     vma_store_note (job, before, &t);
     *ret_t = t;
   }
@@ -506,6 +516,26 @@ oom:
   free (error_message);
   cbt_set_error ("out of memory");
   return -ENOMEM;
+}
+
+int
+vma_store_cancel (struct vma_store *store, const char *job_id)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
+  struct vma_job *job = vma_store_lookup (store, job_id);
+  struct cbt_progress p;
+
+  if (job == NULL) {
+    cbt_set_error ("no such job");
+    return -ENOENT;
+  }
+  vma_job_progress (job, &p);
+  if (!cbt_status_is_running (p.status)) {
+    cbt_set_error ("the job is %s already", cbt_status_name (p.status));
+    return -EALREADY;
+  }
+  job->cancel_requested = true;
+  return 0;
 }
 
 int

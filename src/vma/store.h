@@ -77,6 +77,12 @@ struct vma_job {
   char id[CBT_ID_MAX + 1];
   struct vma_record own; /* from job-level updates */
   vma_disk_vector disks; /* in the order they first appeared */
+  /* A cancel was asked for (vma_store_cancel): every answer to an update
+   * of the job says "cancel": true, until a new run of the job (an update
+   * with new_run once the job is completed or failed: the same command
+   * run again) clears it.
+   */
+  bool cancel_requested;
   double started_wall;   /* first update */
   /* The run (CBT_FIELD_RUN): 1, then one more each time an update with
    * new_run restarts a completed or failed record, or a record last
@@ -127,7 +133,8 @@ void vma_store_free (struct vma_store *store);
  *   -E2BIG   the job already has max_disks disks;
  *   -ENOSPC  the store already holds max_jobs jobs, or the update would
  *            take the jobs' memory over max_memory;
- *   -EBUSY   another sender owns the record: the record's last update
+ *   -EBUSY   another sender owns the record: the record is queued or in
+ *            progress and its last update
  *            came from another sender_id less than sender_lease ago
  *            (updates without a sender_id are never refused for this);
  *   -EALREADY the record is completed or failed and UPDATE would change
@@ -152,6 +159,7 @@ struct vma_transition {
   double elapsed_seconds;          /* wall time since the job's first update */
   char error_message[512];         /* the job's (cut), when after is failed */
   char error_disk[CBT_ID_MAX + 1]; /* the disk it came from, or "" */
+  bool cancel; /* a cancel is requested: the answer asks the sender to stop */
 };
 
 /* As vma_store_apply_update, and on success fills *RET_TRANSITION (under
@@ -162,6 +170,13 @@ int vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
                                    const struct cbt_update *update,
                                    double now_mono, double now_wall,
                                    struct vma_transition *ret_transition);
+
+/* Asks job JOB_ID to stop (see vma_job.cancel_requested).  Returns 0
+ * (also when it was asked already), -ENOENT when there is no such job, or
+ * -EALREADY when the job is completed or failed (nothing is changed), each
+ * with a message recorded.
+ */
+int vma_store_cancel (struct vma_store *store, const char *job_id);
 
 /* Forgets job JOB_ID.  Returns 0, or -ENOENT. */
 int vma_store_delete (struct vma_store *store, const char *job_id);

@@ -20,6 +20,7 @@
 
 static const struct cbt_route vma_routes[] = {
   { "POST", "/api/v1/progress/{id}/update", vma_progress_update, 0 },
+  { "POST", "/api/v1/progress/{id}/cancel", vma_progress_cancel, 0 },
   { "GET", "/api/v1/progress/{id}", vma_progress_get, 0 },
   { "DELETE", "/api/v1/progress/{id}", vma_progress_delete, 0 },
   /* The list is the one expensive read: behind the token, when set. */
@@ -37,6 +38,7 @@ vma_usage (FILE *fp)
 "Usage: cbtrack vma [--listen ADDR:PORT] [--token-file FILE]\n"
 "                   [--job-ttl DURATION] [--max-jobs N] [--threads N]\n"
 "                   [--sender-lease DURATION] [--max-memory SIZE]\n"
+"                   [--tls-cert FILE --tls-key FILE]\n"
 "\n"
 "Run the progress service: copiers POST their progress to it, pollers\n"
 "and `cbtrack status` read it.  It keeps jobs in memory only.\n"
@@ -57,6 +59,9 @@ vma_usage (FILE *fp)
 "                       a disk belongs to the sender (sender_id) of its last\n"
 "                       update this long; another sender gets 409 meanwhile\n"
 "                       (default 10s)\n"
+"  --tls-cert FILE      serve HTTPS only, with the certificate (chain) in\n"
+"                       FILE (PEM); needs --tls-key\n"
+"  --tls-key FILE       the certificate's private key (PEM)\n"
 "  --threads N          HTTP worker threads (default: one per CPU)\n"
 "  --log-level LEVEL    error, warning, info (default) or debug\n"
 "  --log-file FILE      log there instead of stderr; SIGHUP reopens it\n""  -h, --help           show this help\n"
@@ -66,6 +71,9 @@ vma_usage (FILE *fp)
 "  POST   /api/v1/progress/JOB/update   one update (JSON body)\n"
 "  GET    /api/v1/progress/JOB          the job with its disks\n"
 "  DELETE /api/v1/progress/JOB          forget the job\n"
+"  POST   /api/v1/progress/JOB/cancel   ask the job's copier to stop: the\n"
+"                                       answer to its next update says\n"
+"                                       \"cancel\": true\n"
 "  GET    /api/v1/progress              every job, newest first\n"
 "  GET    /healthz, /metrics            liveness; Prometheus metrics\n"
 "\n"
@@ -163,8 +171,9 @@ vma_main (int argc, char **argv)
     fprintf (stderr, "cbtrack vma: %s\n", cbt_get_error ());
     goto out;
   }
-  cbt_daemon_log (daemon, "listening on %s (port %u)%s", dconfig.listen,
+  cbt_daemon_log (daemon, "listening on %s (port %u)%s%s", dconfig.listen,
                   (unsigned)cbt_daemon_port (daemon),
+                  cbt_daemon_is_tls (daemon) ? ", HTTPS" : "",
                   cbt_daemon_has_token (daemon)
                       ? ", token required for POST and DELETE"
                       : "");

@@ -22,6 +22,10 @@ struct vma_server {
 void vma_progress_update (struct cbt_httpd_request *req);
 void vma_progress_get (struct cbt_httpd_request *req);
 void vma_progress_delete (struct cbt_httpd_request *req);
+/* POST /api/v1/progress/{id}/cancel: the job's copier is told to stop at
+ * its next update (202; 404 no such job; 409 already finished).
+ */
+void vma_progress_cancel (struct cbt_httpd_request *req);
 void vma_progress_list (struct cbt_httpd_request *req);
 
 /* health.c: GET /healthz. */

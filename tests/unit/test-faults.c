@@ -92,6 +92,12 @@ test_stop (void **state)
   assert_string_equal (faults_stop_message (SIGHUP, buf, sizeof buf),
                        "interrupted by SIGHUP; run the same command to "
                        "resume");
+  /* A cancel asked after a signal does not replace it. */
+  faults_request_stop (FAULTS_STOP_CANCEL);
+  assert_int_equal (faults_stop_signal (), SIGTERM);
+  assert_string_equal (
+      faults_stop_message (FAULTS_STOP_CANCEL, buf, sizeof buf),
+      "cancelled through the VMA; run the same command to resume");
 }
 
 static void

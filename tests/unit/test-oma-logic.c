@@ -878,6 +878,42 @@ test_render_vm_disks (void **state)
   oma_job_vector_free (&jobs);
 }
 
+/* A job cancelled at its VMA: the progress update carries the cancel
+ * marker (kept once set), and the job, failed, is shown "cancelled".
+ */
+static void
+test_decide_cancelled (void **state)
+{
+  static const char answer[] =
+      "{\"job_id\":\"job-1\",\"status\":\"failed\",\"bytes_transferred\":5,"
+      "\"total_bytes\":10,\"error_message\":\"cancelled\","
+      "\"cancel_requested\":true,\"cancelled\":true}";
+  struct oma_job known;
+  struct cbt_doc_job vma;
+  struct oma_update u;
+  const int64_t now = 1700000000;
+
+  (void)state;
+  known_job (&known, now - 100, now - 40);
+  assert_int_equal (oma_vma_job_parse (answer, strlen (answer), &vma), 0);
+  assert_true (vma.cancelled);
+  assert_true (
+      oma_poll_decide (&known, OMA_FETCH_OK, &vma, NULL, now, 300, &u));
+  assert_string_equal (u.job.status, "failed");
+  assert_int_equal (u.job.cancel_requested_at, now);
+  assert_string_equal (oma_job_status_shown (&u.job), "cancelled");
+  oma_job_reset (&u.job);
+  known.cancel_requested_at = now - 7;
+  assert_true (
+      oma_poll_decide (&known, OMA_FETCH_OK, &vma, NULL, now, 300, &u));
+  assert_int_equal (u.job.cancel_requested_at, now - 7);
+  oma_job_reset (&u.job);
+  /* Failed without a cancel: failed. */
+  u.job.cancel_requested_at = 0;
+  assert_string_equal (oma_job_status_shown (&u.job), "failed");
+  cbt_doc_job_reset (&vma);
+}
+
 int
 main (void)
 {
@@ -904,6 +940,7 @@ main (void)
     cmocka_unit_test (test_resumed_run),
     cmocka_unit_test (test_render),
     cmocka_unit_test (test_render_vm_disks),
+    cmocka_unit_test (test_decide_cancelled),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

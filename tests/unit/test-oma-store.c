@@ -309,6 +309,63 @@ test_fail (void **state)
   }
 }
 
+/* A cancel: the marker of a running job, kept by the final failed row; a
+ * job its VMA never knew ends at once; final and unknown jobs refused.
+ * The marker also comes with a progress update (a cancel at the VMA).
+ */
+static void
+test_cancel (void **state)
+{
+  struct oma_job job, got;
+  struct oma_update u;
+
+  make_job (&job, "cancel-1", "vm");
+  assert_int_equal (store->ops->job_insert (store, &job), 0);
+  oma_job_reset (&job);
+  make_update (&u, "cancel-1", "replicating", 10, 100, T0 + 10);
+  assert_int_equal (apply1 (&u), 0);
+  assert_int_equal (store->ops->job_cancel (store, "cancel-1", T0 + 20, NULL),
+                    0);
+  assert_int_equal (store->ops->job_get (store, "cancel-1", &got), 0);
+  assert_string_equal (got.status, "replicating");
+  assert_int_equal (got.cancel_requested_at, T0 + 20);
+  oma_job_reset (&got);
+  make_update (&u, "cancel-1", "failed", 40, 100, T0 + 30);
+  assert_int_equal (apply1 (&u), 0);
+  assert_int_equal (store->ops->job_get (store, "cancel-1", &got), 0);
+  assert_string_equal (got.status, "failed");
+  assert_int_equal (got.cancel_requested_at, T0 + 20);
+  oma_job_reset (&got);
+  assert_int_equal (store->ops->job_cancel (store, "cancel-1", T0 + 40, NULL),
+                    -EEXIST);
+  assert_int_equal (store->ops->job_cancel (store, "nope", T0 + 40, NULL),
+                    -ENOENT);
+
+  make_job (&job, "cancel-2", "vm");
+  assert_int_equal (store->ops->job_insert (store, &job), 0);
+  oma_job_reset (&job);
+  assert_int_equal (
+      store->ops->job_cancel (store, "cancel-2", T0 + 50, "cancelled early"),
+      0);
+  assert_int_equal (store->ops->job_get (store, "cancel-2", &got), 0);
+  assert_string_equal (got.status, "failed");
+  assert_string_equal (got.error_message, "cancelled early");
+  assert_int_equal (got.cancel_requested_at, T0 + 50);
+  assert_int_equal (got.completed_at, T0 + 50);
+  assert_string_equal (got.disks.ptr[0].sync_status, "failed");
+  oma_job_reset (&got);
+
+  make_job (&job, "cancel-3", "vm");
+  assert_int_equal (store->ops->job_insert (store, &job), 0);
+  oma_job_reset (&job);
+  make_update (&u, "cancel-3", "failed", 10, 100, T0 + 60);
+  u.job.cancel_requested_at = T0 + 60;
+  assert_int_equal (apply1 (&u), 0);
+  assert_int_equal (store->ops->job_get (store, "cancel-3", &got), 0);
+  assert_int_equal (got.cancel_requested_at, T0 + 60);
+  oma_job_reset (&got);
+}
+
 static void
 test_history_bounded (void **state)
 {
@@ -447,6 +504,7 @@ main (void)
     cmocka_unit_test (test_patch),
     cmocka_unit_test (test_progress_and_final),
     cmocka_unit_test (test_fail),
+    cmocka_unit_test (test_cancel),
     cmocka_unit_test (test_history_bounded),
     cmocka_unit_test (test_list),
     cmocka_unit_test (test_reopen),

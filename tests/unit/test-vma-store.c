@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -620,6 +621,72 @@ test_render (void **state)
   vma_store_free (store);
 }
 
+/* Applies BODY to JOB at T0 + DT and returns whether the answer asks the
+ * sender to stop (vma_transition.cancel).
+ */
+static bool
+apply_cancels (struct vma_store *store, const char *job, const char *body,
+               double dt)
+{
+  struct vma_transition t;
+  struct cbt_update u;
+
+  if (cbt_update_decode (body, strlen (body), &u) == -1)
+    fail_msg ("body refused: %s: %s", body, cbt_get_error ());
+  assert_int_equal (
+      vma_store_apply_update_noting (store, job, &u, T0 + dt, W0 + dt, &t), 0);
+  cbt_update_clear (&u);
+  return t.cancel;
+}
+
+/* A cancel: refused for an unknown or finished job; once asked, every
+ * answer says "cancel" and the document shows it; the job that then fails
+ * is cancelled; a new run of it (the same command again, another sender)
+ * clears the request.
+ */
+static void
+test_cancel (void **state)
+{
+  struct vma_store *store = vma_store_create (NULL);
+  const char *run = "{\"disk_id\":\"d\",\"status\":\"in_progress\","
+                    "\"sender_id\":\"a\",\"bytes_transferred\":1,"
+                    "\"total_bytes\":10}";
+  char *doc;
+
+  (void)state;
+  assert_int_equal (vma_store_cancel (store, "nope"), -ENOENT);
+  assert_false (apply_cancels (store, "j", run, 0));
+  doc = dump (store, "j");
+  assert_null (strstr (doc, "cancel"));
+  free (doc);
+  assert_int_equal (vma_store_cancel (store, "j"), 0);
+  assert_int_equal (vma_store_cancel (store, "j"), 0);
+  assert_true (apply_cancels (store, "j", run, 1));
+  doc = dump (store, "j");
+  assert_non_null (strstr (doc, "\"cancel_requested\":true,"
+                                "\"cancelled\":false"));
+  free (doc);
+  assert_true (apply_cancels (
+      store, "j",
+      "{\"disk_id\":\"d\",\"status\":\"failed\",\"sender_id\":\"a\","
+      "\"error_message\":\"cancelled\"}",
+      2));
+  doc = dump (store, "j");
+  assert_non_null (strstr (doc, "\"cancelled\":true"));
+  free (doc);
+  assert_int_equal (vma_store_cancel (store, "j"), -EALREADY);
+  /* The same command again, at once: a new sender, a new run. */
+  assert_false (apply_cancels (
+      store, "j",
+      "{\"disk_id\":\"d\",\"status\":\"in_progress\",\"sender_id\":\"b\","
+      "\"new_run\":true,\"bytes_transferred\":5,\"total_bytes\":10}",
+      3));
+  doc = dump (store, "j");
+  assert_null (strstr (doc, "cancel"));
+  free (doc);
+  vma_store_free (store);
+}
+
 int
 main (void)
 {
@@ -635,6 +702,7 @@ main (void)
     cmocka_unit_test (test_expiry),
     cmocka_unit_test (test_many_jobs_newest_first),
     cmocka_unit_test (test_render),
+    cmocka_unit_test (test_cancel),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -128,6 +128,12 @@
     head.appendChild(el("span", "muted", job.replication_type));
     if (job.current_operation)
       head.appendChild(el("span", "muted operation", job.current_operation));
+    if (job.status === "pending" || job.status === "replicating") {
+      const cancel = el("button", "cancel", "Cancel");  /* see actions.js */
+      cancel.type = "button";
+      cancel.dataset.cancelJob = job.id;
+      head.appendChild(cancel);
+    }
     li.appendChild(head);
 
     if (job.status === "pending" && job.setup_progress_percent > 0) {
