@@ -473,10 +473,10 @@ struct cbt_doc_job {
   uint64_t resumed_bytes; /* of bytes_transferred, done by earlier runs */
   uint64_t run;           /* 0 when absent (an older or another service) */
   double seconds_since_run_start; /* 0 when absent */
-  bool stalled;           /* false when absent */
-  double stalled_seconds; /* 0 unless stalled */
-  bool cancel_requested;  /* false when absent */
-  bool cancelled;         /* failed because cancelled; false when absent */
+  bool stalled;                   /* false when absent */
+  double stalled_seconds;         /* 0 unless stalled */
+  bool cancel_requested;          /* false when absent */
+  bool cancelled; /* failed because cancelled; false when absent */
   char error_message[CBT_ERROR_MAX + 1];
   cbt_doc_disk_vector disks;
 };

@@ -83,7 +83,7 @@ struct vma_job {
    * run again) clears it.
    */
   bool cancel_requested;
-  double started_wall;   /* first update */
+  double started_wall; /* first update */
   /* The run (CBT_FIELD_RUN): 1, then one more each time an update with
    * new_run restarts a completed or failed record, or a record last
    * reported by another sender, at run_started_mono.
