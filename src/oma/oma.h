@@ -20,6 +20,11 @@ struct oma_server {
   const char *default_vma_url; /* the first --vma, or NULL */
   struct oma_metrics *metrics; /* GET /metrics (oma/metrics.h) */
   struct oma_vma_allow allow;  /* the VMAs a registered job may name */
+  /* Seconds after which a replicating row the poller stopped refreshing
+   * is stale (CBT_STALE_INTERVALS poll intervals): its rate is no longer
+   * shown.
+   */
+  double stale_after;
 };
 
 /* replications.c: GET and POST /api/v1/replications, GET and PATCH
