@@ -332,6 +332,7 @@ oma_main (int argc, char **argv)
     goto out;
   }
   server.default_vma_url = n_vmas > 0 ? vmas[0] : NULL;
+  server.poll_interval = pcfg.interval;
   server.stale_after = CBT_STALE_INTERVALS * pcfg.interval;
   if (server.stale_after < CBT_STALE_AFTER_DEFAULT)
     server.stale_after = CBT_STALE_AFTER_DEFAULT;

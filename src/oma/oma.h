@@ -25,6 +25,7 @@ struct oma_server {
    * shown.
    */
   double stale_after;
+  double poll_interval; /* --poll-interval, seconds */
 };
 
 /* replications.c: GET and POST /api/v1/replications, GET and PATCH

@@ -1,6 +1,7 @@
 /* cbtrack oma - the replications resource (DESIGN §4).
  *
  *   GET   /api/v1/replications        {"count": N, "total": M, "next",
+ *                                      "poll_interval_seconds",
  *                                      "fleet": {...}, "replications": [...]}
  *         ?status= ?q= ?vm= ?sort= ?limit= ?after= ?format=csv
  *   POST  /api/v1/replications        register a job     → 201
@@ -38,7 +39,7 @@ replications_store_error (struct cbt_httpd_request *req, int r)
 static json_t *
 replications_list_json (const oma_job_vector *jobs,
                         const struct oma_list_page *page, int64_t now,
-                        double stale_after)
+                        double stale_after, double poll_interval)
 {
   json_t *list = json_array ();
   size_t i;
@@ -53,11 +54,11 @@ replications_list_json (const oma_job_vector *jobs,
   if (list == NULL)
     return NULL;
   return json_pack (
-      "{s:I,s:I,s:s?,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o}", "count",
+      "{s:I,s:I,s:s?,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o}", "count",
       (json_int_t)page->n, "total", (json_int_t)page->total, "next",
-      page->next, "fleet", "jobs", (json_int_t)jobs->len, "pending",
-      (json_int_t)page->by_status[0], "replicating",
-      (json_int_t)page->by_status[1], "completed",
+      page->next, "poll_interval_seconds", poll_interval, "fleet", "jobs",
+      (json_int_t)jobs->len, "pending", (json_int_t)page->by_status[0],
+      "replicating", (json_int_t)page->by_status[1], "completed",
       (json_int_t)page->by_status[2], "failed", (json_int_t)page->by_status[3],
       "stalled", (json_int_t)page->by_status[4], "throughput_bps",
       (json_int_t)page->rate_bps, "replications", list);
@@ -107,7 +108,8 @@ oma_replications_list (struct cbt_httpd_request *req)
                               CBT_HTTPD_MEM_FREE);
     }
   } else {
-    doc = replications_list_json (&jobs, &page, now, server->stale_after);
+    doc = replications_list_json (&jobs, &page, now, server->stale_after,
+                                  server->poll_interval);
     if (doc == NULL)
       cbt_httpd_respond_json (req, 500, NULL);
     else
