@@ -77,10 +77,17 @@
     return Math.floor(s / 60) + ":" + pad(s % 60);
   }
 
-  /* An ISO time of the API in the browser's local time. */
+  /* An ISO time of the API in the browser's local time, as
+   * Date.toLocaleString() writes it (one formatter: a page of a thousand
+   * jobs formats thousands of times).
+   */
+  const LOCAL_TIME = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "numeric", day: "numeric", hour: "numeric",
+    minute: "numeric", second: "numeric",
+  });
   function localTime(iso) {
     const t = Date.parse(iso);
-    return isNaN(t) ? "-" : new Date(t).toLocaleString();
+    return isNaN(t) ? "-" : LOCAL_TIME.format(t);
   }
 
   /* The whole percent shown in text: 100 only once completed. */
@@ -144,10 +151,22 @@
     return Math.min(entry.total, entry.done + entry.rate * span);
   }
 
+  /* Only the bars on screen are moved: a fleet page holds thousands. */
+  const onScreen = new Set();
+  const observer = "IntersectionObserver" in window
+      ? new IntersectionObserver((changes) => {
+          for (const c of changes)
+            if (c.isIntersecting) onScreen.add(c.target);
+            else onScreen.delete(c.target);
+        })
+      : null;
+
   function tick() {
     const now = Date.now();
     for (const entry of state.live.values()) {
-      if (!entry.bar.isConnected) continue;
+      if (!entry.bar.isConnected ||
+          (observer && !onScreen.has(entry.bar.parentNode)))
+        continue;
       const done = interpolatedBytes(entry, now);
       const pct = entry.total > 0
           ? Math.min(99.99, Math.floor(10000 * done / entry.total) / 100)
@@ -164,6 +183,7 @@
     if (!(rate > 0) || isNaN(at)) return;
     state.live.set(key, { bar: fill, done: done, total: total, rate: rate,
                           at: at, shown: pct });
+    if (observer) observer.observe(fill.parentNode);
   }
 
   /* ---- The job rows ---- */
@@ -341,12 +361,39 @@
     return best ? best.id : null;
   }
 
+  /* Rows of finished jobs, by id: a finished job's row only changes with
+   * its data, so it is reused while its JSON stays the same.
+   */
+  let finishedRows = new Map();
+
+  function reuseOrRender(job) {
+    if (job.status !== "completed" && job.status !== "failed")
+      return renderJob(job);
+    const key = JSON.stringify(job);
+    const old = finishedRows.get(job.id);
+    const li = old && old.key === key ? old.li : renderJob(job);
+    li.classList.toggle("charted", job.id === state.charted);
+    li.classList.toggle("selected", job.id === state.selected);
+    return { li: li, key: key, id: job.id };
+  }
+
   function render(data) {
     const t0 = performance.now();
     const jobs = data.replications || [];
     state.charted = chartTarget(jobs);
     state.live.clear();
-    const items = jobs.map(renderJob);
+    if (observer) {
+      observer.disconnect();
+      onScreen.clear();
+    }
+    const rows = new Map();
+    const items = jobs.map((job) => {
+      const r = reuseOrRender(job);
+      if (r instanceof Element) return r;
+      rows.set(r.id, r);
+      return r.li;
+    });
+    finishedRows = rows;
     document.getElementById("jobs").replaceChildren(...items);
     document.getElementById("empty").hidden = jobs.length > 0;
     renderSummary(data);
@@ -822,6 +869,9 @@
     setInterval(tick, TICK_MS);
     refresh();
   }
+
+  /* The browser tests and bench/oma-ui call a refresh and time it. */
+  window.cbtrackRefresh = refresh;
 
   function drawJobChartAgain() {
     const d = state.chartData;
