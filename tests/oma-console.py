@@ -134,7 +134,6 @@ try:
             fail("the hostile name reads %r" % r["name"])
         if b.eval("document.querySelectorAll('img').length") != 0:
             fail("the hostile name became markup")
-        shot(b, "list", full=True)
 
         # The chart follows the busiest running job, then a click.
         b.wait("document.getElementById('chart').dataset.jobId === 'job-run'",
@@ -166,6 +165,8 @@ try:
         b.wait("!document.getElementById('fleet-tip').hidden",
                what="the fleet tooltip")
         shot(b, "chart")
+        b.mouse("mouseMoved", 5, 5)
+        shot(b, "list", full=True)
 
         # Filter by status.
         b.choose("#filter-status", "failed")

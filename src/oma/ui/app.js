@@ -394,7 +394,9 @@
       return r.li;
     });
     finishedRows = rows;
-    document.getElementById("jobs").replaceChildren(...items);
+    const list = document.getElementById("jobs");
+    list.classList.toggle("many", items.length > 100);
+    list.replaceChildren(...items);
     document.getElementById("empty").hidden = jobs.length > 0;
     renderSummary(data);
     state.next = data.next || null;
