@@ -60,7 +60,7 @@ demo: deps build
 
 bench: deps build
 	@for b in bench/copy-speed bench/copy-job bench/progress-accuracy bench/incremental \
-	          bench/vma-load bench/oma-poll bench/vsphere-cbt; do \
+	          bench/vma-load bench/oma-poll bench/oma-ui bench/vsphere-cbt; do \
 	    if [ -x $$b ]; then echo "== $$b"; $$b || exit 1; fi; \
 	done
 

@@ -334,6 +334,26 @@ cbt_aggregate_finish (const struct cbt_aggregate *agg,
 /* ---- Stall detection ---- */
 
 bool
+cbt_is_stale (enum cbt_status status, double age, double stale_after)
+{
+  return status == CBT_STATUS_IN_PROGRESS && age > stale_after;
+}
+
+bool
+cbt_rate_is_live (enum cbt_status status, bool stalled, bool stale)
+{
+  return status == CBT_STATUS_IN_PROGRESS && !stalled && !stale;
+}
+
+double
+cbt_average_rate (uint64_t bytes, double seconds)
+{
+  if (!(seconds > 0))
+    return 0;
+  return (double)bytes / seconds;
+}
+
+bool
 cbt_stall_check (struct cbt_stall *s, uint64_t marker, double now,
                  double threshold, double *ret_seconds)
 {

@@ -308,6 +308,44 @@ struct cbt_stall {
 bool cbt_stall_check (struct cbt_stall *s, uint64_t marker, double now,
                       double threshold, double *ret_seconds);
 
+/* ---- Truth on screen: when a rate still means something ---- */
+
+/* The copier's default report interval (`cbtrack copy --report-interval`),
+ * in seconds.
+ */
+#define CBT_REPORT_INTERVAL_DEFAULT 2.0
+
+/* A running job is stale once it has had no update for more than this
+ * many report intervals.
+ */
+#define CBT_STALE_INTERVALS 3
+
+/* The default age (seconds) past which a job still in progress is stale:
+ * CBT_STALE_INTERVALS default report intervals.
+ */
+#define CBT_STALE_AFTER_DEFAULT                                               \
+  (CBT_STALE_INTERVALS * CBT_REPORT_INTERVAL_DEFAULT)
+
+/* THE staleness rule: a job or disk in progress whose last update is AGE
+ * seconds old is stale when AGE is above STALE_AFTER (CBT_STALE_INTERVALS
+ * report intervals).  Only a job in progress can be stale: a finished
+ * one's last update is its last word.
+ */
+bool cbt_is_stale (enum cbt_status status, double age, double stale_after);
+
+/* THE rule of what a rate means: a throughput and an ETA are shown only
+ * for a job (or disk) in progress that is neither STALLED (the copier says
+ * nothing completed for a while) nor STALE (cbt_is_stale).  Everywhere
+ * else they are unknown (JSON null), never the last number seen.
+ */
+bool cbt_rate_is_live (enum cbt_status status, bool stalled, bool stale);
+
+/* The average rate of a transfer of BYTES that took SECONDS: BYTES /
+ * SECONDS, or 0 when SECONDS is not above 0 (a transfer within one
+ * second of its start has no meaningful average).
+ */
+double cbt_average_rate (uint64_t bytes, double seconds);
+
 /* ---- The update document (POST /api/v1/progress/{job}/update) ---- */
 
 /* Which fields of a struct cbt_update were given. */

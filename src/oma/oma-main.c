@@ -16,6 +16,7 @@
 #include "common/daemon.h"
 #include "common/error.h"
 #include "common/human.h"
+#include "common/progress-model.h"
 #include "common/token.h"
 #include "oma/api-logic.h"
 #include "oma/metrics.h"
@@ -423,6 +424,10 @@ oma_main (int argc, char **argv)
     goto out;
   }
   server.default_vma_url = n_vmas > 0 ? vmas[0] : NULL;
+  server.poll_interval = pcfg.interval;
+  server.stale_after = CBT_STALE_INTERVALS * pcfg.interval;
+  if (server.stale_after < CBT_STALE_AFTER_DEFAULT)
+    server.stale_after = CBT_STALE_AFTER_DEFAULT;
   server.allow = (struct oma_vma_allow){ .urls = vmas,
                                          .n_urls = n_vmas,
                                          .patterns = allowed,

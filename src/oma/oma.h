@@ -24,6 +24,12 @@ struct oma_server {
   const char *vma_token;       /* --vma-token-file's token, or NULL */
   const char *ca_file;         /* --cacert, or NULL */
   struct oma_auth *auth;       /* who may do what (oma/auth.h) */
+  /* Seconds after which a replicating row the poller stopped refreshing
+   * is stale (CBT_STALE_INTERVALS poll intervals): its rate is no longer
+   * shown.
+   */
+  double stale_after;
+  double poll_interval; /* --poll-interval, seconds */
 };
 
 /* replications.c: GET and POST /api/v1/replications, GET and PATCH

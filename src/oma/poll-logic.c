@@ -1,4 +1,5 @@
 /* cbtrack oma - what the poller decides, free of I/O. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -185,6 +186,7 @@ poll_progress_update (const struct oma_job *known,
   const char *status = oma_map_job_status (vma->status);
   bool completed = vma->status == CBT_STATUS_COMPLETED;
   bool final = oma_status_is_final (status);
+  bool stale, live;
   size_t i;
 
   memset (u, 0, sizeof *u);
@@ -202,9 +204,25 @@ poll_progress_update (const struct oma_job *known,
     job->bytes_transferred = job->total_bytes;
   job->progress_percent = cbt_percent ((uint64_t)job->bytes_transferred,
                                        (uint64_t)job->total_bytes, completed);
-  job->transfer_speed_bps = final ? 0 : poll_count (vma->throughput_bps);
+  /* A job that stopped moving has no rate: since when it stopped is
+   * what the row keeps instead (cbt_rate_is_live).
+   */
+  stale = cbt_is_stale (vma->status, vma->seconds_since_update,
+                        CBT_STALE_AFTER_DEFAULT);
+  if (vma->status == CBT_STATUS_IN_PROGRESS && (vma->stalled || stale)) {
+    double quiet =
+        vma->stalled && vma->stalled_seconds > vma->seconds_since_update
+            ? vma->stalled_seconds
+            : vma->seconds_since_update;
+
+    job->stalled_since = now - (int64_t)llround (quiet);
+    if (known->stalled_since > 0 && known->stalled_since < job->stalled_since)
+      job->stalled_since = known->stalled_since;
+  }
+  live = cbt_rate_is_live (vma->status, vma->stalled, stale);
+  job->transfer_speed_bps = live ? poll_count (vma->throughput_bps) : 0;
   job->eta_seconds = completed                ? 0
-                     : final || !vma->has_eta ? -1
+                     : !live || !vma->has_eta ? -1
                                               : poll_count (vma->eta_seconds);
   if (vma->status == CBT_STATUS_FAILED)
     oma_copy_text (job->error_message, sizeof job->error_message,
@@ -248,6 +266,12 @@ poll_progress_update (const struct oma_job *known,
     d.updated_at = now;
     if (disk_completed)
       oma_copy_text (d.change_id, sizeof d.change_id, vd->change_id);
+    /* A disk's rate is live while it and its job are. */
+    if (live && vd->status == CBT_STATUS_IN_PROGRESS) {
+      d.throughput_bps = poll_count (vd->throughput_bps);
+      d.eta_seconds = vd->has_eta ? poll_count (vd->eta_seconds) : -1;
+    } else
+      d.eta_seconds = disk_completed ? 0 : -1;
     /* Out of memory loses one disk row until the next poll. */
     oma_disk_vector_append (&job->disks, d);
   }
@@ -266,6 +290,7 @@ poll_fail_update (const struct oma_job *known, const char *reason, int64_t now,
   u->job.updated_at = now;
   u->job.completed_at = now;
   u->job.last_progress_at = known->last_progress_at;
+  u->job.stalled_since = known->stalled_since;
   u->job.eta_seconds = -1;
 }
 
@@ -363,4 +388,36 @@ oma_poll_resumed_run (const struct cbt_doc_job *vma, int64_t now,
   *ret_not_after =
       now - (int64_t)vma->seconds_since_run_start + OMA_REOPEN_SLACK;
   return true;
+}
+
+size_t
+oma_history_thin (const int64_t *t, size_t n, int64_t now, size_t max,
+                  bool *keep)
+{
+  size_t i, recent = 0, old, budget, kept;
+  int64_t w, last = 0;
+
+  assert (max >= 4);
+  for (i = 0; i < n; i++)
+    keep[i] = true;
+  if (n <= max)
+    return n;
+  while (recent < n && recent < max * 3 / 4 &&
+         t[n - 1 - recent] >= now - OMA_HISTORY_FULL_SECONDS)
+    recent++;
+  old = n - recent;
+  budget = max - recent;
+  for (w = 1;; w *= 2) {
+    kept = 0;
+    for (i = 0; i < old; i++) {
+      int64_t b = t[i] >= 0 ? t[i] / w : -((-t[i] + w - 1) / w);
+
+      keep[i] = i == 0 || b != last;
+      last = b;
+      kept += keep[i];
+    }
+    if (kept <= budget || w > ((int64_t)1 << 40))
+      break;
+  }
+  return kept + recent;
 }

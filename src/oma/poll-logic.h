@@ -88,6 +88,24 @@ bool oma_poll_decide (const struct oma_job *known,
                       int64_t now, double dead_timeout,
                       struct oma_update *ret_update);
 
+/* History kept at full resolution (seconds before the newest poll). */
+#define OMA_HISTORY_FULL_SECONDS 3600
+/* THE downsampling rule of a job's history.  Given the N sample times
+ * T[] (oldest first, epoch seconds) at time NOW, sets KEEP[i] for the
+ * samples to keep, at most MAX (MAX >= 4) of them, and returns how many:
+ *   - every sample when N <= MAX;
+ *   - else the recent ones (within OMA_HISTORY_FULL_SECONDS of NOW, but
+ *     at most the newest 3/4 of MAX) all, and of the older ones the first
+ *     of each bucket of W seconds (floor (t / W)), W the smallest power
+ *     of two that makes them fit in what is left of MAX.  The oldest
+ *     sample (the start of the job) is always kept.
+ * Buckets of a power of two nest, so a sample a trim dropped would have
+ * been dropped by any later trim too: the history gets sparser with age,
+ * never jumps.
+ */
+size_t oma_history_thin (const int64_t *t, size_t n, int64_t now, size_t max,
+                         bool *keep);
+
 /* True when STATUS (a replication_jobs.status) is final. */
 bool oma_status_is_final (const char *status);
 

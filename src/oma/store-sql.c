@@ -18,6 +18,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/timeutil.h"
+#include "oma/poll-logic.h"
 #include "oma/store-sql.h"
 
 /* The columns of replication_jobs and vm_disks, in the order every
@@ -27,14 +28,16 @@
   "id, source_vm_name, replication_type, status, current_operation, "         \
   "progress_percent, setup_progress_percent, bytes_transferred, "             \
   "total_bytes, transfer_speed_bps, eta_seconds, vma_url, error_message, "    \
-  "created_at, updated_at, started_at, completed_at, last_progress_at"
+  "created_at, updated_at, started_at, completed_at, last_progress_at, "      \
+  "stalled_since"
 /* What the job queries read: JOB_COLUMNS, then the cancel marker
  * (schema version 3), which only a cancel writes.
  */
 #define JOB_READ_COLUMNS JOB_COLUMNS ", cancel_requested_at"
 #define DISK_COLUMNS                                                          \
   "disk_id, capacity_bytes, total_bytes, bytes_synced, "                      \
-  "sync_progress_percent, sync_status, updated_at, change_id"
+  "sync_progress_percent, sync_status, updated_at, change_id, "               \
+  "throughput_bps, eta_seconds"
 #define ACTIVE "('pending', 'replicating')"
 
 /* The disk upsert and the sample insert are built at create time from
@@ -43,7 +46,7 @@
  */
 #define DISK_UPSERT_HEAD                                                      \
   "INSERT INTO vm_disks (job_id, " DISK_COLUMNS ") VALUES "
-#define DISK_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define DISK_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define SAMPLE_INSERT_HEAD                                                    \
   "INSERT INTO replication_progress_history (job_id, sampled_at, "            \
   "bytes_transferred, transfer_speed_bps, progress_percent) VALUES "
@@ -53,7 +56,7 @@
 static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
   [OMA_SQL_JOB_INSERT] = "INSERT INTO replication_jobs (" JOB_COLUMNS ") "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                         "?, ?, ?, ?)",
+                         "?, ?, ?, ?, ?)",
   [OMA_SQL_JOB_SELECT] = "SELECT " JOB_READ_COLUMNS " FROM replication_jobs "
                          "WHERE id = ?",
   [OMA_SQL_DISKS_OF_JOB] = "SELECT " DISK_COLUMNS " FROM vm_disks "
@@ -84,7 +87,7 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
       "progress_percent = ?, bytes_transferred = ?, total_bytes = ?, "
       "transfer_speed_bps = ?, eta_seconds = ?, error_message = ?, "
       "updated_at = ?, started_at = COALESCE(started_at, ?), "
-      "completed_at = ?, last_progress_at = ? "
+      "completed_at = ?, last_progress_at = ?, stalled_since = ? "
       "WHERE id = ? AND status IN " ACTIVE,
   [OMA_SQL_JOB_FAIL] = "UPDATE replication_jobs SET status = 'failed', "
                        "error_message = ?, updated_at = ?, completed_at = ? "
@@ -92,20 +95,17 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
   [OMA_SQL_JOB_REOPEN] = "UPDATE replication_jobs SET status = "
                          "'replicating', error_message = NULL, "
                          "completed_at = NULL, cancel_requested_at = NULL, "
+                         "stalled_since = NULL, "
                          "updated_at = ?, "
                          "last_progress_at = ? WHERE id = ? AND status = "
                          "'failed' AND completed_at <= ?",
   [OMA_SQL_DISKS_FAIL] = "UPDATE vm_disks SET sync_status = 'failed', "
+                         "throughput_bps = 0, eta_seconds = NULL, "
                          "updated_at = ? WHERE job_id = ? "
                          "AND sync_status IN ('pending', 'syncing')",
   [OMA_SQL_SAMPLE_INSERT] = SAMPLE_INSERT_HEAD SAMPLE_ROW,
   [OMA_SQL_JOB_COUNT_ACTIVE] = "SELECT COUNT(*) FROM replication_jobs "
                                "WHERE status IN " ACTIVE,
-  [OMA_SQL_SAMPLE_CUTOFF] =
-      "SELECT id FROM replication_progress_history "
-      "WHERE job_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
-  [OMA_SQL_SAMPLE_TRIM] = "DELETE FROM replication_progress_history "
-                          "WHERE job_id = ? AND id <= ?",
   /* A cancel: the marker, and for a job no copier reported yet, the end. */
   [OMA_SQL_JOB_CANCEL] = "UPDATE replication_jobs SET "
                          "cancel_requested_at = ?, updated_at = ? "
@@ -118,6 +118,11 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
       "cancel_requested_at = ?, error_message = ?, updated_at = ?, "
       "completed_at = ?, transfer_speed_bps = 0, eta_seconds = NULL "
       "WHERE id = ? AND status IN " ACTIVE,
+  [OMA_SQL_SAMPLE_TIMES] = "SELECT id, sampled_at "
+                           "FROM replication_progress_history "
+                           "WHERE job_id = ? ORDER BY id",
+  [OMA_SQL_SAMPLE_DELETE] = "DELETE FROM replication_progress_history "
+                            "WHERE id = ?",
   [OMA_SQL_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) "
                              "FROM cbtrack_schema",
   [OMA_SQL_SCHEMA_SET] = "INSERT INTO cbtrack_schema (version) VALUES (?)",
@@ -202,6 +207,15 @@ static const char *const *const sql_migrations[OMA_SCHEMA_VERSION] = {
        * "cancelled".
        */
       "ALTER TABLE replication_jobs ADD COLUMN cancel_requested_at {TIME}",
+      NULL },
+  (const char *const[]){
+      /* Version 4: per-disk throughput and ETA (NULL: unknown), and when
+       * a job in progress stopped moving (NULL: it moves).
+       */
+      "ALTER TABLE vm_disks ADD COLUMN throughput_bps {INT} NOT NULL "
+      "DEFAULT 0",
+      "ALTER TABLE vm_disks ADD COLUMN eta_seconds {INT} NULL",
+      "ALTER TABLE replication_jobs ADD COLUMN stalled_since {TIME} NULL",
       NULL },
 };
 
@@ -362,6 +376,7 @@ sql_cols_job (struct sql_cols *c, struct oma_job *job)
   sql_col_time (c, &job->started_at);
   sql_col_time (c, &job->completed_at);
   sql_col_time (c, &job->last_progress_at);
+  sql_col_time (c, &job->stalled_since);
 }
 
 /* Binds the JOB_READ_COLUMNS to JOB. */
@@ -384,6 +399,8 @@ sql_cols_disk (struct sql_cols *c, struct oma_disk *d)
   sql_col_text (c, d->sync_status, sizeof d->sync_status);
   sql_col_time (c, &d->updated_at);
   sql_col_text (c, d->change_id, sizeof d->change_id);
+  sql_col_int (c, &d->throughput_bps);
+  sql_col (c, OMA_SQL_INT, &d->eta_seconds, 0, true);
 }
 
 /* Executes statement ID with the arguments bound so far, which it
@@ -681,6 +698,8 @@ sql_arg_disk (struct sql_store *s, const char *job_id,
   sql_arg_text (s, d->sync_status[0] ? d->sync_status : "pending", false);
   sql_arg_time (s, d->updated_at);
   sql_arg_text (s, d->change_id, false);
+  sql_arg_int (s, d->throughput_bps);
+  sql_arg_int_or_null (s, d->eta_seconds);
 }
 
 /* Binds the arguments of a history sample of JOB as it is now. */
@@ -731,6 +750,7 @@ sql_job_insert_body (struct sql_store *s, void *arg)
   sql_arg_time (s, job->started_at);
   sql_arg_time (s, job->completed_at);
   sql_arg_time (s, job->last_progress_at);
+  sql_arg_time (s, job->stalled_since);
   r = sql_exec (s, OMA_SQL_JOB_INSERT, "insert job");
   if (r == -EEXIST)
     cbt_set_error ("job '%s' exists", job->id);
@@ -1133,21 +1153,62 @@ sql_job_reopen (struct oma_store *store, const char *id, int64_t not_after,
 }
 
 /* Keeps the newest OMA_HISTORY_MAX samples of JOB. */
+/* One sample's id and time, as the trim reads them. */
+struct sql_sample_time {
+  int64_t id;
+  int64_t t;
+};
+DEFINE_VECTOR_TYPE (sql_sample_time_vector, struct sql_sample_time);
+
+static int
+sql_append_sample_time (void *ctx)
+{
+  struct sql_rows *rows = ctx;
+
+  return sql_sample_time_vector_append (rows->vec,
+                                        *(struct sql_sample_time *)rows->row);
+}
+
+/* Thins the history of JOB to at most OMA_HISTORY_MAX samples by the
+ * downsampling rule (oma_history_thin), as of JOB's updated_at.
+ */
 static int
 sql_trim_history (struct sql_store *s, const struct oma_job *job)
 {
+  sql_sample_time_vector rows = empty_vector;
   struct sql_cols c = { .n = 0 };
-  int64_t cutoff = -1;
+  struct sql_sample_time row = { 0, 0 };
+  int64_t *times = NULL;
+  bool *keep = NULL;
+  size_t i;
   int r;
 
   sql_arg_text (s, job->id, false);
-  sql_arg_int (s, OMA_HISTORY_MAX);
-  sql_col_int (&c, &cutoff);
-  if ((r = sql_read_one (s, OMA_SQL_SAMPLE_CUTOFF, &c, "trim history")) <= 0)
-    return r;
-  sql_arg_text (s, job->id, false);
-  sql_arg_int (s, cutoff);
-  r = sql_exec (s, OMA_SQL_SAMPLE_TRIM, "trim history");
+  sql_col_int (&c, &row.id);
+  sql_col_time (&c, &row.t);
+  r = sql_read_all (s, OMA_SQL_SAMPLE_TIMES, &c, "trim history",
+                    sql_append_sample_time, &(struct sql_rows){ &rows, &row });
+  if (r < 0 || rows.len <= OMA_HISTORY_MAX)
+    goto out;
+  times = calloc (rows.len, sizeof *times);
+  keep = calloc (rows.len, sizeof *keep);
+  if (times == NULL || keep == NULL) {
+    cbt_set_error ("trim history: out of memory");
+    r = SQL_ENOMEM;
+    goto out;
+  }
+  for (i = 0; i < rows.len; i++)
+    times[i] = rows.ptr[i].t;
+  oma_history_thin (times, rows.len, job->updated_at, OMA_HISTORY_MAX, keep);
+  for (i = 0; i < rows.len && r >= 0; i++)
+    if (!keep[i]) {
+      sql_arg_int (s, rows.ptr[i].id);
+      r = sql_exec (s, OMA_SQL_SAMPLE_DELETE, "trim history");
+    }
+out:
+  free (times);
+  free (keep);
+  free (rows.ptr);
   return r < 0 ? r : 0;
 }
 
@@ -1188,6 +1249,7 @@ sql_apply_job (struct sql_store *s, const struct oma_update *u,
   sql_arg_time (s, job->started_at);
   sql_arg_time (s, job->completed_at);
   sql_arg_time (s, job->last_progress_at);
+  sql_arg_time (s, job->stalled_since);
   sql_arg_text (s, job->id, false);
   if ((r = sql_exec (s, OMA_SQL_JOB_PROGRESS, "update job")) < 0)
     return r;
@@ -1391,8 +1453,8 @@ sql_build (const struct oma_sql_driver_ops *ops, const char *head,
            const char *row, unsigned rows, bool upsert)
 {
   static const char *const updated[] = {
-    "total_bytes", "bytes_synced", "sync_progress_percent",
-    "sync_status", "updated_at",
+    "total_bytes", "bytes_synced",   "sync_progress_percent", "sync_status",
+    "updated_at",  "throughput_bps", "eta_seconds",
   };
   const char *o = ops->upsert_new_open, *c = ops->upsert_new_close;
   char *text = NULL;

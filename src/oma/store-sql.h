@@ -39,8 +39,8 @@ enum oma_sql_stmt {
   OMA_SQL_JOB_REOPEN,
   OMA_SQL_DISKS_FAIL,
   OMA_SQL_SAMPLE_INSERT,
-  OMA_SQL_SAMPLE_CUTOFF,
-  OMA_SQL_SAMPLE_TRIM,
+  OMA_SQL_SAMPLE_TIMES,
+  OMA_SQL_SAMPLE_DELETE,
   OMA_SQL_SCHEMA_VERSION,
   OMA_SQL_SCHEMA_SET,
   OMA_SQL_JOB_COUNT_ACTIVE,
@@ -56,10 +56,10 @@ enum oma_sql_stmt {
 };
 
 /* The most rows a driver may ask one multi-row statement to write, and
- * the most placeholders a statement then has (a disk row has 8).
+ * the most placeholders a statement then has (a disk row has 11).
  */
 #define OMA_SQL_BULK_ROWS_MAX 32
-#define OMA_SQL_ARGS_MAX (OMA_SQL_BULK_ROWS_MAX * 9)
+#define OMA_SQL_ARGS_MAX (OMA_SQL_BULK_ROWS_MAX * 11)
 #define OMA_SQL_COLS_MAX 20
 
 /* The types of statement arguments and result columns. */

@@ -30,7 +30,7 @@
 #include "common/ids.h"
 #include "common/vector.h"
 
-#define OMA_SCHEMA_VERSION 3
+#define OMA_SCHEMA_VERSION 4
 /* As CBT_CHANGE_ID_MAX (common/progress-model.h). */
 #define OMA_CHANGE_ID_MAX 128
 
@@ -44,12 +44,15 @@
 #define OMA_WORD_MAX 15    /* status, sync_status, replication_type */
 
 /* Samples of progress history kept per job: a trim (oma_update's
- * trim_history) drops the oldest beyond OMA_HISTORY_MAX.  The poller trims
- * each job every OMA_HISTORY_TRIM_EVERY samples, so a job holds at most
- * OMA_HISTORY_MAX + OMA_HISTORY_TRIM_EVERY samples; trimming on every
- * write would double the statements a poll cycle sends.
+ * trim_history) thins the job's history to OMA_HISTORY_MAX samples by the
+ * downsampling rule (oma_history_thin in poll-logic.h: full resolution
+ * for the last OMA_HISTORY_FULL_SECONDS, older samples ever sparser, the
+ * first one always kept), so the chart shows the whole life of a job.
+ * The poller trims each job every OMA_HISTORY_TRIM_EVERY samples, so a
+ * job holds at most OMA_HISTORY_MAX + OMA_HISTORY_TRIM_EVERY samples;
+ * trimming on every write would double the statements a poll cycle sends.
  */
-#define OMA_HISTORY_MAX 240
+#define OMA_HISTORY_MAX 720
 /* Seconds an operation waits for the store (another operation holding
  * it, because the database is slow or stopped answering) before it fails
  * with -EIO: API calls then answer 503 within this bound.
@@ -76,6 +79,11 @@ struct oma_disk {
    * An update with "" keeps the one stored.
    */
   char change_id[OMA_CHANGE_ID_MAX + 1];
+  /* The disk's throughput (0 when unknown) and ETA (-1, SQL NULL, when
+   * unknown) as the VMA last reported them.
+   */
+  int64_t throughput_bps;
+  int64_t eta_seconds;
 };
 DEFINE_VECTOR_TYPE (oma_disk_vector, struct oma_disk);
 
@@ -117,6 +125,11 @@ struct oma_job {
    * failed is shown "cancelled" (CBT_STATUS_CANCELLED_NAME).
    */
   int64_t cancel_requested_at;
+  /* A job in progress that stopped moving: since when (the copier says
+   * it is stalled, or its updates stopped reaching the VMA); 0 while it
+   * moves.
+   */
+  int64_t stalled_since;
   oma_disk_vector disks;
   oma_sample_vector history;
 };

@@ -33,11 +33,14 @@ status_usage (FILE *fp)
   /* clang-format off */
   fprintf (fp,
 "Usage: cbtrack status [--vma URL] [--token-file FILE] [--cacert FILE]\n"
-"                      [--json] [JOB]\n"
+"                      [--stale-after S] [--json] [JOB]\n"
 "\n"
 "Show the jobs held by a progress service (`cbtrack vma`): one bar per job\n"
 "and per disk, with bytes moved of bytes to move, throughput, ETA and\n"
-"status.  Without JOB, every job, newest first.\n"
+"status.  Without JOB, every job, newest first.  Throughput and ETA are\n"
+"shown only while they mean something: a job in progress that the copier\n"
+"reports stalled, or that has had no update for longer than --stale-after,\n"
+"shows \"stalled for T\" instead; a finished job shows neither.\n"
 "\n"
 "Options:\n"
 "  --vma URL    the service (default " STATUS_DEFAULT_VMA ")\n"
@@ -48,6 +51,10 @@ status_usage (FILE *fp)
 "  --cacert FILE\n"
 "               verify an https:// service against the CA certificates\n"
 "               in FILE (PEM) instead of the system's\n"
+"  --stale-after S\n"
+"               a job in progress is stale when its last update is older\n"
+"               than S (default 6s: three of the copier's default 2 s\n"
+"               report intervals; 10, 30s, 1m...)\n"
 "  --json       print the service's JSON answer instead\n"
 "  -h, --help   show this help\n"
 "  -V, --version  show the version\n"
@@ -83,6 +90,9 @@ struct status_bar {
   uint64_t throughput_bps;
   bool has_eta;
   uint64_t eta_seconds;
+  bool live;    /* the rate and ETA mean something */
+  bool stalled; /* in progress, not live: show for how long */
+  double stalled_seconds;
 };
 
 /* One progress line: bar, "X of Y (P %)", throughput, ETA. */
@@ -101,7 +111,10 @@ status_print_progress (const struct status_bar *b, int width)
   cbt_human_size (b->total_bytes, total, sizeof total);
   printf ("[%s]  %s of %s (%d %%)", bar, done, total,
           cbt_percent_shown (b->percent));
-  if (b->status == CBT_STATUS_IN_PROGRESS) {
+  if (b->status == CBT_STATUS_IN_PROGRESS && b->stalled)
+    printf ("  stalled for %s",
+            cbt_human_duration (b->stalled_seconds, eta, sizeof eta));
+  else if (b->live) {
     if (b->throughput_bps > 0)
       printf ("  %s/s", cbt_human_size (b->throughput_bps, rate, sizeof rate));
     printf ("  ETA %s",
@@ -112,8 +125,11 @@ status_print_progress (const struct status_bar *b, int width)
 }
 
 static void
-status_print_job (const struct cbt_doc_job *job)
+status_print_job (const struct cbt_doc_job *job, double stale_after)
 {
+  bool stale =
+      cbt_is_stale (job->status, job->seconds_since_update, stale_after);
+  bool live = cbt_rate_is_live (job->status, job->stalled, stale);
   const struct status_bar job_bar = {
     .status = job->status,
     .bytes_transferred = job->bytes_transferred,
@@ -122,6 +138,12 @@ status_print_job (const struct cbt_doc_job *job)
     .throughput_bps = job->throughput_bps,
     .has_eta = job->has_eta,
     .eta_seconds = job->eta_seconds,
+    .live = live,
+    .stalled = job->status == CBT_STATUS_IN_PROGRESS && !live,
+    .stalled_seconds =
+        job->stalled && job->stalled_seconds > job->seconds_since_update
+            ? job->stalled_seconds
+            : job->seconds_since_update,
   };
   size_t i, w = 0;
 
@@ -148,6 +170,7 @@ status_print_job (const struct cbt_doc_job *job)
       .throughput_bps = disk->throughput_bps,
       .has_eta = disk->has_eta,
       .eta_seconds = disk->eta_seconds,
+      .live = live && disk->status == CBT_STATUS_IN_PROGRESS,
     };
 
     printf ("    %-*s  %-11s ", (int)w, disk->disk_id,
@@ -163,7 +186,7 @@ status_print_job (const struct cbt_doc_job *job)
  * decode is named on stderr instead.
  */
 static void
-status_decode_and_print (const json_t *obj)
+status_decode_and_print (const json_t *obj, double stale_after)
 {
   struct cbt_doc_job job;
 
@@ -171,7 +194,7 @@ status_decode_and_print (const json_t *obj)
     fprintf (stderr, "cbtrack status: skipping a job: %s\n", cbt_get_error ());
     return;
   }
-  status_print_job (&job);
+  status_print_job (&job, stale_after);
   cbt_doc_job_reset (&job);
 }
 
@@ -183,6 +206,7 @@ status_main (int argc, char **argv)
     { "json", no_argument, NULL, 'j' },
     { "token-file", required_argument, NULL, 't' },
     { "cacert", required_argument, NULL, 'c' },
+    { "stale-after", required_argument, NULL, 's' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL },
@@ -196,6 +220,7 @@ status_main (int argc, char **argv)
   json_error_t jerr;
   char *url = NULL, *token = NULL;
   size_t vlen, i;
+  double stale_after = CBT_STALE_AFTER_DEFAULT;
   int c, as_json = 0, ret = 1;
   long code;
 
@@ -206,6 +231,13 @@ status_main (int argc, char **argv)
     case 'j': as_json = 1; break;
     case 't': token_file = optarg; break;
     case 'c': ca_file = optarg; break;
+    case 's':
+      if (cbt_parse_duration (optarg, &stale_after) == -1) {
+        fprintf (stderr, "cbtrack status: --stale-after: %s\n",
+                 cbt_get_error ());
+        return 2;
+      }
+      break;
     case 'h': status_usage (stdout); return 0;
     case 'V': printf ("cbtrack %s\n", CBTRACK_VERSION); return 0;
     default: status_usage (stderr); return 2;
@@ -282,7 +314,7 @@ status_main (int argc, char **argv)
     if (reply[reply_len - 1] != '\n')
       putchar ('\n');
   } else if (job_id != NULL)
-    status_decode_and_print (json);
+    status_decode_and_print (json, stale_after);
   else {
     jobs = json_object_get (json, CBT_FIELD_JOBS);
     if (json_array_size (jobs) == 0)
@@ -291,7 +323,7 @@ status_main (int argc, char **argv)
     {
       if (i > 0)
         printf ("\n");
-      status_decode_and_print (job);
+      status_decode_and_print (job, stale_after);
     }
   }
   ret = fflush (stdout) == 0 ? 0 : 1;

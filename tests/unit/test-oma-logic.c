@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -788,7 +790,7 @@ test_render (void **state)
   assert_int_equal (oma_disk_vector_append (&job.disks, d), 0);
   assert_int_equal (oma_sample_vector_append (&job.history, s), 0);
 
-  obj = oma_render_job (&job, true);
+  obj = oma_render_job (&job, true, 0, CBT_STALE_AFTER_DEFAULT);
   assert_non_null (obj);
   assert_string_equal (json_string_value (json_object_get (obj, "id")),
                        "job-1");
@@ -814,7 +816,7 @@ test_render (void **state)
                     6);
   json_decref (obj);
 
-  obj = oma_render_job (&job, false);
+  obj = oma_render_job (&job, false, 0, CBT_STALE_AFTER_DEFAULT);
   assert_null (json_object_get (obj, "history"));
   json_decref (obj);
   oma_job_reset (&job);
@@ -914,6 +916,346 @@ test_decide_cancelled (void **state)
   cbt_doc_job_reset (&vma);
 }
 
+/* The downsampling rule: a ten-hour history at one sample per 30 s fits
+ * in OMA_HISTORY_MAX, keeps its first sample and the whole last hour, and
+ * keeps the same samples when applied again.
+ */
+static void
+test_history_thin (void **state)
+{
+  enum { N = 1200 };
+  static int64_t t[N], t2[N];
+  static bool keep[N], keep2[N];
+  const int64_t t0 = 1700000000, now = t0 + 30 * (N - 1);
+  size_t i, kept, n2 = 0;
+
+  (void)state;
+  for (i = 0; i < N; i++)
+    t[i] = t0 + 30 * (int64_t)i;
+  assert_int_equal (oma_history_thin (t, 100, now, 720, keep), 100);
+  for (i = 0; i < 100; i++)
+    assert_true (keep[i]);
+  kept = oma_history_thin (t, N, now, 720, keep);
+  assert_true (kept <= 720);
+  assert_true (keep[0]);
+  for (i = 0; i < N; i++)
+    if (t[i] >= now - OMA_HISTORY_FULL_SECONDS)
+      assert_true (keep[i]);
+  /* Older samples are thinned, not cut: some of every hour remain. */
+  for (i = 0; i + 120 < N; i += 120) {
+    size_t k, in_hour = 0;
+
+    for (k = i; k < i + 120; k++)
+      in_hour += keep[k];
+    assert_true (in_hour >= 1 && in_hour < 120);
+  }
+  for (i = 0; i < N; i++)
+    if (keep[i])
+      t2[n2++] = t[i];
+  assert_int_equal (n2, kept);
+  assert_int_equal (oma_history_thin (t2, n2, now, 720, keep2), n2);
+
+  /* A fast poller: the last hour alone overflows; the newest 3/4 stay. */
+  for (i = 0; i < N; i++)
+    t[i] = t0 + (int64_t)i;
+  kept = oma_history_thin (t, N, t0 + N - 1, 720, keep);
+  assert_true (kept <= 720);
+  assert_true (keep[0] && keep[N - 1] && keep[N - 540]);
+}
+
+static void
+view_job (struct oma_job *job, const char *status)
+{
+  memset (job, 0, sizeof *job);
+  oma_copy_text (job->id, sizeof job->id, "j");
+  oma_copy_text (job->status, sizeof job->status, status);
+  job->total_bytes = 1000;
+  job->bytes_transferred = 400;
+  job->transfer_speed_bps = 50;
+  job->eta_seconds = 12;
+  job->created_at = 1000;
+  job->started_at = 1000;
+  job->updated_at = 1100;
+}
+
+/* Speed and ETA only while they mean something. */
+static void
+test_job_view (void **state)
+{
+  struct oma_job job;
+  struct oma_job_view v;
+
+  (void)state;
+  view_job (&job, "replicating");
+  oma_job_view (&job, 1102, 6, &v);
+  assert_true (v.has_rate && v.rate_bps == 50);
+  assert_true (v.has_eta && v.eta_seconds == 12);
+  assert_false (v.stalled);
+  assert_true (v.has_duration && v.duration_seconds == 102);
+  assert_false (v.has_average);
+
+  /* The poller stopped refreshing the row: stale, stalled since then. */
+  oma_job_view (&job, 1107, 6, &v);
+  assert_false (v.has_rate);
+  assert_false (v.has_eta);
+  assert_true (v.stalled && v.stalled_since == 1100);
+
+  /* The copier says it is stalled. */
+  job.stalled_since = 1090;
+  oma_job_view (&job, 1101, 6, &v);
+  assert_false (v.has_rate || v.has_eta);
+  assert_true (v.stalled && v.stalled_since == 1090);
+
+  view_job (&job, "completed");
+  job.bytes_transferred = 1000;
+  job.completed_at = 1200;
+  oma_job_view (&job, 5000, 6, &v);
+  assert_false (v.has_rate || v.stalled);
+  assert_true (v.has_eta && v.eta_seconds == 0);
+  assert_true (v.has_duration && v.duration_seconds == 200);
+  assert_true (v.has_average && v.average_rate_bps == 5);
+
+  view_job (&job, "failed");
+  job.completed_at = 1150;
+  oma_job_view (&job, 1101, 6, &v);
+  assert_false (v.has_rate || v.has_eta || v.stalled || v.has_average);
+  assert_true (v.duration_seconds == 150);
+
+  view_job (&job, "pending");
+  job.started_at = 0;
+  oma_job_view (&job, 9999, 6, &v);
+  assert_false (v.has_rate || v.has_eta || v.stalled || v.has_duration);
+}
+
+/* The API renders what the view says: nulls, not stale numbers. */
+static void
+test_render_truth (void **state)
+{
+  struct oma_job job;
+  struct oma_disk d;
+  json_t *obj, *disk;
+
+  (void)state;
+  view_job (&job, "replicating");
+  memset (&d, 0, sizeof d);
+  oma_copy_text (d.disk_id, sizeof d.disk_id, "d1");
+  oma_copy_text (d.sync_status, sizeof d.sync_status, "syncing");
+  d.throughput_bps = 50;
+  d.eta_seconds = 12;
+  assert_int_equal (oma_disk_vector_append (&job.disks, d), 0);
+  obj = oma_render_job (&job, false, 1101, 6);
+  disk = json_array_get (json_object_get (obj, "disks"), 0);
+  assert_int_equal (
+      json_integer_value (json_object_get (obj, "transfer_speed_bps")), 50);
+  assert_int_equal (json_integer_value (json_object_get (disk, "eta_seconds")),
+                    12);
+  assert_true (json_is_false (json_object_get (obj, "stalled")));
+  json_decref (obj);
+  obj = oma_render_job (&job, false, 1200, 6);
+  disk = json_array_get (json_object_get (obj, "disks"), 0);
+  assert_true (json_is_null (json_object_get (obj, "transfer_speed_bps")));
+  assert_true (json_is_null (json_object_get (obj, "eta_seconds")));
+  assert_true (json_is_null (json_object_get (disk, "throughput_bps")));
+  assert_true (json_is_null (json_object_get (disk, "eta_seconds")));
+  assert_true (json_is_true (json_object_get (obj, "stalled")));
+  assert_string_equal (
+      json_string_value (json_object_get (obj, "stalled_since")),
+      "1970-01-01T00:18:20Z");
+  json_decref (obj);
+  oma_job_reset (&job);
+}
+
+static void
+list_add (oma_job_vector *jobs, const char *id, const char *name,
+          const char *status, double pct, int64_t created, int64_t eta)
+{
+  struct oma_job job;
+
+  view_job (&job, status);
+  oma_copy_text (job.id, sizeof job.id, id);
+  oma_copy_text (job.source_vm_name, sizeof job.source_vm_name, name);
+  job.progress_percent = pct;
+  job.created_at = created;
+  job.eta_seconds = eta;
+  if (strcmp (status, "pending") == 0)
+    job.started_at = 0;
+  assert_int_equal (oma_job_vector_append (jobs, job), 0);
+}
+
+/* Runs the list with these query arguments; returns the ids, space
+ * separated, into BUF.
+ */
+static const char *
+list_ids (const oma_job_vector *jobs, const char *status, const char *q,
+          const char *sort, const char *limit, const char *after, char *buf,
+          size_t len, const char **ret_next)
+{
+  struct oma_list_query query;
+  struct oma_list_page page;
+  size_t i, off = 0;
+
+  assert_int_equal (
+      oma_list_query_parse (status, q, NULL, sort, limit, after, NULL, &query),
+      0);
+  assert_int_equal (oma_list_select (jobs, &query, 1101, 6, &page), 0);
+  buf[0] = '\0';
+  for (i = 0; i < page.n; i++)
+    off += (size_t)snprintf (buf + off, len - off, "%s%s", i ? " " : "",
+                             jobs->ptr[page.idx[i]].id);
+  if (ret_next)
+    *ret_next = page.next;
+  free (page.idx);
+  return buf;
+}
+
+/* Filter, search, sort and pages of the list. */
+static void
+test_list_select (void **state)
+{
+  oma_job_vector jobs = empty_vector;
+  struct oma_list_query query;
+  struct oma_list_page page;
+  const char *next;
+  char buf[256];
+
+  (void)state;
+  list_add (&jobs, "a", "web01", "replicating", 40, 10, 100);
+  list_add (&jobs, "b", "db01", "completed", 100, 20, -1);
+  list_add (&jobs, "c", "WEB02", "failed", 70, 30, -1);
+  list_add (&jobs, "d", "mail", "pending", 0, 40, -1);
+  list_add (&jobs, "e", "web03", "replicating", 90, 50, 5);
+  jobs.ptr[4].stalled_since = 1050;
+
+  assert_string_equal (
+      list_ids (&jobs, NULL, NULL, NULL, NULL, NULL, buf, sizeof buf, NULL),
+      "e d c b a");
+  assert_string_equal (list_ids (&jobs, "replicating", NULL, NULL, NULL, NULL,
+                                 buf, sizeof buf, NULL),
+                       "e a");
+  assert_string_equal (list_ids (&jobs, "stalled", NULL, NULL, NULL, NULL, buf,
+                                 sizeof buf, NULL),
+                       "e");
+  assert_string_equal (list_ids (&jobs, "failed,pending", NULL, NULL, NULL,
+                                 NULL, buf, sizeof buf, NULL),
+                       "d c");
+  assert_string_equal (
+      list_ids (&jobs, NULL, "web", "name", NULL, NULL, buf, sizeof buf, NULL),
+      "c a e");
+  assert_string_equal (list_ids (&jobs, NULL, "B", "created", NULL, NULL, buf,
+                                 sizeof buf, NULL),
+                       "a b c e");
+  assert_string_equal (list_ids (&jobs, NULL, NULL, "-progress", NULL, NULL,
+                                 buf, sizeof buf, NULL),
+                       "b e c a d");
+  /* ETA: completed (0) first, then the live ones; unknown last (the
+   * stalled e has none).
+   */
+  assert_string_equal (
+      list_ids (&jobs, NULL, NULL, "eta", NULL, NULL, buf, sizeof buf, NULL),
+      "b a c d e");
+  assert_string_equal (list_ids (&jobs, NULL, NULL, "started", NULL, NULL, buf,
+                                 sizeof buf, NULL),
+                       "a b c e d");
+  assert_string_equal (
+      list_ids (&jobs, NULL, NULL, NULL, "2", NULL, buf, sizeof buf, &next),
+      "e d");
+  assert_string_equal (next, "d");
+  assert_string_equal (
+      list_ids (&jobs, NULL, NULL, NULL, "2", "d", buf, sizeof buf, &next),
+      "c b");
+  assert_string_equal (
+      list_ids (&jobs, NULL, NULL, NULL, "2", "b", buf, sizeof buf, &next),
+      "a");
+  assert_null (next);
+
+  assert_int_equal (
+      oma_list_query_parse (NULL, NULL, NULL, NULL, NULL, NULL, NULL, &query),
+      0);
+  assert_int_equal (oma_list_select (&jobs, &query, 1101, 6, &page), 0);
+  assert_int_equal (page.total, 5);
+  assert_int_equal (page.by_status[1], 2);
+  assert_int_equal (page.by_status[4], 1);
+  assert_int_equal (page.rate_bps, 50);
+  free (page.idx);
+  /* An after= that is not listed is an error, not a silent restart. */
+  assert_int_equal (oma_list_query_parse ("failed", NULL, NULL, NULL, NULL,
+                                          "a", NULL, &query),
+                    0);
+  assert_int_equal (oma_list_select (&jobs, &query, 1101, 6, &page), -1);
+
+  assert_int_equal (oma_list_query_parse ("running", NULL, NULL, NULL, NULL,
+                                          NULL, NULL, &query),
+                    -1);
+  assert_int_equal (oma_list_query_parse (NULL, NULL, NULL, "size", NULL, NULL,
+                                          NULL, &query),
+                    -1);
+  assert_int_equal (
+      oma_list_query_parse (NULL, NULL, NULL, NULL, "0", NULL, NULL, &query),
+      -1);
+  assert_int_equal (oma_list_query_parse (NULL, NULL, NULL, NULL, "1001", NULL,
+                                          NULL, &query),
+                    -1);
+  assert_int_equal (
+      oma_list_query_parse (NULL, NULL, NULL, NULL, "-1", NULL, NULL, &query),
+      -1);
+  assert_int_equal (
+      oma_list_query_parse (NULL, NULL, NULL, NULL, NULL, "a b", NULL, &query),
+      -1);
+  assert_int_equal (
+      oma_list_query_parse (NULL, NULL, NULL, NULL, NULL, NULL, "xml", &query),
+      -1);
+  assert_int_equal (
+      oma_list_query_parse (NULL, NULL, NULL, NULL, NULL, NULL, "csv", &query),
+      0);
+  assert_true (query.csv);
+  oma_job_vector_free (&jobs);
+}
+
+/* CSV cells stay text in a spreadsheet: formulas neutralised, quotes
+ * doubled, every cell quoted.
+ */
+static void
+test_csv (void **state)
+{
+  oma_job_vector jobs = empty_vector;
+  size_t idx[2] = { 0, 1 }, len = 0;
+  char *text, *out = NULL;
+  size_t size = 0;
+  FILE *fp;
+
+  (void)state;
+  fp = open_memstream (&out, &size);
+  assert_non_null (fp);
+  assert_int_equal (oma_csv_cell (fp, "=HYPERLINK(\"http://x\")"), 0);
+  assert_int_equal (oma_csv_cell (fp, "+1"), 0);
+  assert_int_equal (oma_csv_cell (fp, "-1"), 0);
+  assert_int_equal (oma_csv_cell (fp, "@SUM(A1)"), 0);
+  assert_int_equal (oma_csv_cell (fp, "\tx"), 0);
+  assert_int_equal (oma_csv_cell (fp, "a,b\r\nc"), 0);
+  assert_int_equal (oma_csv_cell (fp, ""), 0);
+  assert_int_equal (fclose (fp), 0);
+  assert_string_equal (out, "\"'=HYPERLINK(\"\"http://x\"\")\"\"'+1\"\"'-1\""
+                            "\"'@SUM(A1)\"\"'\tx\"\"a,b\r\nc\"\"\"");
+  free (out);
+
+  list_add (&jobs, "a", "=cmd|' /C calc'!A0", "completed", 100, 10, -1);
+  jobs.ptr[0].completed_at = 1200;
+  list_add (&jobs, "b", "<img src=x onerror=alert(1)>", "replicating", 40, 20,
+            12);
+  text = oma_render_csv (&jobs, idx, 2, 1101, 6, &len);
+  assert_non_null (text);
+  assert_int_equal (strlen (text), len);
+  assert_non_null (strstr (text, "\"a\",\"'=cmd|' /C calc'!A0\",\"\","
+                                 "\"completed\",\"100\""));
+  assert_non_null (strstr (text, "\"<img src=x onerror=alert(1)>\""));
+  /* The completed job: no rate, ETA 0, duration, average. */
+  assert_non_null (strstr (text, "\"\",\"0\",\"\",\"1970-01-01T00:16:40Z\","
+                                 "\"1970-01-01T00:20:00Z\",\"200\""));
+  assert_int_equal (strncmp (text, "id,source_vm_name,", 18), 0);
+  free (text);
+  oma_job_vector_free (&jobs);
+}
+
 int
 main (void)
 {
@@ -941,6 +1283,11 @@ main (void)
     cmocka_unit_test (test_render),
     cmocka_unit_test (test_render_vm_disks),
     cmocka_unit_test (test_decide_cancelled),
+    cmocka_unit_test (test_history_thin),
+    cmocka_unit_test (test_job_view),
+    cmocka_unit_test (test_render_truth),
+    cmocka_unit_test (test_list_select),
+    cmocka_unit_test (test_csv),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

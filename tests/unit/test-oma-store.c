@@ -36,6 +36,7 @@ make_disk (struct oma_disk *d, const char *id, int64_t cap, int64_t total,
   d->sync_progress_percent = total ? 100.0 * synced / total : 0;
   oma_copy_text (d->sync_status, sizeof d->sync_status, status);
   d->updated_at = T0;
+  d->eta_seconds = -1; /* unknown: NULL */
 }
 
 static void
@@ -89,6 +90,8 @@ make_update (struct oma_update *u, const char *id, const char *status,
   make_disk (&d, "disk-2000", 0, total, transferred,
              strcmp (status, "completed") == 0 ? "completed" : "syncing");
   d.updated_at = t;
+  d.throughput_bps = 500;
+  d.eta_seconds = 6;
   assert_int_equal (oma_disk_vector_append (&u->job.disks, d), 0);
   make_disk (&d, "disk-new", 5, 0, 0, "completed");
   assert_int_equal (oma_disk_vector_append (&u->job.disks, d), 0);
@@ -221,16 +224,25 @@ test_progress_and_final (void **state)
   assert_int_equal (got.disks.ptr[0].capacity_bytes, 8589934592LL);
   assert_int_equal (got.disks.ptr[0].bytes_synced, 1024);
   assert_string_equal (got.disks.ptr[0].sync_status, "syncing");
+  assert_int_equal (got.disks.ptr[0].throughput_bps, 500);
+  assert_int_equal (got.disks.ptr[0].eta_seconds, 6);
+  assert_int_equal (got.stalled_since, 0);
   assert_string_equal (got.disks.ptr[2].disk_id, "disk-new");
   assert_int_equal (got.disks.ptr[2].capacity_bytes, 5);
+  assert_int_equal (got.disks.ptr[2].throughput_bps, 0);
+  assert_int_equal (got.disks.ptr[2].eta_seconds, -1);
   assert_int_equal (got.history.len, 1);
   assert_int_equal (got.history.ptr[0].bytes_transferred, 1024);
   assert_int_equal (got.history.ptr[0].sampled_at, T0 + 10);
   oma_job_reset (&got);
 
-  /* started_at keeps its first value. */
+  /* started_at keeps its first value; a stall is stored with its time. */
   make_update (&u, "prog-1", "replicating", 2048, 4096, T0 + 20);
+  u.job.stalled_since = T0 + 15;
   assert_int_equal (apply1 (&u), 0);
+  assert_int_equal (store->ops->job_get (store, "prog-1", &got), 0);
+  assert_int_equal (got.stalled_since, T0 + 15);
+  oma_job_reset (&got);
   assert_int_equal (store->ops->job_list_active (store, &active), 0);
   for (i = 0, found = false; i < active.len; i++)
     if (strcmp (active.ptr[i].id, "prog-1") == 0) {
@@ -395,9 +407,11 @@ test_history_bounded (void **state)
   free (u);
 
   assert_int_equal (store->ops->job_get (store, "hist-1", &got), 0);
-  assert_int_equal (got.history.len, OMA_HISTORY_MAX);
-  assert_int_equal (got.history.ptr[0].bytes_transferred, 10);
-  assert_int_equal (got.history.ptr[OMA_HISTORY_MAX - 1].bytes_transferred,
+  /* Thinned by the downsampling rule: the start and the end stay. */
+  assert_true (got.history.len <= OMA_HISTORY_MAX);
+  assert_true (got.history.len >= OMA_HISTORY_MAX * 3 / 4);
+  assert_int_equal (got.history.ptr[0].bytes_transferred, 0);
+  assert_int_equal (got.history.ptr[got.history.len - 1].bytes_transferred,
                     (int64_t)n - 1);
   oma_job_reset (&got);
 }

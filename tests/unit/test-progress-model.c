@@ -583,6 +583,30 @@ test_change_id (void **state)
   json_decref (doc);
 }
 
+/* Speed and ETA are live only in progress, not stalled, not stale; a
+ * job is stale only in progress and past the threshold.
+ */
+static void
+test_truth_rules (void **state)
+{
+  (void)state;
+  assert_false (cbt_is_stale (CBT_STATUS_IN_PROGRESS, 6, 6));
+  assert_true (cbt_is_stale (CBT_STATUS_IN_PROGRESS, 6.5, 6));
+  assert_false (cbt_is_stale (CBT_STATUS_COMPLETED, 600, 6));
+  assert_false (cbt_is_stale (CBT_STATUS_FAILED, 600, 6));
+  assert_false (cbt_is_stale (CBT_STATUS_QUEUED, 600, 6));
+  assert_true (cbt_rate_is_live (CBT_STATUS_IN_PROGRESS, false, false));
+  assert_false (cbt_rate_is_live (CBT_STATUS_IN_PROGRESS, true, false));
+  assert_false (cbt_rate_is_live (CBT_STATUS_IN_PROGRESS, false, true));
+  assert_false (cbt_rate_is_live (CBT_STATUS_COMPLETED, false, false));
+  assert_false (cbt_rate_is_live (CBT_STATUS_FAILED, false, false));
+  assert_false (cbt_rate_is_live (CBT_STATUS_QUEUED, false, false));
+  assert_true (cbt_average_rate (1000, 4) == 250);
+  assert_true (cbt_average_rate (1000, 0) == 0);
+  assert_true (cbt_average_rate (1000, -1) == 0);
+  assert_true (CBT_STALE_AFTER_DEFAULT == 6);
+}
+
 int
 main (void)
 {
@@ -596,6 +620,7 @@ main (void)
     cmocka_unit_test (test_copier_and_vma_aggregate_alike),
     cmocka_unit_test (test_random_sequences),
     cmocka_unit_test (test_change_id),
+    cmocka_unit_test (test_truth_rules),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

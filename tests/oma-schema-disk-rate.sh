@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The schema migration that brought per-disk rates (vm_disks.throughput_bps
+# and eta_seconds, replication_jobs.stalled_since) reaches a database made
+# before it, on SQLite and on MariaDB: the OMA adds the columns at start,
+# the rows it had keep their values, and it serves them with no rate
+# (null).  That migration is taken to be the newest one: the database is
+# taken back to the version before the newest.
+. "$SRCDIR/tests/functions.sh"
+requires command -v curl
+requires command -v jq
+requires command -v sqlite3
+make_tmpdir
+
+start_mariadb db
+
+for engine in sqlite mariadb; do
+    if [ $engine = sqlite ]; then url="sqlite:$tmp/oma.db"; else url=$db_url; fi
+    start_service pid port "$tmp/oma-$engine.log" "$CBTRACK" oma --db "$url" \
+        --poll-interval 1h --allow-vma "127.0.0.1:*"
+    curl -sf -X POST -d '{"id":"old-1","source_vm_name":"web",
+        "vma_url":"http://127.0.0.1:9","disks":["disk-2000"]}' \
+        "http://127.0.0.1:$port/api/v1/replications" >/dev/null ||
+        fail "$engine: register"
+    stop_service "$pid" "$tmp/oma-$engine.log"
+    if [ $engine = sqlite ]; then
+        newest=$(sqlite3 "$tmp/oma.db" "SELECT MAX(version) FROM cbtrack_schema")
+    else
+        newest=$(mariadb_query "$db" "SELECT MAX(version) FROM cbtrack_schema")
+    fi
+    sql="ALTER TABLE vm_disks DROP COLUMN throughput_bps;
+         ALTER TABLE vm_disks DROP COLUMN eta_seconds;
+         ALTER TABLE replication_jobs DROP COLUMN stalled_since;
+         DELETE FROM cbtrack_schema WHERE version >= $newest;"
+    if [ $engine = sqlite ]; then
+        sqlite3 "$tmp/oma.db" "$sql"
+        cols=$(sqlite3 "$tmp/oma.db" "SELECT name FROM pragma_table_info('vm_disks')")
+    else
+        mariadb_query "$db" "$sql"
+        cols=$(mariadb_query "$db" "SELECT column_name FROM information_schema.columns
+            WHERE table_schema = 'cbtrack' AND table_name = 'vm_disks'")
+    fi
+    case "$cols" in *throughput_bps*) fail "$engine: test set-up: still v3" ;; esac
+
+    start_service pid port "$tmp/oma-$engine.log" "$CBTRACK" oma --db "$url" \
+        --poll-interval 1h --allow-vma "127.0.0.1:*"
+    curl -sf "http://127.0.0.1:$port/api/v1/replications/old-1" >"$tmp/job.json" ||
+        fail "$engine: the old job is not served"
+    jq -e '.disks[0].disk_id == "disk-2000" and .disks[0].throughput_bps == null
+           and .disks[0].eta_seconds == null and .stalled == false
+           and .transfer_speed_bps == null' \
+        "$tmp/job.json" >/dev/null || { cat "$tmp/job.json" >&2; fail "$engine: old rows"; }
+    stop_service "$pid" "$tmp/oma-$engine.log"
+    if [ $engine = sqlite ]; then
+        v=$(sqlite3 "$tmp/oma.db" "SELECT MAX(version) FROM cbtrack_schema")
+        c=$(sqlite3 "$tmp/oma.db" "SELECT throughput_bps || '/' || COALESCE(eta_seconds, 'null') FROM vm_disks")
+    else
+        v=$(mariadb_query "$db" "SELECT MAX(version) FROM cbtrack_schema")
+        c=$(mariadb_query "$db" "SELECT CONCAT(throughput_bps, '/', COALESCE(eta_seconds, 'null')) FROM vm_disks")
+    fi
+    [ "$v" = "$newest" ] || fail "$engine: schema version $v after the migration"
+    [ "$c" = "0/null" ] || fail "$engine: the old disk row: $c"
+done
