@@ -244,6 +244,7 @@ oma_list_query_parse (const char *status, const char *q, const char *vm,
     { "completed", OMA_FILTER_COMPLETED },
     { "failed", OMA_FILTER_FAILED },
     { "stalled", OMA_FILTER_STALLED },
+    { CBT_STATUS_CANCELLED_NAME, OMA_FILTER_CANCELLED },
     { "active", OMA_FILTER_ACTIVE },
   };
   static const char *const sorts[] = {
@@ -384,8 +385,10 @@ api_list_match (const struct oma_job *job, const struct oma_job_view *v,
       bits = OMA_FILTER_REPLICATING | (v->stalled ? OMA_FILTER_STALLED : 0);
     else if (strcmp (job->status, "completed") == 0)
       bits = OMA_FILTER_COMPLETED;
-    else if (strcmp (job->status, "failed") == 0)
+    else if (strcmp (oma_job_status_shown (job), "failed") == 0)
       bits = OMA_FILTER_FAILED;
+    else if (strcmp (job->status, "failed") == 0)
+      bits = OMA_FILTER_CANCELLED;
     if ((bits & query->statuses) == 0)
       return false;
   }
@@ -427,8 +430,10 @@ oma_list_select (const oma_job_vector *jobs,
       page.by_status[1]++;
     else if (strcmp (job->status, "completed") == 0)
       page.by_status[2]++;
-    else if (strcmp (job->status, "failed") == 0)
+    else if (strcmp (oma_job_status_shown (job), "failed") == 0)
       page.by_status[3]++;
+    else if (strcmp (job->status, "failed") == 0)
+      page.by_status[5]++;
     if (v.stalled)
       page.by_status[4]++;
     page.rate_bps += v.rate_bps;

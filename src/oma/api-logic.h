@@ -65,7 +65,8 @@ enum {
   OMA_FILTER_REPLICATING = 1 << 1, /* stalled ones included */
   OMA_FILTER_COMPLETED = 1 << 2,
   OMA_FILTER_FAILED = 1 << 3,
-  OMA_FILTER_STALLED = 1 << 4, /* replicating and stalled */
+  OMA_FILTER_STALLED = 1 << 4,   /* replicating and stalled */
+  OMA_FILTER_CANCELLED = 1 << 5, /* failed after a cancel (not "failed") */
   OMA_FILTER_ACTIVE = OMA_FILTER_PENDING | OMA_FILTER_REPLICATING,
 };
 
@@ -113,9 +114,9 @@ struct oma_list_page {
   size_t total;        /* jobs matching the filter, over every page */
   const char *next;    /* the id to pass as after= for the next page (points
                           into the jobs), or NULL on the last page */
-  size_t by_status[5]; /* every job (unfiltered), by OMA_FILTER_* bit
+  size_t by_status[6]; /* every job (unfiltered), by OMA_FILTER_* bit
                           number: pending, replicating, completed, failed,
-                          stalled */
+                          stalled, cancelled */
   int64_t rate_bps;    /* the sum of the live rates of every job */
 };
 

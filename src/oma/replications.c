@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "common/error.h"
+#include "common/progress-model.h"
 #include "common/timeutil.h"
 #include "oma/api-logic.h"
 #include "oma/oma.h"
@@ -54,13 +55,14 @@ replications_list_json (const oma_job_vector *jobs,
   if (list == NULL)
     return NULL;
   return json_pack (
-      "{s:I,s:I,s:s?,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o}", "count",
+      "{s:I,s:I,s:s?,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o}", "count",
       (json_int_t)page->n, "total", (json_int_t)page->total, "next",
       page->next, "poll_interval_seconds", poll_interval, "fleet", "jobs",
       (json_int_t)jobs->len, "pending", (json_int_t)page->by_status[0],
       "replicating", (json_int_t)page->by_status[1], "completed",
       (json_int_t)page->by_status[2], "failed", (json_int_t)page->by_status[3],
-      "stalled", (json_int_t)page->by_status[4], "throughput_bps",
+      "stalled", (json_int_t)page->by_status[4], CBT_STATUS_CANCELLED_NAME,
+      (json_int_t)page->by_status[5], "throughput_bps",
       (json_int_t)page->rate_bps, "replications", list);
 }
 

@@ -1177,6 +1177,23 @@ test_list_select (void **state)
   assert_int_equal (page.by_status[4], 1);
   assert_int_equal (page.rate_bps, 50);
   free (page.idx);
+
+  /* A failed job whose cancel was asked for is "cancelled", not "failed",
+   * in the filter and in the counts.
+   */
+  jobs.ptr[2].cancel_requested_at = 1060;
+  assert_string_equal (list_ids (&jobs, "failed", NULL, NULL, NULL, NULL, buf,
+                                 sizeof buf, NULL),
+                       "");
+  assert_string_equal (list_ids (&jobs, "cancelled", NULL, NULL, NULL, NULL,
+                                 buf, sizeof buf, NULL),
+                       "c");
+  assert_int_equal (oma_list_select (&jobs, &query, 1101, 6, &page), 0);
+  assert_int_equal (page.by_status[3], 0);
+  assert_int_equal (page.by_status[5], 1);
+  free (page.idx);
+  jobs.ptr[2].cancel_requested_at = 0;
+
   /* An after= that is not listed is an error, not a silent restart. */
   assert_int_equal (oma_list_query_parse ("failed", NULL, NULL, NULL, NULL,
                                           "a", NULL, &query),

@@ -239,14 +239,16 @@
       if (job.average_rate_bps !== null)
         add("average", humanRate(job.average_rate_bps), "average");
     } else if (job.duration_seconds !== null && job.status !== "pending") {
-      add(job.status === "failed" ? "ran" : "running for",
+      add(job.status === "failed" || job.status === "cancelled"
+              ? "ran" : "running for",
           humanDuration(job.duration_seconds), "duration");
     }
     if (job.started_at) add("started", localTime(job.started_at), "started");
     if (job.status === "completed" && job.completed_at)
       add("completed", localTime(job.completed_at), "completed");
-    if (job.status === "failed" && job.completed_at)
-      add("failed", localTime(job.completed_at), "completed");
+    if ((job.status === "failed" || job.status === "cancelled") &&
+        job.completed_at)
+      add(job.status, localTime(job.completed_at), "completed");
     if (job.status === "pending" || job.status === "replicating")
       add("updated", localTime(job.updated_at), "updated");
     return figures;
@@ -347,7 +349,8 @@
         (f.jobs || 0) + " jobs · " + (f.replicating || 0) + " replicating (" +
         (f.stalled || 0) + " stalled) · " + (f.pending || 0) + " pending · " +
         (f.completed || 0) + " completed · " + (f.failed || 0) +
-        " failed · " + humanRate(f.throughput_bps || 0) + " in all";
+        " failed · " + (f.cancelled || 0) + " cancelled · " +
+        humanRate(f.throughput_bps || 0) + " in all";
   }
 
   /* The job to chart: the one clicked, else the busiest live one, else
@@ -371,7 +374,8 @@
   let finishedRows = new Map();
 
   function reuseOrRender(job) {
-    if (job.status !== "completed" && job.status !== "failed")
+    if (job.status !== "completed" && job.status !== "failed" &&
+        job.status !== "cancelled")
       return renderJob(job);
     const key = JSON.stringify(job);
     const old = finishedRows.get(job.id);
@@ -651,6 +655,7 @@
   const FLEET_SERIES = [
     ["replicating", "#2f6fdb"], ["stalled", "#c77c02"],
     ["pending", "#8a94a3"], ["completed", "#1f9d55"], ["failed", "#d0342c"],
+    ["cancelled", "#8a5a00"],
   ];
 
   function drawFleet() {
@@ -685,6 +690,7 @@
       replicating: (fleet.replicating || 0) - (fleet.stalled || 0),
       stalled: fleet.stalled || 0, pending: fleet.pending || 0,
       completed: fleet.completed || 0, failed: fleet.failed || 0,
+      cancelled: fleet.cancelled || 0,
     });
     if (state.fleet.length > FLEET_POINTS) state.fleet.shift();
     drawFleet();
