@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Schema version 2 (vm_disks.change_id) reaches a database made by
-# version 1, on SQLite and on MariaDB: the OMA adds the column at start,
+# Schema version 2 (vm_disks.change_id) and the later ones reach a
+# database made by version 1, on SQLite and on MariaDB: the OMA adds the
+# column (and the lease tables of version 3) at start,
 # the rows it had keep their values (change_id ''), and it serves them.
 . "$SRCDIR/tests/functions.sh"
 requires command -v curl
@@ -21,13 +22,20 @@ for engine in sqlite mariadb; do
         "http://127.0.0.1:$port/api/v1/replications" >/dev/null ||
         fail "$engine: register"
     stop_service "$pid" "$tmp/oma-$engine.log"
+    # Back to version 1: the later versions (3: leases) undone too.
     sql="ALTER TABLE vm_disks DROP COLUMN change_id;
-         DELETE FROM cbtrack_schema WHERE version = 2;"
+         DROP TABLE oma_nodes; DROP TABLE oma_discovery;
+         DROP INDEX replication_jobs_owner;
+         ALTER TABLE replication_jobs DROP COLUMN owner_node;
+         ALTER TABLE replication_jobs DROP COLUMN owner_generation;
+         DELETE FROM cbtrack_schema WHERE version >= 2;"
     if [ $engine = sqlite ]; then
+        current=$(sqlite3 "$tmp/oma.db" "SELECT MAX(version) FROM cbtrack_schema")
         sqlite3 "$tmp/oma.db" "$sql"
         cols=$(sqlite3 "$tmp/oma.db" "SELECT name FROM pragma_table_info('vm_disks')")
     else
-        mariadb_query "$db" "$sql"
+        current=$(mariadb_query "$db" "SELECT MAX(version) FROM cbtrack_schema")
+        mariadb_query "$db" "${sql/replication_jobs_owner/replication_jobs_owner ON replication_jobs}"
         cols=$(mariadb_query "$db" "SELECT column_name FROM information_schema.columns
             WHERE table_schema = 'cbtrack' AND table_name = 'vm_disks'")
     fi
@@ -51,6 +59,7 @@ for engine in sqlite mariadb; do
         v=$(mariadb_query "$db" "SELECT MAX(version) FROM cbtrack_schema")
         c=$(mariadb_query "$db" "SELECT CONCAT('[', change_id, ']') FROM vm_disks")
     fi
-    [ "$v" = 2 ] || fail "$engine: schema version $v after the migration"
+    [ "$v" = "$current" ] ||
+        fail "$engine: schema version $v after the migration, not $current"
     [ "$c" = "[]" ] || fail "$engine: change_id of the old row: $c"
 done

@@ -19,13 +19,21 @@
 #define OMA_MAX_DISKS 256
 
 /* Renders JOB as the JSON object of DESIGN §4's API: every column of
- * replication_jobs (timestamps as "YYYY-MM-DDTHH:MM:SSZ" or null,
+ * replication_jobs and "polled_by", the OMA whose lease covers the job
+ * (null when none has claimed it) (timestamps as "YYYY-MM-DDTHH:MM:SSZ" or null,
  * eta_seconds and error_message null when unknown/none), "disks" with
  * every column of vm_disks, and, when WITH_HISTORY, "history" as
  * [{"t","bytes_transferred","transfer_speed_bps","progress_percent"}].
  * Returns a new reference, or NULL when out of memory.
  */
 json_t *oma_render_job (const struct oma_job *job, bool with_history);
+
+/* The answer of GET /api/v1/nodes for the N nodes NODES: {"count": N,
+ * "nodes": [{"node_id", "generation", "heartbeat_at", "started_at",
+ * "alive", "jobs"}]}.  Returns a new reference, or NULL when out of
+ * memory.
+ */
+json_t *oma_render_nodes (const struct oma_node *nodes, size_t n);
 
 /* Renders the changeId chain of the VM named VM from JOBS (newest created
  * first, with their disks), the answer of GET /api/v1/vms/{vm}/disks:

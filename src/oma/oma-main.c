@@ -6,16 +6,22 @@
  * SIGTERM/SIGINT (SIGHUP reloads the token file) and then stops everything
  * in order.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "common/daemon.h"
 #include "common/error.h"
 #include "common/human.h"
+#include "common/ids.h"
+#include "common/timeutil.h"
 #include "common/token.h"
 #include "oma/api-logic.h"
 #include "oma/metrics.h"
@@ -28,6 +34,7 @@
 #define OMA_DEFAULT_POLL_INTERVAL 30.0
 #define OMA_DEFAULT_DEAD_TIMEOUT 300.0
 #define OMA_MAX_VMAS 64
+#define OMA_DEFAULT_LEASE 30.0
 
 static const struct cbt_route oma_routes[] = {
   { "GET", "/api/v1/replications", oma_replications_list, 0 },
@@ -35,6 +42,7 @@ static const struct cbt_route oma_routes[] = {
   { "GET", "/api/v1/replications/{id}", oma_replications_get, 0 },
   { "PATCH", "/api/v1/replications/{id}", oma_replications_patch, 0 },
   { "GET", "/api/v1/vms/{id}/disks", oma_vms_disks_get, 0 },
+  { "GET", "/api/v1/nodes", oma_nodes_list, 0 },
   { "GET", "/", oma_ui_index, 0 },
   { "GET", "/ui/app.js", oma_ui_script, 0 },
   { "GET", "/ui/style.css", oma_ui_style, 0 },
@@ -51,6 +59,7 @@ oma_usage (FILE *fp)
 "Usage: cbtrack oma [--listen ADDR:PORT] [--db URL] [--vma URL]...\n"
 "                   [--poll-interval S] [--dead-timeout S]\n"
 "                   [--allow-vma PATTERN]... [--vma-token-file FILE]\n"
+"                   [--node-id ID] [--lease S]\n"
 "                   [--token-file FILE] [--verbose]\n"
 "\n"
 "Run the destination side: poll the VMAs' progress services, keep every\n"
@@ -83,6 +92,13 @@ oma_usage (FILE *fp)
 "  --poll-interval S    seconds between polls (default 30; 0.5, 10s, 1m...)\n"
 "  --dead-timeout S     a job with no progress for this long becomes\n"
 "                       failed (default 300; 5m...)\n"
+"  --node-id ID         this OMA's name among the OMAs sharing the\n"
+"                       database (default HOSTNAME:PID; 1-128 of\n"
+"                       A-Z a-z 0-9 . _ : -)\n"
+"  --lease S            each OMA renews its lease every third of S and\n"
+"                       polls only the jobs it claimed; the jobs of an\n"
+"                       OMA silent for S are taken over by the others\n"
+"                       (default 30; several OMAs need a MariaDB --db)\n"
 "  --token-file FILE    POST and PATCH then need the header\n"
 "                       \"Authorization: Bearer TOKEN\", TOKEN being the\n"
 "                       file's first line; GET stays open\n"
@@ -99,12 +115,33 @@ oma_usage (FILE *fp)
 "  GET   /api/v1/replications/JOB       one job, disks and history\n"
 "  PATCH /api/v1/replications/JOB       setup_progress_percent,\n"
 "                                       current_operation\n"
+"  GET   /api/v1/nodes                  the OMAs sharing the database\n"
 "  GET   /healthz                       liveness\n"
 "  GET   /metrics                       Prometheus metrics\n"
 "\n"
 "SIGTERM or SIGINT stops the OMA cleanly; SIGHUP re-reads the token file\n"
 "and the password file and reopens the --log-file.  See cbtrack-oma(8).\n");
   /* clang-format on */
+}
+
+/* Writes the default node id, HOSTNAME:PID (characters an id may not
+ * hold become '-'), into BUF of SIZE bytes.
+ */
+static void
+oma_default_node_id (char *buf, size_t size)
+{
+  char host[64] = "oma";
+  size_t i;
+
+  if (gethostname (host, sizeof host) == -1 || host[0] == '\0')
+    snprintf (host, sizeof host, "oma");
+  host[sizeof host - 1] = '\0';
+  for (i = 0; host[i]; i++)
+    if (!strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                 "0123456789._-",
+                 host[i]))
+      host[i] = '-';
+  snprintf (buf, size, "%s:%ld", host, (long)getpid ());
 }
 
 /* The daemon's log (the poller's too): one line on stderr per message. */
@@ -166,6 +203,8 @@ oma_main (int argc, char **argv)
     OPT_DB_PASSWORD_FILE,
     OPT_ALLOW_VMA,
     OPT_VMA_TOKEN_FILE,
+    OPT_NODE_ID,
+    OPT_LEASE,
   };
   static const struct option long_options[] = {
     CBT_DAEMON_LONG_OPTIONS,
@@ -176,6 +215,8 @@ oma_main (int argc, char **argv)
     { "dead-timeout", required_argument, NULL, OPT_DEAD_TIMEOUT },
     { "allow-vma", required_argument, NULL, OPT_ALLOW_VMA },
     { "vma-token-file", required_argument, NULL, OPT_VMA_TOKEN_FILE },
+    { "node-id", required_argument, NULL, OPT_NODE_ID },
+    { "lease", required_argument, NULL, OPT_LEASE },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -201,6 +242,8 @@ oma_main (int argc, char **argv)
   struct oma_reload reload = { 0 };
   struct oma_poller *poller = NULL;
   struct cbt_daemon *daemon = NULL;
+  char node_id[OMA_NODE_ID_MAX + 1] = "";
+  double lease = OMA_DEFAULT_LEASE;
   int c, r, ret = 1, verbose = 0;
 
   optind = 1;
@@ -249,6 +292,23 @@ oma_main (int argc, char **argv)
     case OPT_DEAD_TIMEOUT:
       if (cbt_parse_duration (optarg, &pcfg.dead_timeout) == -1)
         goto usage_error;
+      break;
+    case OPT_NODE_ID:
+      if (!cbt_id_is_valid (optarg) || strlen (optarg) > OMA_NODE_ID_MAX) {
+        cbt_set_error ("--node-id '%s': expected 1-%d characters of "
+                       "A-Z a-z 0-9 . _ : -",
+                       optarg, OMA_NODE_ID_MAX);
+        goto usage_error;
+      }
+      snprintf (node_id, sizeof node_id, "%s", optarg);
+      break;
+    case OPT_LEASE:
+      if (cbt_parse_duration (optarg, &lease) == -1)
+        goto usage_error;
+      if (lease < 1 || lease > 86400) {
+        cbt_set_error ("--lease %s: expected 1 s to 1 day", optarg);
+        goto usage_error;
+      }
       break;
     case 'v': verbose = 1; break;
     case 'h': oma_usage (stdout); return 0;
@@ -303,6 +363,8 @@ oma_main (int argc, char **argv)
     memset (db_arg + pw_offset, 'x', pw_len);
     db_url = db_url_copy;
   }
+  if (node_id[0] == '\0')
+    oma_default_node_id (node_id, sizeof node_id);
   reload.password_file = password_file;
   dconfig.reload = oma_reload;
   dconfig.reload_arg = &reload;
@@ -330,6 +392,19 @@ oma_main (int argc, char **argv)
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
     goto out;
   }
+  /* A second OMA on an SQLite file is refused here; a MariaDB server
+   * that is not up yet is joined by the poller later.
+   */
+  r = server.store->ops->node_join (server.store, node_id,
+                                    (int64_t)ceil (lease),
+                                    (int64_t)cbt_now_wall ());
+  if (r < 0 && r != -EIO) {
+    fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+    goto out;
+  }
+  pcfg.node_id = node_id;
+  pcfg.lease = (int64_t)ceil (lease);
+  pcfg.joined = r == 0;
   server.default_vma_url = n_vmas > 0 ? vmas[0] : NULL;
   server.allow = (struct oma_vma_allow){ .urls = vmas,
                                          .n_urls = n_vmas,
@@ -362,9 +437,11 @@ oma_main (int argc, char **argv)
   }
   cbt_daemon_log (daemon,
                   "listening on %s (port %u), database %s, polling every "
-                  "%g s, dead after %g s%s",
+                  "%g s, dead after %g s, node %s with a lease of %" PRId64
+                  " s%s",
                   dconfig.listen, (unsigned)cbt_daemon_port (daemon),
                   server.store->ops->name, pcfg.interval, pcfg.dead_timeout,
+                  node_id, pcfg.lease,
                   cbt_daemon_has_token (daemon)
                       ? ", token required for POST and PATCH"
                       : "");

@@ -79,8 +79,15 @@ struct oma_poller {
   bool db_down;            /* in an outage of the store (for logging) */
   bool db_down_write;      /* ... in which a write failed */
   uint64_t cycles;         /* cycles run so far */
+  /* Leases: the poller thread alone reads and writes JOINED; the
+   * heartbeat thread sets LEASE_LOST when a renewal finds it lost.
+   */
+  bool joined;
+  atomic_bool lease_lost;
   pthread_t thread;
   bool thread_started;
+  pthread_t heartbeat_thread;
+  bool heartbeat_started;
   pthread_mutex_t lock;
   pthread_cond_t cond;
   atomic_bool stop;
@@ -531,10 +538,15 @@ poller_discover (struct oma_poller *p, int64_t now)
   f = calloc (n, sizeof *f);
   if (f == NULL)
     return 0;
-  for (i = 0; i < n; i++)
+  for (i = 0; i < n; i++) {
+    /* One node at a time discovers each VMA: the holder of its lease. */
+    if (p->joined &&
+        store->ops->discovery_take (store, p->cfg.vma_urls[i], now) < 0)
+      continue;
     if (fetch_init (p, &f[i], p->cfg.vma_urls[i], "/api/v1/progress", "",
                     POLLER_MAX_LIST_BODY) == -1)
       fetch_reset (&f[i]);
+  }
   poller_fetch_all (p, f, n);
 
   for (i = 0; i < n && !atomic_load (&p->stop); i++) {
@@ -586,9 +598,49 @@ poller_discover (struct oma_poller *p, int64_t now)
   return added;
 }
 
-/* Replaces the cache of active jobs with the store's list, keeping the
- * newer last_progress_at seen in memory.  On a store failure the cache
- * stays as it was.
+/* Joins the fleet (again) as the configured node.  Returns true when
+ * the poller is now joined.
+ */
+static bool
+poller_join (struct oma_poller *p)
+{
+  struct oma_store *store = p->cfg.store;
+  int r;
+
+  r = store->ops->node_join (store, p->cfg.node_id, p->cfg.lease,
+                             (int64_t)cbt_now_wall ());
+  if (r == -EIO) {
+    poller_db_state (p, false, true, "join the fleet");
+    return false;
+  }
+  if (r < 0) {
+    poller_logl (p, CBT_LOG_ERROR, "cannot join the fleet: %s",
+                 cbt_get_error ());
+    return false;
+  }
+  poller_db_state (p, true, true, NULL);
+  poller_logl (p, CBT_LOG_INFO, "node %s joined the fleet (lease %" PRId64
+               " s)", p->cfg.node_id, p->cfg.lease);
+  atomic_store (&p->lease_lost, false);
+  p->joined = true;
+  return true;
+}
+
+/* The lease is lost (what said so is in cbt_get_error): the jobs it
+ * covered are no longer this node's to poll or write.
+ */
+static void
+poller_lease_lost (struct oma_poller *p)
+{
+  poller_logl (p, CBT_LOG_WARNING, "%s; dropping %zu jobs and joining again",
+               cbt_get_error (), p->cache.len);
+  oma_job_vector_free (&p->cache);
+  p->joined = false;
+}
+
+/* Replaces the cache of active jobs with the store's list (the jobs this
+ * node claimed, when it uses leases), keeping the newer last_progress_at
+ * seen in memory.  On a store failure the cache stays as it was.
  */
 static void
 poller_load_active (struct oma_poller *p)
@@ -596,8 +648,33 @@ poller_load_active (struct oma_poller *p)
   struct oma_store *store = p->cfg.store;
   oma_job_vector fresh = empty_vector;
   size_t i;
+  int r;
 
-  if (store->ops->job_list_active (store, &fresh) < 0) {
+  if (p->cfg.node_id != NULL) {
+    if (atomic_exchange (&p->lease_lost, false) && p->joined) {
+      cbt_set_error ("the lease of node %s is lost (a heartbeat found it "
+                     "expired)",
+                     p->cfg.node_id);
+      poller_lease_lost (p);
+    }
+    if (!p->joined && !poller_join (p))
+      return;
+    r = store->ops->job_claim (store, (int64_t)cbt_now_wall (), &fresh);
+    if (r == -ESTALE) {
+      poller_lease_lost (p);
+      oma_job_vector_free (&fresh);
+      if (!poller_join (p) ||
+          store->ops->job_claim (store, (int64_t)cbt_now_wall (), &fresh) <
+              0) {
+        oma_job_vector_free (&fresh);
+        return;
+      }
+    } else if (r < 0) {
+      poller_db_state (p, false, false, "claim jobs");
+      oma_job_vector_free (&fresh);
+      return;
+    }
+  } else if (store->ops->job_list_active (store, &fresh) < 0) {
     poller_db_state (p, false, false, "read active jobs");
     oma_job_vector_free (&fresh);
     return;
@@ -627,8 +704,16 @@ poller_write (struct oma_poller *p, const struct oma_update *updates, size_t n)
   size_t done = 0, chunk;
 
   while (done < n) {
+    int r;
+
     chunk = n - done < POLLER_BATCH ? n - done : POLLER_BATCH;
-    if (store->ops->apply_updates (store, updates + done, chunk) < 0) {
+    r = store->ops->apply_updates (store, updates + done, chunk);
+    if (r == -ESTALE) {
+      /* Fenced: nothing of this batch was written, nor will be. */
+      poller_lease_lost (p);
+      break;
+    }
+    if (r < 0) {
       poller_db_state (p, false, true, "write poll results");
       break;
     }
@@ -805,6 +890,28 @@ out:
   return r;
 }
 
+/* Waits on P's condition until the monotonic time NEXT or a stop; P's
+ * lock is held.
+ */
+static void
+poller_wait_until (struct oma_poller *p, double next)
+{
+  struct timespec ts;
+
+  while (!atomic_load (&p->stop) && cbt_now_mono () < next) {
+    double left = next - cbt_now_mono ();
+
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)left;
+    ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait (&p->cond, &p->lock, &ts);
+  }
+}
+
 static void *
 poller_thread (void *arg)
 {
@@ -813,7 +920,6 @@ poller_thread (void *arg)
 
   while (!atomic_load (&p->stop)) {
     double next = cbt_now_mono () + p->cfg.interval;
-    struct timespec ts;
 
     int r = oma_poller_cycle (p, &stats);
 
@@ -831,19 +937,34 @@ poller_thread (void *arg)
 
     /* Sleep until the next cycle, or a stop. */
     pthread_mutex_lock (&p->lock);
-    while (!atomic_load (&p->stop) && cbt_now_mono () < next) {
-      double left = next - cbt_now_mono ();
-
-      clock_gettime (CLOCK_MONOTONIC, &ts);
-      ts.tv_sec += (time_t)left;
-      ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
-      if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-      }
-      pthread_cond_timedwait (&p->cond, &p->lock, &ts);
-    }
+    poller_wait_until (p, next);
     pthread_mutex_unlock (&p->lock);
+  }
+  return NULL;
+}
+
+/* Renews the node's lease every third of it, whatever the cycles do (a
+ * cycle waiting for slow VMAs may last longer than the lease).  A lost
+ * lease is left for the poller thread, which owns the jobs, to act on.
+ */
+static void *
+poller_heartbeat_thread (void *arg)
+{
+  struct oma_poller *p = arg;
+  struct oma_store *store = p->cfg.store;
+  double period = (double)p->cfg.lease / 3.0;
+
+  for (;;) {
+    int r;
+
+    pthread_mutex_lock (&p->lock);
+    poller_wait_until (p, cbt_now_mono () + period);
+    pthread_mutex_unlock (&p->lock);
+    if (atomic_load (&p->stop))
+      break;
+    r = store->ops->node_heartbeat (store, (int64_t)cbt_now_wall ());
+    if (r == -ESTALE)
+      atomic_store (&p->lease_lost, true);
   }
   return NULL;
 }
@@ -897,6 +1018,8 @@ oma_poller_create (const struct oma_poller_config *config)
   pthread_cond_init (&p->cond, &attr);
   pthread_condattr_destroy (&attr);
   atomic_init (&p->stop, false);
+  atomic_init (&p->lease_lost, false);
+  p->joined = p->cfg.node_id != NULL && p->cfg.joined;
   return p;
 }
 
@@ -910,6 +1033,15 @@ oma_poller_start (struct oma_poller *p)
     return -1;
   }
   p->thread_started = true;
+  if (p->cfg.node_id != NULL) {
+    err = pthread_create (&p->heartbeat_thread, NULL, poller_heartbeat_thread,
+                          p);
+    if (err != 0) {
+      cbt_set_error_errno (err, "pthread_create");
+      return -1;
+    }
+    p->heartbeat_started = true;
+  }
   return 0;
 }
 
@@ -929,6 +1061,14 @@ oma_poller_free (struct oma_poller *p)
     (void)curl_multi_wakeup (p->multi);
     pthread_join (p->thread, NULL);
   }
+  if (p->heartbeat_started)
+    pthread_join (p->heartbeat_thread, NULL);
+  /* The jobs go back at once rather than after a lease. */
+  if (p->joined && p->cfg.store->ops->node_leave (p->cfg.store) < 0)
+    poller_logl (p, CBT_LOG_WARNING,
+                 "leaving the fleet: %s; the other OMAs take the jobs over "
+                 "when the lease expires",
+                 cbt_get_error ());
   curl_multi_cleanup (p->multi);
   oma_job_vector_free (&p->cache);
   poller_forget_ids (p);
