@@ -106,10 +106,10 @@ oma_render_job (const struct oma_job *job, bool with_history)
                         &failed);
   cbt_json_set_counted (obj, "last_progress_at",
                         render_time (job->last_progress_at), &failed);
-  cbt_json_set_counted (
-      obj, "polled_by",
-      job->owner_node[0] ? json_string (job->owner_node) : json_null (),
-      &failed);
+  cbt_json_set_counted (obj, "polled_by",
+                        job->owner_node[0] ? json_string (job->owner_node)
+                                           : json_null (),
+                        &failed);
   for (i = 0; i < job->disks.len; i++)
     if (json_array_append_new (disks, render_disk (&job->disks.ptr[i])) == -1)
       failed++;

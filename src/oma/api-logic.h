@@ -20,8 +20,8 @@
 
 /* Renders JOB as the JSON object of DESIGN §4's API: every column of
  * replication_jobs and "polled_by", the OMA whose lease covers the job
- * (null when none has claimed it) (timestamps as "YYYY-MM-DDTHH:MM:SSZ" or null,
- * eta_seconds and error_message null when unknown/none), "disks" with
+ * (null when none has claimed it) (timestamps as "YYYY-MM-DDTHH:MM:SSZ" or
+ * null, eta_seconds and error_message null when unknown/none), "disks" with
  * every column of vm_disks, and, when WITH_HISTORY, "history" as
  * [{"t","bytes_transferred","transfer_speed_bps","progress_percent"}].
  * Returns a new reference, or NULL when out of memory.

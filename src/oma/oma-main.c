@@ -395,9 +395,8 @@ oma_main (int argc, char **argv)
   /* A second OMA on an SQLite file is refused here; a MariaDB server
    * that is not up yet is joined by the poller later.
    */
-  r = server.store->ops->node_join (server.store, node_id,
-                                    (int64_t)ceil (lease),
-                                    (int64_t)cbt_now_wall ());
+  r = server.store->ops->node_join (
+      server.store, node_id, (int64_t)ceil (lease), (int64_t)cbt_now_wall ());
   if (r < 0 && r != -EIO) {
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
     goto out;
@@ -435,16 +434,15 @@ oma_main (int argc, char **argv)
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
     goto out;
   }
-  cbt_daemon_log (daemon,
-                  "listening on %s (port %u), database %s, polling every "
-                  "%g s, dead after %g s, node %s with a lease of %" PRId64
-                  " s%s",
-                  dconfig.listen, (unsigned)cbt_daemon_port (daemon),
-                  server.store->ops->name, pcfg.interval, pcfg.dead_timeout,
-                  node_id, pcfg.lease,
-                  cbt_daemon_has_token (daemon)
-                      ? ", token required for POST and PATCH"
-                      : "");
+  cbt_daemon_log (
+      daemon,
+      "listening on %s (port %u), database %s, polling every "
+      "%g s, dead after %g s, node %s with a lease of %" PRId64 " s%s",
+      dconfig.listen, (unsigned)cbt_daemon_port (daemon),
+      server.store->ops->name, pcfg.interval, pcfg.dead_timeout, node_id,
+      pcfg.lease,
+      cbt_daemon_has_token (daemon) ? ", token required for POST and PATCH"
+                                    : "");
 
   cbt_daemon_wait (daemon, 0, NULL, NULL);
   cbt_daemon_log (daemon, "stopping");

@@ -255,6 +255,7 @@ fetch_init (struct oma_poller *p, struct fetch *f, const char *base,
   }
   f->http = cbt_http_new (&(struct cbt_http_options){
       .component = "oma",
+      .comment = p->cfg.node_id,
       .token = p->cfg.vma_token,
       .connect_timeout_ms = timeout_ms < 5000 ? timeout_ms : 5000L,
       .timeout_ms = timeout_ms,
@@ -619,8 +620,9 @@ poller_join (struct oma_poller *p)
     return false;
   }
   poller_db_state (p, true, true, NULL);
-  poller_logl (p, CBT_LOG_INFO, "node %s joined the fleet (lease %" PRId64
-               " s)", p->cfg.node_id, p->cfg.lease);
+  poller_logl (p, CBT_LOG_INFO,
+               "node %s joined the fleet (lease %" PRId64 " s)",
+               p->cfg.node_id, p->cfg.lease);
   atomic_store (&p->lease_lost, false);
   p->joined = true;
   return true;

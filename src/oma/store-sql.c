@@ -132,8 +132,8 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
   [OMA_SQL_NODE_LIST] =
       "SELECT n.node_id, n.generation, n.heartbeat_at, n.started_at, "
       "(SELECT COUNT(*) FROM replication_jobs j WHERE j.owner_node = "
-      "n.node_id AND j.owner_generation = n.generation AND j.status IN "
-      ACTIVE ") FROM oma_nodes n ORDER BY n.node_id",
+      "n.node_id AND j.owner_generation = n.generation AND j.status IN " ACTIVE
+      ") FROM oma_nodes n ORDER BY n.node_id",
   [OMA_SQL_CLAIM_COUNTS] =
       "SELECT (SELECT COUNT(*) FROM oma_nodes WHERE heartbeat_at >= ?), "
       "(SELECT COUNT(*) FROM replication_jobs WHERE status IN " ACTIVE "), "
@@ -142,9 +142,10 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
   [OMA_SQL_CLAIM_SET] = "UPDATE replication_jobs SET owner_node = ?, "
                         "owner_generation = ? WHERE id = ? "
                         "AND status IN " ACTIVE,
-  [OMA_SQL_CLAIM_EXCESS] = "SELECT id FROM replication_jobs WHERE status IN "
-                           ACTIVE " AND owner_node = ? AND owner_generation "
-                           "= ? ORDER BY created_at DESC, id DESC LIMIT ?",
+  [OMA_SQL_CLAIM_EXCESS] =
+      "SELECT id FROM replication_jobs WHERE status IN " ACTIVE
+      " AND owner_node = ? AND owner_generation "
+      "= ? ORDER BY created_at DESC, id DESC LIMIT ?",
   [OMA_SQL_RELEASE_ONE] = "UPDATE replication_jobs SET owner_node = NULL, "
                           "owner_generation = 0 WHERE id = ? AND owner_node "
                           "= ? AND owner_generation = ?",
@@ -1545,8 +1546,7 @@ sql_job_claim_body (struct sql_store *s, void *arg)
     sql_arg_text (s, s->node_id, false);
     sql_arg_int (s, s->generation);
     sql_arg_int (s, held - share);
-    if ((r = sql_read_ids (s, OMA_SQL_CLAIM_EXCESS, &ids, "release jobs")) <
-        0)
+    if ((r = sql_read_ids (s, OMA_SQL_CLAIM_EXCESS, &ids, "release jobs")) < 0)
       goto out;
     for (i = 0; i < ids.len; i++) {
       sql_arg_text (s, ids.ptr[i].id, false);
@@ -1649,8 +1649,8 @@ sql_node_list_body (struct sql_store *s, void *arg)
   sql_col_time (&c, &n.started_at);
   sql_col_int (&c, &n.jobs);
   if ((r = sql_read_all (s, OMA_SQL_NODE_LIST, &c, "read nodes",
-                         sql_append_node,
-                         &(struct sql_rows){ &nodes, &n })) < 0) {
+                         sql_append_node, &(struct sql_rows){ &nodes, &n })) <
+      0) {
     oma_node_vector_reset (&nodes);
     return r;
   }
@@ -1833,8 +1833,8 @@ oma_sql_store_create (struct oma_sql_driver *drv)
   s->sql[OMA_SQL_DISK_UPSERT] = s->built[OMA_SQL_DISK_UPSERT];
   s->sql[OMA_SQL_DISK_UPSERT_BULK] = s->built[OMA_SQL_DISK_UPSERT_BULK];
   s->sql[OMA_SQL_SAMPLE_INSERT_BULK] = s->built[OMA_SQL_SAMPLE_INSERT_BULK];
-  s->built[OMA_SQL_CLAIM_FREE] = sql_build (ops, CLAIM_FREE_HEAD,
-                                            ops->lock_skip_locked, 1, false);
+  s->built[OMA_SQL_CLAIM_FREE] =
+      sql_build (ops, CLAIM_FREE_HEAD, ops->lock_skip_locked, 1, false);
   if (s->built[OMA_SQL_CLAIM_FREE] == NULL)
     goto nomem;
   s->sql[OMA_SQL_CLAIM_FREE] = s->built[OMA_SQL_CLAIM_FREE];
