@@ -128,6 +128,8 @@
     head.appendChild(el("span", "muted", job.replication_type));
     if (job.current_operation)
       head.appendChild(el("span", "muted operation", job.current_operation));
+    if (job.polled_by)
+      head.appendChild(el("span", "muted polled-by", "polled by " + job.polled_by));
     li.appendChild(head);
 
     if (job.status === "pending" && job.setup_progress_percent > 0) {
