@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two OMAs on one MariaDB split the jobs with leases: each job is polled
 # by one OMA only (counted at the VMA, which sees each OMA's node in its
-# User-Agent), and when one OMA is killed (kill -9) the other takes its
+# User-Agent), one discovers the VMA, and when one OMA is killed (kill -9) the other takes its
 # jobs over: none is lost, none fails, all complete.
 . "$SRCDIR/tests/functions.sh"
 . "$SRCDIR/tests/oma-functions.sh"
@@ -46,6 +46,10 @@ while read -r job node; do
         fail "$job is polled by $(awk -v j="$job" '$2 == j {print $1}' "$tmp/pollers" | xargs)"
     grep -qx "$node $job" "$tmp/pollers" || fail "$job is not polled by its owner $node"
 done <"$tmp/owners-after"
+# One OMA at a time discovers the VMA (a lease per VMA).
+grep -P '\t/api/v1/progress$' "$tmp/requests" | cut -f1 | sort -u >"$tmp/discoverers"
+[ "$(wc -l <"$tmp/discoverers")" = 1 ] ||
+    fail "the VMA is discovered by: $(cat "$tmp/discoverers")"
 
 # kill -9 of a: b takes every job over, and they all move on.
 kill -9 "$a_pid"
