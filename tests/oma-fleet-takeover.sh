@@ -47,9 +47,12 @@ while read -r job node; do
     grep -qx "$node $job" "$tmp/pollers" || fail "$job is not polled by its owner $node"
 done <"$tmp/owners-after"
 # One OMA at a time discovers the VMA (a lease per VMA).
-grep -P '\t/api/v1/progress$' "$tmp/requests" | cut -f1 | sort -u >"$tmp/discoverers"
+# It asks for what changed since its last listing, not for everything.
+grep -P '\t/api/v1/progress(\?|$)' "$tmp/requests" | cut -f1 | sort -u >"$tmp/discoverers"
 [ "$(wc -l <"$tmp/discoverers")" = 1 ] ||
     fail "the VMA is discovered by: $(cat "$tmp/discoverers")"
+grep -qP '\t/api/v1/progress\?since=[1-9][0-9]*&limit=' "$tmp/requests" ||
+    fail "discovery does not ask for what changed: $(grep -P '\t/api/v1/progress' "$tmp/requests" | head -3)"
 
 # kill -9 of a: b takes every job over, and they all move on.
 kill -9 "$a_pid"

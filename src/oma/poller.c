@@ -43,6 +43,9 @@
 #define POLLER_NONE SIZE_MAX
 /* Poll results written per transaction. */
 #define POLLER_BATCH 500
+/* Jobs per page of a VMA's list, and pages per discovery at most. */
+#define POLLER_LIST_PAGE 1000
+#define POLLER_LIST_ROUNDS 200
 /* The discovery set is forgotten (and rebuilt) beyond this size. */
 #define POLLER_MAX_KNOWN_IDS 200000
 
@@ -71,11 +74,20 @@ struct fetch_group {
 
 DEFINE_VECTOR_TYPE (group_vector, struct fetch_group);
 
+/* One VMA's listing in a discovery: the page to ask for next. */
+struct poller_listing {
+  bool pending;               /* a page is still to be fetched */
+  bool failed;                /* a job could not be registered */
+  char after[CBT_ID_MAX + 1]; /* the cursor: "" for the first page */
+  uint64_t version;           /* the VMA's counter at the first page */
+};
+
 struct oma_poller {
   struct oma_poller_config cfg;
   CURLM *multi;
   oma_job_vector cache;    /* active jobs, sorted by id */
   string_vector known_ids; /* ids known to exist in the store, sorted */
+  uint64_t *since;         /* per --vma: the version its last listing had */
   bool db_down;            /* in an outage of the store (for logging) */
   bool db_down_write;      /* ... in which a write failed */
   uint64_t cycles;         /* cycles run so far */
@@ -524,78 +536,137 @@ poller_remember (struct oma_poller *p, const char *id)
 }
 
 /* Registers the jobs listed by the configured VMAs that the store does
- * not have yet.  Returns how many were added.
+ * not have yet, asking each VMA only for what changed since the version
+ * its last complete listing had, a page of POLLER_LIST_PAGE jobs at a
+ * time.  Returns how many were added.
  */
 static size_t
 poller_discover (struct oma_poller *p, int64_t now)
 {
   struct oma_store *store = p->cfg.store;
-  size_t n = p->cfg.n_vma_urls, i, j, added = 0;
+  size_t n = p->cfg.n_vma_urls, i, j, added = 0, round, pending = 0;
   struct fetch *f;
-  char err[CURL_ERROR_SIZE + 32];
+  struct poller_listing *l;
+  char err[CURL_ERROR_SIZE + 32], query[CBT_ID_MAX + 96];
 
   if (n == 0)
     return 0;
   f = calloc (n, sizeof *f);
-  if (f == NULL)
+  l = calloc (n, sizeof *l);
+  if (f == NULL || l == NULL) {
+    free (f);
+    free (l);
     return 0;
+  }
   for (i = 0; i < n; i++) {
     /* One node at a time discovers each VMA: the holder of its lease. */
     if (p->joined &&
         store->ops->discovery_take (store, p->cfg.vma_urls[i], now) < 0)
       continue;
-    if (fetch_init (p, &f[i], p->cfg.vma_urls[i], "/api/v1/progress", "",
-                    POLLER_MAX_LIST_BODY) == -1)
-      fetch_reset (&f[i]);
+    l[i].pending = true;
+    pending++;
   }
-  poller_fetch_all (p, f, n);
-
-  for (i = 0; i < n && !atomic_load (&p->stop); i++) {
-    cbt_doc_job_vector jobs = empty_vector;
-    const char *body;
-    size_t body_len;
-
-    if (f[i].http == NULL)
-      continue;
-    oma_metrics_vma (p->cfg.metrics, p->cfg.vma_urls[i],
-                     f[i].ok && f[i].http_status == 200);
-    if (!f[i].ok || f[i].http_status != 200) {
-      poller_logl (p, p->cfg.verbose ? CBT_LOG_INFO : CBT_LOG_DEBUG,
-                   "discovery on %s: %s", p->cfg.vma_urls[i],
-                   fetch_error (&f[i], err, sizeof err));
-      continue;
-    }
-    body = cbt_http_reply (f[i].http, &body_len);
-    if (oma_vma_list_parse (body, body_len, &jobs) == -1) {
-      poller_logl (p, CBT_LOG_WARNING, "discovery on %s: %s",
-                   p->cfg.vma_urls[i], cbt_get_error ());
-      continue;
-    }
-    for (j = 0; j < jobs.len; j++) {
-      struct oma_job job;
-      int r;
-
-      if (poller_known (p, jobs.ptr[j].job_id))
+  for (round = 0;
+       pending > 0 && round < POLLER_LIST_ROUNDS && !atomic_load (&p->stop);
+       round++) {
+    for (i = 0; i < n; i++) {
+      if (!l[i].pending)
         continue;
-      oma_job_from_discovery (&jobs.ptr[j], p->cfg.vma_urls[i], now, &job);
-      r = store->ops->job_insert (store, &job);
-      if (r == -EIO) {
-        poller_db_state (p, false, true, "register discovered job");
-        break;
+      snprintf (query, sizeof query, "?since=%" PRIu64 "&limit=%d%s%s",
+                p->since[i], POLLER_LIST_PAGE, l[i].after[0] ? "&after=" : "",
+                l[i].after);
+      if (fetch_init (p, &f[i], p->cfg.vma_urls[i], "/api/v1/progress", query,
+                      POLLER_MAX_LIST_BODY) == -1) {
+        fetch_reset (&f[i]);
+        l[i].pending = false;
+        pending--;
       }
-      poller_db_state (p, true, true, NULL);
-      if (r == 0) {
-        added++;
-        poller_logl (p, CBT_LOG_INFO, "job %s discovered on %s", job.id,
-                     p->cfg.vma_urls[i]);
-      }
-      poller_remember (p, job.id);
     }
-    oma_vma_job_vector_free (&jobs);
+    poller_fetch_all (p, f, n);
+
+    for (i = 0; i < n && !atomic_load (&p->stop); i++) {
+      cbt_doc_job_vector jobs = empty_vector;
+      char next[CBT_ID_MAX + 1];
+      uint64_t version = 0;
+      const char *body;
+      size_t body_len;
+
+      if (f[i].http == NULL)
+        continue;
+      assert (l[i].pending);
+      /* Unless this page goes on below, the VMA's listing ends here. */
+      l[i].pending = false;
+      pending--;
+      oma_metrics_vma (p->cfg.metrics, p->cfg.vma_urls[i],
+                       f[i].ok && f[i].http_status == 200);
+      if (!f[i].ok || f[i].http_status != 200) {
+        poller_logl (p, p->cfg.verbose ? CBT_LOG_INFO : CBT_LOG_DEBUG,
+                     "discovery on %s: %s", p->cfg.vma_urls[i],
+                     fetch_error (&f[i], err, sizeof err));
+        fetch_reset (&f[i]);
+        continue;
+      }
+      body = cbt_http_reply (f[i].http, &body_len);
+      if (oma_vma_list_parse_page (body, body_len, &jobs, &version, next,
+                                   sizeof next) == -1) {
+        poller_logl (p, CBT_LOG_WARNING, "discovery on %s: %s",
+                     p->cfg.vma_urls[i], cbt_get_error ());
+        fetch_reset (&f[i]);
+        continue;
+      }
+      fetch_reset (&f[i]);
+      if (l[i].after[0] == '\0')
+        l[i].version = version;
+      if (version < p->since[i]) {
+        /* The VMA restarted and counts from 0 again: everything it
+         * has may be new.
+         */
+        p->since[i] = 0;
+        l[i].after[0] = '\0';
+        l[i].failed = false;
+        l[i].pending = true;
+        pending++;
+        oma_vma_job_vector_free (&jobs);
+        continue;
+      }
+      for (j = 0; j < jobs.len; j++) {
+        struct oma_job job;
+        int r;
+
+        if (poller_known (p, jobs.ptr[j].job_id))
+          continue;
+        oma_job_from_discovery (&jobs.ptr[j], p->cfg.vma_urls[i], now, &job);
+        r = store->ops->job_insert (store, &job);
+        if (r == -EIO || r == -ENOSPC) {
+          /* Listed again next time: the version does not move on. */
+          l[i].failed = true;
+          if (r == -EIO) {
+            poller_db_state (p, false, true, "register discovered job");
+            break;
+          }
+          continue;
+        }
+        poller_db_state (p, true, true, NULL);
+        if (r == 0) {
+          added++;
+          poller_logl (p, CBT_LOG_INFO, "job %s discovered on %s", job.id,
+                       p->cfg.vma_urls[i]);
+        }
+        poller_remember (p, job.id);
+      }
+      oma_vma_job_vector_free (&jobs);
+      if (next[0] != '\0' && !l[i].failed) {
+        memcpy (l[i].after, next, sizeof l[i].after);
+        l[i].pending = true;
+        pending++;
+      } else if (next[0] == '\0' && !l[i].failed)
+        p->since[i] = l[i].version;
+    }
   }
   for (i = 0; i < n; i++)
     fetch_reset (&f[i]);
   free (f);
+  free (l);
   return added;
 }
 
@@ -987,6 +1058,14 @@ oma_poller_create (const struct oma_poller_config *config)
     return NULL;
   }
   p->cfg = *config;
+  p->since =
+      calloc (config->n_vma_urls ? config->n_vma_urls : 1, sizeof *p->since);
+  if (p->since == NULL) {
+    cbt_set_error_errno (errno, "calloc");
+    free (p);
+    cbt_http_global_cleanup ();
+    return NULL;
+  }
   if (p->cfg.http_timeout <= 0)
     p->cfg.http_timeout = p->cfg.interval < 10 ? p->cfg.interval : 10;
   if (p->cfg.http_timeout < 1)
@@ -994,6 +1073,7 @@ oma_poller_create (const struct oma_poller_config *config)
   p->multi = curl_multi_init ();
   if (p->multi == NULL) {
     cbt_set_error ("curl_multi_init failed");
+    free (p->since);
     free (p);
     cbt_http_global_cleanup ();
     return NULL;
@@ -1010,6 +1090,7 @@ oma_poller_create (const struct oma_poller_config *config)
                                (long)POLLER_CACHED_CONNECTIONS)) != CURLM_OK) {
     cbt_set_error ("libcurl multi options: %s", curl_multi_strerror (mc));
     curl_multi_cleanup (p->multi);
+    free (p->since);
     free (p);
     cbt_http_global_cleanup ();
     return NULL;
@@ -1074,6 +1155,7 @@ oma_poller_free (struct oma_poller *p)
   curl_multi_cleanup (p->multi);
   oma_job_vector_free (&p->cache);
   poller_forget_ids (p);
+  free (p->since);
   pthread_cond_destroy (&p->cond);
   pthread_mutex_destroy (&p->lock);
   free (p);
