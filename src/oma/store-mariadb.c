@@ -538,7 +538,9 @@ md_is_transient (struct oma_sql_driver *drv)
   case ER_CONNECTION_KILLED:
   case ER_SERVER_SHUTDOWN:
   case ER_LOCK_DEADLOCK:
-  case ER_LOCK_WAIT_TIMEOUT: return true;
+  case ER_LOCK_WAIT_TIMEOUT:
+  /* A Galera node that has not joined its cluster yet, or lost it. */
+  case ER_UNKNOWN_COM_ERROR: return true;
   default: return false;
   }
 }
