@@ -560,9 +560,14 @@ poller_discover (struct oma_poller *p, int64_t now)
   }
   for (i = 0; i < n; i++) {
     /* One node at a time discovers each VMA: the holder of its lease. */
-    if (p->joined &&
-        store->ops->discovery_take (store, p->cfg.vma_urls[i], now) < 0)
-      continue;
+    if (p->joined) {
+      int r = store->ops->discovery_take (store, p->cfg.vma_urls[i], now);
+
+      if (r == -EIO)
+        poller_db_state (p, false, true, "take a discovery lease");
+      if (r < 0)
+        continue;
+    }
     l[i].pending = true;
     pending++;
   }
