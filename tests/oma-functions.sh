@@ -177,3 +177,29 @@ error_of ()
     mariadb_query "$db" "SELECT error_message FROM replication_jobs
         WHERE id = '$1'"
 }
+
+# owners OMAPORT: "JOB NODE" per job, from the API of the OMA on OMAPORT
+# (NODE is "-" for a job no OMA has claimed).
+owners ()
+{
+    curl -sf "http://127.0.0.1:$1/api/v1/replications" |
+        jq -r '.replications[] | "\(.id) \(.polled_by // "-")"' | sort
+}
+
+# all_polled_by OMAPORT NODE N: the N jobs are all claimed by NODE.
+all_polled_by ()
+{
+    [ "$(owners "$1" | awk -v n="$2" '$2 == n' | wc -l)" = "$3" ]
+}
+
+# start_log_proxy PORTVAR UPSTREAMPORT LOG: a proxy in front of the VMA on
+# UPSTREAMPORT that logs "USER-AGENT<TAB>PATH" per request into LOG.
+start_log_proxy ()
+{
+    local _lp_var=$1 _lp_file="$tmp/proxy-$RANDOM.port"
+    python3 "$SRCDIR/tests/helpers/log-proxy.py" "$_lp_file" \
+        "http://127.0.0.1:$2" "$3" &
+    cleanup_fn kill_daemon $!
+    wait_for 10 test -s "$_lp_file" || fail "the log proxy did not start"
+    printf -v "$_lp_var" '%s' "$(cat "$_lp_file")"
+}

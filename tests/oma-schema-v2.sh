@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Schema version 2 (vm_disks.change_id) reaches a database made by
-# version 1, on SQLite and on MariaDB: the OMA adds the column at start,
+# Schema version 2 (vm_disks.change_id) and the later ones reach a
+# database made by version 1, on SQLite and on MariaDB: the OMA adds the
+# column (and the lease tables of version 3) at start,
 # the rows it had keep their values (change_id ''), and it serves them.
 . "$SRCDIR/tests/functions.sh"
 requires command -v curl
@@ -21,18 +22,24 @@ for engine in sqlite mariadb; do
         "http://127.0.0.1:$port/api/v1/replications" >/dev/null ||
         fail "$engine: register"
     stop_service "$pid" "$tmp/oma-$engine.log"
-    # Back to version 1: later versions' columns go too.
+    # Back to version 1: later versions' columns and tables go too.
     sql="ALTER TABLE vm_disks DROP COLUMN change_id;
          ALTER TABLE replication_jobs DROP COLUMN cancel_requested_at;
          ALTER TABLE vm_disks DROP COLUMN throughput_bps;
          ALTER TABLE vm_disks DROP COLUMN eta_seconds;
          ALTER TABLE replication_jobs DROP COLUMN stalled_since;
+         DROP TABLE oma_nodes; DROP TABLE oma_discovery;
+         DROP INDEX replication_jobs_owner;
+         ALTER TABLE replication_jobs DROP COLUMN owner_node;
+         ALTER TABLE replication_jobs DROP COLUMN owner_generation;
          DELETE FROM cbtrack_schema WHERE version >= 2;"
     if [ $engine = sqlite ]; then
+        current=$(sqlite3 "$tmp/oma.db" "SELECT MAX(version) FROM cbtrack_schema")
         sqlite3 "$tmp/oma.db" "$sql"
         cols=$(sqlite3 "$tmp/oma.db" "SELECT name FROM pragma_table_info('vm_disks')")
     else
-        mariadb_query "$db" "$sql"
+        current=$(mariadb_query "$db" "SELECT MAX(version) FROM cbtrack_schema")
+        mariadb_query "$db" "${sql/replication_jobs_owner/replication_jobs_owner ON replication_jobs}"
         cols=$(mariadb_query "$db" "SELECT column_name FROM information_schema.columns
             WHERE table_schema = 'cbtrack' AND table_name = 'vm_disks'")
     fi
@@ -56,6 +63,7 @@ for engine in sqlite mariadb; do
         v=$(mariadb_query "$db" "SELECT MAX(version) FROM cbtrack_schema")
         c=$(mariadb_query "$db" "SELECT CONCAT('[', change_id, ']') FROM vm_disks")
     fi
-    [ "$v" -ge 2 ] || fail "$engine: schema version $v after the migration"
+    [ "$v" = "$current" ] ||
+        fail "$engine: schema version $v after the migration, not $current"
     [ "$c" = "[]" ] || fail "$engine: change_id of the old row: $c"
 done

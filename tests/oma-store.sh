@@ -14,7 +14,7 @@ CBTRACK_TEST_DB="$db_url" "$test_store" || fail "storage tests on MariaDB"
 CBTRACK_TEST_DB="sqlite:$tmp/s.db" "$test_store" >/dev/null 2>&1 ||
     fail "storage tests on SQLite"
 for table in replication_jobs vm_disks replication_progress_history \
-             cbtrack_schema; do
+             cbtrack_schema oma_nodes oma_discovery; do
     sqlite3 "$tmp/s.db" "SELECT name FROM pragma_table_info('$table')" \
         >"$tmp/cols.sqlite"
     mariadb_query "$db" "SELECT column_name FROM information_schema.columns
@@ -28,8 +28,9 @@ grep -qx progress_percent "$tmp/cols.sqlite" && fail "wrong table checked"
 sqlite3 "$tmp/s.db" "SELECT name FROM pragma_table_info('replication_jobs')" |
     tr '\n' ' ' | grep -q '^id source_vm_name replication_type status current_operation progress_percent setup_progress_percent bytes_transferred total_bytes transfer_speed_bps eta_seconds vma_url error_message created_at updated_at started_at completed_at last_progress_at ' ||
     fail "replication_jobs columns are not those of DESIGN §4"
-# Both engines reach the same (latest) schema version.
-v_sqlite=$(sqlite3 "$tmp/s.db" 'SELECT MAX(version) FROM cbtrack_schema')
-[ "$v_sqlite" -ge 3 ] || fail "SQLite schema version $v_sqlite"
-[ "$(mariadb_query "$db" 'SELECT MAX(version) FROM cbtrack_schema')" = "$v_sqlite" ] ||
+version=$(sed -n 's/^#define OMA_SCHEMA_VERSION \([0-9]*\)$/\1/p' \
+    "$SRCDIR/src/oma/store.h")
+[ "$(sqlite3 "$tmp/s.db" 'SELECT MAX(version) FROM cbtrack_schema')" = "$version" ] ||
+    fail "SQLite schema version"
+[ "$(mariadb_query "$db" 'SELECT MAX(version) FROM cbtrack_schema')" = "$version" ] ||
     fail "MariaDB schema version"

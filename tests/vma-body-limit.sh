@@ -29,9 +29,9 @@ list_after=$(job_list)
 [ "$(jq '.count' <<<"$list_after")" = 1 ] ||
     fail "bad requests created jobs: $list_after"
 # The one accepted update (d2, same values) changed nothing but the time.
-[ "$(jq -S 'del(.jobs[].updated_at, .jobs[].disks[].updated_at)' \
+[ "$(jq -S 'del(.version, .jobs[].updated_at, .jobs[].disks[].updated_at)' \
         <<<"$list_after")" = \
-  "$(jq -S 'del(.jobs[].updated_at, .jobs[].disks[].updated_at)' \
+  "$(jq -S 'del(.version, .jobs[].updated_at, .jobs[].disks[].updated_at)' \
         <<<"$list_before")" ] || fail "list changed"
 expect_http 200 GET /healthz
 

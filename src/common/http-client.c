@@ -26,7 +26,7 @@ struct cbt_http {
   char *ca_file;              /* options.ca_file, or NULL */
   bool pinned;                /* a thumbprint is pinned: */
   unsigned char pin[32];      /* its SHA-256 */
-  char user_agent[64];
+  char user_agent[256];
   size_t max_reply;
   http_buffer reply; /* NUL-terminated when not empty */
   bool too_large;    /* the reply went over max_reply */
@@ -296,9 +296,11 @@ cbt_http_new (const struct cbt_http_options *options)
   }
   http->max_reply =
       o->max_reply > 0 ? o->max_reply : CBT_HTTP_DEFAULT_MAX_REPLY;
-  n = snprintf (http->user_agent, sizeof http->user_agent, "cbtrack%s%s/%s",
-                o->component ? "-" : "", o->component ? o->component : "",
-                CBTRACK_VERSION);
+  n = snprintf (http->user_agent, sizeof http->user_agent,
+                "cbtrack%s%s/%s%s%s%s", o->component ? "-" : "",
+                o->component ? o->component : "", CBTRACK_VERSION,
+                o->comment ? " (" : "", o->comment ? o->comment : "",
+                o->comment ? ")" : "");
   if (n < 0 || (size_t)n >= sizeof http->user_agent) {
     cbt_set_error ("User-Agent component too long");
     goto err;

@@ -51,6 +51,10 @@ struct cbt_http_options {
    * example "copy", "oma", "status"); NULL gives "cbtrack/VERSION".
    */
   const char *component;
+  /* Appended to the User-Agent as " (COMMENT)" when not NULL: the OMA
+   * names its node there, so a VMA's peer can tell the OMAs apart.
+   */
+  const char *comment;
   /* Sent as "Authorization: Bearer TOKEN" when not NULL; copied. */
   const char *token;
   /* Milliseconds to establish the connection; 0 for the default. */

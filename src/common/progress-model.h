@@ -87,6 +87,12 @@
 #define CBT_FIELD_DISKS "disks"
 #define CBT_FIELD_JOBS "jobs"   /* the list answer: {"count", "jobs"} */
 #define CBT_FIELD_COUNT "count" /* of the list answer */
+/* Of the list answer too: the service's change counter when the list was
+ * taken (ask "?since=" it next time for what changed after), and, when a
+ * "?limit=" page is full, the id to ask "?after=" for the next page.
+ */
+#define CBT_FIELD_VERSION "version"
+#define CBT_FIELD_NEXT_AFTER "next_after"
 
 /* The longest stage text kept ("Analysis", "Transfer", "Finalize", or any
  * other short label a sender uses).

@@ -202,6 +202,10 @@ oma_render_job (const struct oma_job *job, bool with_history, int64_t now,
                         &failed);
   cbt_json_set_counted (obj, "last_progress_at",
                         render_time (job->last_progress_at), &failed);
+  cbt_json_set_counted (obj, "polled_by",
+                        job->owner_node[0] ? json_string (job->owner_node)
+                                           : json_null (),
+                        &failed);
   for (i = 0; i < job->disks.len; i++)
     if (json_array_append_new (
             disks, render_disk (&job->disks.ptr[i], v.has_rate)) == -1)
@@ -887,4 +891,41 @@ oma_render_vm_disks (const oma_job_vector *jobs, const char *vm)
     return NULL;
   }
   return json_pack ("{s:s,s:o}", "vm", vm, "disks", disks);
+}
+
+json_t *
+oma_render_nodes (const struct oma_node *nodes, size_t n)
+{
+  json_t *list = json_array ();
+  size_t i;
+
+  for (i = 0; list && i < n; i++) {
+    const struct oma_node *node = &nodes[i];
+    json_t *obj = json_object ();
+    int failed = 0;
+
+    if (obj == NULL) {
+      json_decref (list);
+      return NULL;
+    }
+    cbt_json_set_counted (obj, "node_id", json_string (node->node_id),
+                          &failed);
+    cbt_json_set_counted (obj, "generation", json_integer (node->generation),
+                          &failed);
+    cbt_json_set_counted (obj, "heartbeat_at",
+                          render_time (node->heartbeat_at), &failed);
+    cbt_json_set_counted (obj, "started_at", render_time (node->started_at),
+                          &failed);
+    cbt_json_set_counted (obj, "alive", json_boolean (node->alive), &failed);
+    cbt_json_set_counted (obj, "jobs", json_integer (node->jobs), &failed);
+    if (failed || json_array_append_new (list, obj) == -1) {
+      if (failed)
+        json_decref (obj);
+      json_decref (list);
+      return NULL;
+    }
+  }
+  if (list == NULL)
+    return NULL;
+  return json_pack ("{s:I,s:o}", "count", (json_int_t)n, "nodes", list);
 }

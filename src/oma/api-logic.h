@@ -43,7 +43,8 @@ void oma_job_view (const struct oma_job *job, int64_t now, double stale_after,
                    struct oma_job_view *ret);
 
 /* Renders JOB as the JSON object of DESIGN §4's API: every column of
- * replication_jobs (timestamps as "YYYY-MM-DDTHH:MM:SSZ" or null,
+ * replication_jobs, "polled_by" (the OMA whose lease covers the job, null
+ * when none has claimed it) (timestamps as "YYYY-MM-DDTHH:MM:SSZ" or null,
  * error_message null when none), "status" as oma_job_status_shown says,
  * "cancel_requested_at", transfer_speed_bps and eta_seconds by
  * the view at NOW (null when they mean nothing: not replicating, stalled,
@@ -150,6 +151,13 @@ char *oma_render_csv (const oma_job_vector *jobs, const size_t *idx, size_t n,
  * (CBT_STATUS_CANCELLED_NAME).
  */
 const char *oma_job_status_shown (const struct oma_job *job);
+
+/* The answer of GET /api/v1/nodes for the N nodes NODES: {"count": N,
+ * "nodes": [{"node_id", "generation", "heartbeat_at", "started_at",
+ * "alive", "jobs"}]}.  Returns a new reference, or NULL when out of
+ * memory.
+ */
+json_t *oma_render_nodes (const struct oma_node *nodes, size_t n);
 
 /* Renders the changeId chain of the VM named VM from JOBS (newest created
  * first, with their disks), the answer of GET /api/v1/vms/{vm}/disks:

@@ -6,17 +6,23 @@
  * SIGTERM/SIGINT (SIGHUP reloads the token file) and then stops everything
  * in order.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "common/daemon.h"
 #include "common/error.h"
 #include "common/human.h"
 #include "common/progress-model.h"
+#include "common/ids.h"
+#include "common/timeutil.h"
 #include "common/token.h"
 #include "oma/api-logic.h"
 #include "oma/metrics.h"
@@ -29,6 +35,7 @@
 #define OMA_DEFAULT_POLL_INTERVAL 30.0
 #define OMA_DEFAULT_DEAD_TIMEOUT 300.0
 #define OMA_MAX_VMAS 64
+#define OMA_DEFAULT_LEASE 30.0
 
 /* With authentication (oma/auth-logic.h) every route needs it but the
  * CBT_ROUTE_PUBLIC ones: the login page and the static files (no data),
@@ -45,6 +52,7 @@ static const struct cbt_route oma_routes[] = {
   { "POST", "/api/v1/login", oma_auth_login, PUBLIC },
   { "POST", "/api/v1/logout", oma_auth_logout, 0 },
   { "GET", "/api/v1/session", oma_auth_session, PUBLIC },
+  { "GET", "/api/v1/nodes", oma_nodes_list, 0 },
   { "GET", "/", oma_ui_index, 0 },
   { "GET", "/login", oma_ui_login_page, PUBLIC },
   { "GET", "/ui/app.js", oma_ui_script, PUBLIC },
@@ -66,6 +74,7 @@ oma_usage (FILE *fp)
 "Usage: cbtrack oma [--listen ADDR:PORT] [--db URL] [--vma URL]...\n"
 "                   [--poll-interval S] [--dead-timeout S]\n"
 "                   [--allow-vma PATTERN]... [--vma-token-file FILE]\n"
+"                   [--node-id ID] [--lease S]\n"
 "                   [--token-file FILE] [--auth-token-file FILE]\n"
 "                   [--users-file FILE] [--tls-cert FILE --tls-key FILE]\n"
 "                   [--cacert FILE] [--verbose]\n"
@@ -100,6 +109,13 @@ oma_usage (FILE *fp)
 "  --poll-interval S    seconds between polls (default 30; 0.5, 10s, 1m...)\n"
 "  --dead-timeout S     a job with no progress for this long becomes\n"
 "                       failed (default 300; 5m...)\n"
+"  --node-id ID         this OMA's name among the OMAs sharing the\n"
+"                       database (default HOSTNAME:PID; 1-128 of\n"
+"                       A-Z a-z 0-9 . _ : -)\n"
+"  --lease S            each OMA renews its lease every third of S and\n"
+"                       polls only the jobs it claimed; the jobs of an\n"
+"                       OMA silent for S are taken over by the others\n"
+"                       (default 30; several OMAs need a MariaDB --db)\n"
 "  --token-file FILE    POST and PATCH then need the header\n"
 "                       \"Authorization: Bearer TOKEN\", TOKEN being the\n"
 "                       file's first line; GET stays open (without\n"
@@ -138,6 +154,7 @@ oma_usage (FILE *fp)
 "  POST  /api/v1/login, /api/v1/logout  a browser session (JSON)\n"
 "  GET   /api/v1/session                the session's user and CSRF token\n"
 "  GET   /login                         the login page\n"
+"  GET   /api/v1/nodes                  the OMAs sharing the database\n"
 "  GET   /healthz                       liveness\n"
 "  GET   /metrics                       Prometheus metrics\n"
 "\n"
@@ -145,6 +162,26 @@ oma_usage (FILE *fp)
 "the authentication files and the password file and reopens the\n"
 "--log-file.  See cbtrack-oma(8).\n");
   /* clang-format on */
+}
+
+/* Writes the default node id, HOSTNAME:PID (characters an id may not
+ * hold become '-'), into BUF of SIZE bytes.
+ */
+static void
+oma_default_node_id (char *buf, size_t size)
+{
+  char host[64] = "oma";
+  size_t i;
+
+  if (gethostname (host, sizeof host) == -1 || host[0] == '\0')
+    snprintf (host, sizeof host, "oma");
+  host[sizeof host - 1] = '\0';
+  for (i = 0; host[i]; i++)
+    if (!strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                 "0123456789._-",
+                 host[i]))
+      host[i] = '-';
+  snprintf (buf, size, "%s:%ld", host, (long)getpid ());
 }
 
 /* The daemon's log (the poller's too): one line on stderr per message. */
@@ -211,6 +248,8 @@ oma_main (int argc, char **argv)
     OPT_AUTH_TOKEN_FILE,
     OPT_USERS_FILE,
     OPT_CACERT,
+    OPT_NODE_ID,
+    OPT_LEASE,
   };
   static const struct option long_options[] = {
     CBT_DAEMON_LONG_OPTIONS,
@@ -224,6 +263,8 @@ oma_main (int argc, char **argv)
     { "auth-token-file", required_argument, NULL, OPT_AUTH_TOKEN_FILE },
     { "users-file", required_argument, NULL, OPT_USERS_FILE },
     { "cacert", required_argument, NULL, OPT_CACERT },
+    { "node-id", required_argument, NULL, OPT_NODE_ID },
+    { "lease", required_argument, NULL, OPT_LEASE },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -256,6 +297,8 @@ oma_main (int argc, char **argv)
   char *auth_token_credential = NULL, *users_credential = NULL;
   struct oma_poller *poller = NULL;
   struct cbt_daemon *daemon = NULL;
+  char node_id[OMA_NODE_ID_MAX + 1] = "";
+  double lease = OMA_DEFAULT_LEASE;
   int c, r, ret = 1, verbose = 0;
 
   optind = 1;
@@ -307,6 +350,23 @@ oma_main (int argc, char **argv)
     case OPT_DEAD_TIMEOUT:
       if (cbt_parse_duration (optarg, &pcfg.dead_timeout) == -1)
         goto usage_error;
+      break;
+    case OPT_NODE_ID:
+      if (!cbt_id_is_valid (optarg) || strlen (optarg) > OMA_NODE_ID_MAX) {
+        cbt_set_error ("--node-id '%s': expected 1-%d characters of "
+                       "A-Z a-z 0-9 . _ : -",
+                       optarg, OMA_NODE_ID_MAX);
+        goto usage_error;
+      }
+      snprintf (node_id, sizeof node_id, "%s", optarg);
+      break;
+    case OPT_LEASE:
+      if (cbt_parse_duration (optarg, &lease) == -1)
+        goto usage_error;
+      if (lease < 1 || lease > 86400) {
+        cbt_set_error ("--lease %s: expected 1 s to 1 day", optarg);
+        goto usage_error;
+      }
       break;
     case 'v': verbose = 1; break;
     case 'h': oma_usage (stdout); return 0;
@@ -396,6 +456,8 @@ oma_main (int argc, char **argv)
   if (oma_auth_enabled (server.auth))
     dconfig.authorize = oma_authorize;
   reload.auth = server.auth;
+  if (node_id[0] == '\0')
+    oma_default_node_id (node_id, sizeof node_id);
   reload.password_file = password_file;
   dconfig.reload = oma_reload;
   dconfig.reload_arg = &reload;
@@ -423,6 +485,18 @@ oma_main (int argc, char **argv)
     fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
     goto out;
   }
+  /* A second OMA on an SQLite file is refused here; a MariaDB server
+   * that is not up yet is joined by the poller later.
+   */
+  r = server.store->ops->node_join (
+      server.store, node_id, (int64_t)ceil (lease), (int64_t)cbt_now_wall ());
+  if (r < 0 && r != -EIO) {
+    fprintf (stderr, "cbtrack oma: %s\n", cbt_get_error ());
+    goto out;
+  }
+  pcfg.node_id = node_id;
+  pcfg.lease = (int64_t)ceil (lease);
+  pcfg.joined = r == 0;
   server.default_vma_url = n_vmas > 0 ? vmas[0] : NULL;
   server.poll_interval = pcfg.interval;
   server.stale_after = CBT_STALE_INTERVALS * pcfg.interval;
@@ -463,10 +537,10 @@ oma_main (int argc, char **argv)
   cbt_daemon_log (
       daemon,
       "listening on %s (port %u)%s, database %s, polling every %g s, dead "
-      "after %g s%s%s",
+      "after %g s, node %s with a lease of %" PRId64 " s%s%s",
       dconfig.listen, (unsigned)cbt_daemon_port (daemon),
       cbt_daemon_is_tls (daemon) ? ", HTTPS" : "", server.store->ops->name,
-      pcfg.interval, pcfg.dead_timeout,
+      pcfg.interval, pcfg.dead_timeout, node_id, pcfg.lease,
       oma_auth_enabled (server.auth)
           ? ", authentication required"
           : ", no authentication: serving this machine only (loopback)",

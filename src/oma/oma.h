@@ -50,6 +50,9 @@ void oma_replications_cancel (struct cbt_httpd_request *req);
  */
 void oma_vms_disks_get (struct cbt_httpd_request *req);
 
+/* nodes.c: GET /api/v1/nodes, the OMAs sharing the database. */
+void oma_nodes_list (struct cbt_httpd_request *req);
+
 /* ui.c: the web UI built into the binary: GET /, /ui/app.js,
  * /ui/style.css; and GET /healthz.
  */

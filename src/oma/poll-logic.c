@@ -42,8 +42,20 @@ oma_vma_job_parse (const char *body, size_t len, struct cbt_doc_job *ret_job)
 int
 oma_vma_list_parse (const char *body, size_t len, cbt_doc_job_vector *ret_jobs)
 {
+  char next[CBT_ID_MAX + 1];
+  uint64_t version;
+
+  return oma_vma_list_parse_page (body, len, ret_jobs, &version, next,
+                                  sizeof next);
+}
+
+int
+oma_vma_list_parse_page (const char *body, size_t len,
+                         cbt_doc_job_vector *ret_jobs, uint64_t *ret_version,
+                         char *next_after, size_t size)
+{
   json_error_t err;
-  json_t *root, *list, *v;
+  json_t *root, *list, *v, *ver, *next;
   struct cbt_doc_job job;
   size_t i;
   int r = -1;
@@ -58,6 +70,17 @@ oma_vma_list_parse (const char *body, size_t len, cbt_doc_job_vector *ret_jobs)
     cbt_set_error ("the VMA's job list is not an array");
     goto out;
   }
+  ver =
+      json_is_object (root) ? json_object_get (root, CBT_FIELD_VERSION) : NULL;
+  next = json_is_object (root) ? json_object_get (root, CBT_FIELD_NEXT_AFTER)
+                               : NULL;
+  if (next != NULL &&
+      (!json_is_string (next) || !cbt_id_is_valid (json_string_value (next)) ||
+       strlen (json_string_value (next)) >= size)) {
+    cbt_set_error ("the VMA's job list has a bad next_after");
+    goto out;
+  }
+
   json_array_foreach (list, i, v)
   {
     if (cbt_job_doc_decode (v, false, &job) == -1)
@@ -68,6 +91,10 @@ oma_vma_list_parse (const char *body, size_t len, cbt_doc_job_vector *ret_jobs)
       goto out;
     }
   }
+  *ret_version = json_is_integer (ver) && json_integer_value (ver) > 0
+                     ? (uint64_t)json_integer_value (ver)
+                     : 0;
+  snprintf (next_after, size, "%s", next ? json_string_value (next) : "");
   r = 0;
 out:
   json_decref (root);

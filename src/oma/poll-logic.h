@@ -60,6 +60,16 @@ int oma_vma_job_parse (const char *body, size_t len,
 int oma_vma_list_parse (const char *body, size_t len,
                         cbt_doc_job_vector *ret_jobs);
 
+/* Like oma_vma_list_parse, and also reads the list's paging fields: the
+ * VMA's change counter "version" into *RET_VERSION (0 when absent: a VMA
+ * that does not count) and "next_after" into NEXT_AFTER of SIZE bytes (""
+ * when absent: the last page).  An invalid next_after is an error.
+ */
+int oma_vma_list_parse_page (const char *body, size_t len,
+                             cbt_doc_job_vector *ret_jobs,
+                             uint64_t *ret_version, char *next_after,
+                             size_t size);
+
 /* Resets every job of *JOBS, then the vector.  NULL is allowed. */
 void oma_vma_job_vector_free (cbt_doc_job_vector *jobs);
 

@@ -43,6 +43,9 @@
 #define POLLER_NONE SIZE_MAX
 /* Poll results written per transaction. */
 #define POLLER_BATCH 500
+/* Jobs per page of a VMA's list, and pages per discovery at most. */
+#define POLLER_LIST_PAGE 1000
+#define POLLER_LIST_ROUNDS 200
 /* The discovery set is forgotten (and rebuilt) beyond this size. */
 #define POLLER_MAX_KNOWN_IDS 200000
 
@@ -71,18 +74,34 @@ struct fetch_group {
 
 DEFINE_VECTOR_TYPE (group_vector, struct fetch_group);
 
+/* One VMA's listing in a discovery: the page to ask for next. */
+struct poller_listing {
+  bool pending;               /* a page is still to be fetched */
+  bool failed;                /* a job could not be registered */
+  char after[CBT_ID_MAX + 1]; /* the cursor: "" for the first page */
+  uint64_t version;           /* the VMA's counter at the first page */
+};
+
 struct oma_poller {
   struct oma_poller_config cfg;
   CURLM *multi;
   oma_job_vector cache;     /* active jobs, sorted by id */
   string_vector known_ids;  /* ids known to exist in the store, sorted */
   string_vector tried_runs; /* "ID RUN" of new runs already considered */
+  uint64_t *since;          /* per --vma: the version its last listing had */
   bool discovery_full;      /* the last discovery met OMA_MAX_ACTIVE_JOBS */
   bool db_down;             /* in an outage of the store (for logging) */
   bool db_down_write;       /* ... in which a write failed */
   uint64_t cycles;          /* cycles run so far */
+  /* Leases: the poller thread alone reads and writes JOINED; the
+   * heartbeat thread sets LEASE_LOST when a renewal finds it lost.
+   */
+  bool joined;
+  atomic_bool lease_lost;
   pthread_t thread;
   bool thread_started;
+  pthread_t heartbeat_thread;
+  bool heartbeat_started;
   pthread_mutex_t lock;
   pthread_cond_t cond;
   atomic_bool stop;
@@ -250,6 +269,7 @@ fetch_init (struct oma_poller *p, struct fetch *f, const char *base,
   }
   f->http = cbt_http_new (&(struct cbt_http_options){
       .component = "oma",
+      .comment = p->cfg.node_id,
       .token = p->cfg.vma_token,
       .ca_file = p->cfg.ca_file,
       .connect_timeout_ms = timeout_ms < 5000 ? timeout_ms : 5000L,
@@ -555,83 +575,150 @@ poller_maybe_reopen (struct oma_poller *p, const struct cbt_doc_job *vma,
 }
 
 /* Registers the jobs listed by the configured VMAs that the store does
- * not have yet.  Returns how many were added.
+ * not have yet, asking each VMA only for what changed since the version
+ * its last complete listing had, a page of POLLER_LIST_PAGE jobs at a
+ * time.  Returns how many were added.
  */
 static size_t
 poller_discover (struct oma_poller *p, int64_t now)
 {
   struct oma_store *store = p->cfg.store;
-  size_t n = p->cfg.n_vma_urls, i, j, added = 0, refused = 0;
+  size_t n = p->cfg.n_vma_urls, i, j, added = 0, round, pending = 0;
+  size_t refused = 0;
   struct fetch *f;
-  char err[CURL_ERROR_SIZE + 32];
+  struct poller_listing *l;
+  char err[CURL_ERROR_SIZE + 32], query[CBT_ID_MAX + 96];
 
   if (n == 0)
     return 0;
   f = calloc (n, sizeof *f);
-  if (f == NULL)
+  l = calloc (n, sizeof *l);
+  if (f == NULL || l == NULL) {
+    free (f);
+    free (l);
     return 0;
-  for (i = 0; i < n; i++)
-    if (fetch_init (p, &f[i], p->cfg.vma_urls[i], "/api/v1/progress", "",
-                    POLLER_MAX_LIST_BODY) == -1)
+  }
+  for (i = 0; i < n; i++) {
+    /* One node at a time discovers each VMA: the holder of its lease. */
+    if (p->joined) {
+      int r = store->ops->discovery_take (store, p->cfg.vma_urls[i], now);
+
+      if (r == -EIO)
+        poller_db_state (p, false, true, "take a discovery lease");
+      if (r < 0)
+        continue;
+    }
+    l[i].pending = true;
+    pending++;
+  }
+  for (round = 0;
+       pending > 0 && round < POLLER_LIST_ROUNDS && !atomic_load (&p->stop);
+       round++) {
+    for (i = 0; i < n; i++) {
+      if (!l[i].pending)
+        continue;
+      snprintf (query, sizeof query, "?since=%" PRIu64 "&limit=%d%s%s",
+                p->since[i], POLLER_LIST_PAGE, l[i].after[0] ? "&after=" : "",
+                l[i].after);
+      if (fetch_init (p, &f[i], p->cfg.vma_urls[i], "/api/v1/progress", query,
+                      POLLER_MAX_LIST_BODY) == -1) {
+        fetch_reset (&f[i]);
+        l[i].pending = false;
+        pending--;
+      }
+    }
+    poller_fetch_all (p, f, n);
+
+    for (i = 0; i < n && !atomic_load (&p->stop); i++) {
+      cbt_doc_job_vector jobs = empty_vector;
+      char next[CBT_ID_MAX + 1];
+      uint64_t version = 0;
+      const char *body;
+      size_t body_len;
+
+      if (f[i].http == NULL)
+        continue;
+      assert (l[i].pending);
+      /* Unless this page goes on below, the VMA's listing ends here. */
+      l[i].pending = false;
+      pending--;
+      oma_metrics_vma (p->cfg.metrics, p->cfg.vma_urls[i],
+                       f[i].ok && f[i].http_status == 200);
+      if (!f[i].ok || f[i].http_status != 200) {
+        poller_logl (p, p->cfg.verbose ? CBT_LOG_INFO : CBT_LOG_DEBUG,
+                     "discovery on %s: %s", p->cfg.vma_urls[i],
+                     fetch_error (&f[i], err, sizeof err));
+        fetch_reset (&f[i]);
+        continue;
+      }
+      body = cbt_http_reply (f[i].http, &body_len);
+      if (oma_vma_list_parse_page (body, body_len, &jobs, &version, next,
+                                   sizeof next) == -1) {
+        poller_logl (p, CBT_LOG_WARNING, "discovery on %s: %s",
+                     p->cfg.vma_urls[i], cbt_get_error ());
+        fetch_reset (&f[i]);
+        continue;
+      }
       fetch_reset (&f[i]);
-  poller_fetch_all (p, f, n);
+      if (l[i].after[0] == '\0')
+        l[i].version = version;
+      if (version < p->since[i]) {
+        /* The VMA restarted and counts from 0 again: everything it
+         * has may be new.
+         */
+        p->since[i] = 0;
+        l[i].after[0] = '\0';
+        l[i].failed = false;
+        l[i].pending = true;
+        pending++;
+        oma_vma_job_vector_free (&jobs);
+        continue;
+      }
+      for (j = 0; j < jobs.len; j++) {
+        struct oma_job job;
+        int r;
 
-  for (i = 0; i < n && !atomic_load (&p->stop); i++) {
-    cbt_doc_job_vector jobs = empty_vector;
-    const char *body;
-    size_t body_len;
-
-    if (f[i].http == NULL)
-      continue;
-    oma_metrics_vma (p->cfg.metrics, p->cfg.vma_urls[i],
-                     f[i].ok && f[i].http_status == 200);
-    if (!f[i].ok || f[i].http_status != 200) {
-      poller_logl (p, p->cfg.verbose ? CBT_LOG_INFO : CBT_LOG_DEBUG,
-                   "discovery on %s: %s", p->cfg.vma_urls[i],
-                   fetch_error (&f[i], err, sizeof err));
-      continue;
-    }
-    body = cbt_http_reply (f[i].http, &body_len);
-    if (oma_vma_list_parse (body, body_len, &jobs) == -1) {
-      poller_logl (p, CBT_LOG_WARNING, "discovery on %s: %s",
-                   p->cfg.vma_urls[i], cbt_get_error ());
-      continue;
-    }
-    for (j = 0; j < jobs.len; j++) {
-      struct oma_job job;
-      int r;
-
-      if (poller_set_has (&p->known_ids, jobs.ptr[j].job_id)) {
-        if (poller_maybe_reopen (p, &jobs.ptr[j], now) == -EIO) {
-          poller_db_state (p, false, true, "reopen a resumed job");
-          break;
+        if (poller_set_has (&p->known_ids, jobs.ptr[j].job_id)) {
+          if (poller_maybe_reopen (p, &jobs.ptr[j], now) == -EIO) {
+            poller_db_state (p, false, true, "reopen a resumed job");
+            l[i].failed = true;
+            break;
+          }
+          continue;
         }
-        continue;
+        oma_job_from_discovery (&jobs.ptr[j], p->cfg.vma_urls[i], now, &job);
+        r = store->ops->job_insert (store, &job);
+        if (r == -EIO || r == -ENOSPC) {
+          /* Listed again next time: the version does not move on. */
+          l[i].failed = true;
+          refused += r == -ENOSPC;
+          if (r == -EIO) {
+            poller_db_state (p, false, true, "register discovered job");
+            break;
+          }
+          continue;
+        }
+        poller_db_state (p, true, true, NULL);
+        if (r == 0) {
+          added++;
+          poller_logl (p, CBT_LOG_INFO, "job %s discovered on %s", job.id,
+                       p->cfg.vma_urls[i]);
+        }
+        poller_set_add (&p->known_ids, job.id);
       }
-      oma_job_from_discovery (&jobs.ptr[j], p->cfg.vma_urls[i], now, &job);
-      r = store->ops->job_insert (store, &job);
-      if (r == -EIO) {
-        poller_db_state (p, false, true, "register discovered job");
-        break;
-      }
-      poller_db_state (p, true, true, NULL);
-      if (r == -ENOSPC) {
-        /* Not remembered: asked again once jobs have finished. */
-        refused++;
-        continue;
-      }
-      if (r == 0) {
-        added++;
-        poller_logl (p, CBT_LOG_INFO, "job %s discovered on %s", job.id,
-                     p->cfg.vma_urls[i]);
-      }
-      poller_set_add (&p->known_ids, job.id);
+      oma_vma_job_vector_free (&jobs);
+      if (next[0] != '\0' && !l[i].failed) {
+        memcpy (l[i].after, next, sizeof l[i].after);
+        l[i].pending = true;
+        pending++;
+      } else if (next[0] == '\0' && !l[i].failed)
+        p->since[i] = l[i].version;
     }
-    oma_vma_job_vector_free (&jobs);
   }
   for (i = 0; i < n; i++)
     fetch_reset (&f[i]);
   free (f);
+  free (l);
   /* Said when the cap is reached and again when it is left, not every
    * cycle in between.
    */
@@ -643,16 +730,56 @@ poller_discover (struct oma_poller *p, int64_t now)
                  refused, OMA_MAX_ACTIVE_JOBS);
   else if (refused == 0 && p->discovery_full)
     poller_logl (p, CBT_LOG_INFO,
-                 "discovery: below the limit of %d active "
-                 "jobs again",
+                 "discovery: below the limit of %d active jobs again",
                  OMA_MAX_ACTIVE_JOBS);
   p->discovery_full = refused > 0;
   return added;
 }
 
-/* Replaces the cache of active jobs with the store's list, keeping the
- * newer last_progress_at seen in memory.  On a store failure the cache
- * stays as it was.
+/* Joins the fleet (again) as the configured node.  Returns true when
+ * the poller is now joined.
+ */
+static bool
+poller_join (struct oma_poller *p)
+{
+  struct oma_store *store = p->cfg.store;
+  int r;
+
+  r = store->ops->node_join (store, p->cfg.node_id, p->cfg.lease,
+                             (int64_t)cbt_now_wall ());
+  if (r == -EIO) {
+    poller_db_state (p, false, true, "join the fleet");
+    return false;
+  }
+  if (r < 0) {
+    poller_logl (p, CBT_LOG_ERROR, "cannot join the fleet: %s",
+                 cbt_get_error ());
+    return false;
+  }
+  poller_db_state (p, true, true, NULL);
+  poller_logl (p, CBT_LOG_INFO,
+               "node %s joined the fleet (lease %" PRId64 " s)",
+               p->cfg.node_id, p->cfg.lease);
+  atomic_store (&p->lease_lost, false);
+  p->joined = true;
+  return true;
+}
+
+/* The lease is lost (what said so is in cbt_get_error): the jobs it
+ * covered are no longer this node's to poll or write.
+ */
+static void
+poller_lease_lost (struct oma_poller *p)
+{
+  poller_logl (p, CBT_LOG_WARNING, "%s; dropping %zu jobs and joining again",
+               cbt_get_error (), p->cache.len);
+  oma_job_vector_free (&p->cache);
+  p->joined = false;
+}
+
+/* Replaces the cache of active jobs with the store's list (the jobs this
+ * node claimed, when it uses leases), keeping the newer last_progress_at
+ * seen in memory.  On a store failure the cache stays as it was.
  */
 static void
 poller_load_active (struct oma_poller *p)
@@ -660,8 +787,33 @@ poller_load_active (struct oma_poller *p)
   struct oma_store *store = p->cfg.store;
   oma_job_vector fresh = empty_vector;
   size_t i;
+  int r;
 
-  if (store->ops->job_list_active (store, &fresh) < 0) {
+  if (p->cfg.node_id != NULL) {
+    if (atomic_exchange (&p->lease_lost, false) && p->joined) {
+      cbt_set_error ("the lease of node %s is lost (a heartbeat found it "
+                     "expired)",
+                     p->cfg.node_id);
+      poller_lease_lost (p);
+    }
+    if (!p->joined && !poller_join (p))
+      return;
+    r = store->ops->job_claim (store, (int64_t)cbt_now_wall (), &fresh);
+    if (r == -ESTALE) {
+      poller_lease_lost (p);
+      oma_job_vector_free (&fresh);
+      if (!poller_join (p) ||
+          store->ops->job_claim (store, (int64_t)cbt_now_wall (), &fresh) <
+              0) {
+        oma_job_vector_free (&fresh);
+        return;
+      }
+    } else if (r < 0) {
+      poller_db_state (p, false, false, "claim jobs");
+      oma_job_vector_free (&fresh);
+      return;
+    }
+  } else if (store->ops->job_list_active (store, &fresh) < 0) {
     poller_db_state (p, false, false, "read active jobs");
     oma_job_vector_free (&fresh);
     return;
@@ -691,8 +843,16 @@ poller_write (struct oma_poller *p, const struct oma_update *updates, size_t n)
   size_t done = 0, chunk;
 
   while (done < n) {
+    int r;
+
     chunk = n - done < POLLER_BATCH ? n - done : POLLER_BATCH;
-    if (store->ops->apply_updates (store, updates + done, chunk) < 0) {
+    r = store->ops->apply_updates (store, updates + done, chunk);
+    if (r == -ESTALE) {
+      /* Fenced: nothing of this batch was written, nor will be. */
+      poller_lease_lost (p);
+      break;
+    }
+    if (r < 0) {
       poller_db_state (p, false, true, "write poll results");
       break;
     }
@@ -869,6 +1029,28 @@ out:
   return r;
 }
 
+/* Waits on P's condition until the monotonic time NEXT or a stop; P's
+ * lock is held.
+ */
+static void
+poller_wait_until (struct oma_poller *p, double next)
+{
+  struct timespec ts;
+
+  while (!atomic_load (&p->stop) && cbt_now_mono () < next) {
+    double left = next - cbt_now_mono ();
+
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)left;
+    ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait (&p->cond, &p->lock, &ts);
+  }
+}
+
 static void *
 poller_thread (void *arg)
 {
@@ -877,7 +1059,6 @@ poller_thread (void *arg)
 
   while (!atomic_load (&p->stop)) {
     double next = cbt_now_mono () + p->cfg.interval;
-    struct timespec ts;
 
     int r = oma_poller_cycle (p, &stats);
 
@@ -895,19 +1076,34 @@ poller_thread (void *arg)
 
     /* Sleep until the next cycle, or a stop. */
     pthread_mutex_lock (&p->lock);
-    while (!atomic_load (&p->stop) && cbt_now_mono () < next) {
-      double left = next - cbt_now_mono ();
-
-      clock_gettime (CLOCK_MONOTONIC, &ts);
-      ts.tv_sec += (time_t)left;
-      ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
-      if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-      }
-      pthread_cond_timedwait (&p->cond, &p->lock, &ts);
-    }
+    poller_wait_until (p, next);
     pthread_mutex_unlock (&p->lock);
+  }
+  return NULL;
+}
+
+/* Renews the node's lease every third of it, whatever the cycles do (a
+ * cycle waiting for slow VMAs may last longer than the lease).  A lost
+ * lease is left for the poller thread, which owns the jobs, to act on.
+ */
+static void *
+poller_heartbeat_thread (void *arg)
+{
+  struct oma_poller *p = arg;
+  struct oma_store *store = p->cfg.store;
+  double period = (double)p->cfg.lease / 3.0;
+
+  for (;;) {
+    int r;
+
+    pthread_mutex_lock (&p->lock);
+    poller_wait_until (p, cbt_now_mono () + period);
+    pthread_mutex_unlock (&p->lock);
+    if (atomic_load (&p->stop))
+      break;
+    r = store->ops->node_heartbeat (store, (int64_t)cbt_now_wall ());
+    if (r == -ESTALE)
+      atomic_store (&p->lease_lost, true);
   }
   return NULL;
 }
@@ -928,6 +1124,14 @@ oma_poller_create (const struct oma_poller_config *config)
     return NULL;
   }
   p->cfg = *config;
+  p->since =
+      calloc (config->n_vma_urls ? config->n_vma_urls : 1, sizeof *p->since);
+  if (p->since == NULL) {
+    cbt_set_error_errno (errno, "calloc");
+    free (p);
+    cbt_http_global_cleanup ();
+    return NULL;
+  }
   if (p->cfg.http_timeout <= 0)
     p->cfg.http_timeout = p->cfg.interval < 10 ? p->cfg.interval : 10;
   if (p->cfg.http_timeout < 1)
@@ -935,6 +1139,7 @@ oma_poller_create (const struct oma_poller_config *config)
   p->multi = curl_multi_init ();
   if (p->multi == NULL) {
     cbt_set_error ("curl_multi_init failed");
+    free (p->since);
     free (p);
     cbt_http_global_cleanup ();
     return NULL;
@@ -951,6 +1156,7 @@ oma_poller_create (const struct oma_poller_config *config)
                                (long)POLLER_CACHED_CONNECTIONS)) != CURLM_OK) {
     cbt_set_error ("libcurl multi options: %s", curl_multi_strerror (mc));
     curl_multi_cleanup (p->multi);
+    free (p->since);
     free (p);
     cbt_http_global_cleanup ();
     return NULL;
@@ -961,6 +1167,8 @@ oma_poller_create (const struct oma_poller_config *config)
   pthread_cond_init (&p->cond, &attr);
   pthread_condattr_destroy (&attr);
   atomic_init (&p->stop, false);
+  atomic_init (&p->lease_lost, false);
+  p->joined = p->cfg.node_id != NULL && p->cfg.joined;
   return p;
 }
 
@@ -974,6 +1182,15 @@ oma_poller_start (struct oma_poller *p)
     return -1;
   }
   p->thread_started = true;
+  if (p->cfg.node_id != NULL) {
+    err = pthread_create (&p->heartbeat_thread, NULL, poller_heartbeat_thread,
+                          p);
+    if (err != 0) {
+      cbt_set_error_errno (err, "pthread_create");
+      return -1;
+    }
+    p->heartbeat_started = true;
+  }
   return 0;
 }
 
@@ -993,10 +1210,19 @@ oma_poller_free (struct oma_poller *p)
     (void)curl_multi_wakeup (p->multi);
     pthread_join (p->thread, NULL);
   }
+  if (p->heartbeat_started)
+    pthread_join (p->heartbeat_thread, NULL);
+  /* The jobs go back at once rather than after a lease. */
+  if (p->joined && p->cfg.store->ops->node_leave (p->cfg.store) < 0)
+    poller_logl (p, CBT_LOG_WARNING,
+                 "leaving the fleet: %s; the other OMAs take the jobs over "
+                 "when the lease expires",
+                 cbt_get_error ());
   curl_multi_cleanup (p->multi);
   oma_job_vector_free (&p->cache);
   poller_set_clear (&p->known_ids);
   poller_set_clear (&p->tried_runs);
+  free (p->since);
   pthread_cond_destroy (&p->cond);
   pthread_mutex_destroy (&p->lock);
   free (p);

@@ -1,7 +1,8 @@
 /* cbtrack oma - the poller: VMAs → database (DESIGN §4).
  *
- * Every interval it discovers jobs on the configured VMAs, reads the
- * active jobs from the store, fetches each from its VMA concurrently
+ * Every interval it discovers jobs on the configured VMAs (those whose
+ * discovery lease it holds), claims its share of the active jobs from the
+ * store, fetches each from its VMA concurrently
  * (libcurl multi), lets poll-logic decide, and writes all results in one
  * transaction.  When the database is down it keeps polling from the list
  * it last read and writes again once the database is back; because every
@@ -10,7 +11,9 @@
 #ifndef CBTRACK_OMA_POLLER_H
 #define CBTRACK_OMA_POLLER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "oma/store.h"
 
@@ -32,6 +35,15 @@ struct oma_poller_config {
   oma_log_fn log;        /* warnings and, when verbose, cycle stats */
   int verbose;
   struct oma_metrics *metrics; /* NULL, or where to record (metrics.h) */
+  /* Leases (store.h): the node id this OMA joins the fleet as, or NULL to
+   * poll every active job unfenced; LEASE in seconds; JOINED when the
+   * caller has joined already.  A joined poller renews its lease every
+   * third of it from a thread of its own, claims its share of the jobs
+   * each cycle, and leaves the fleet when freed.
+   */
+  const char *node_id;
+  int64_t lease;
+  bool joined;
 };
 
 /* What one cycle did. */
@@ -68,8 +80,9 @@ int oma_poller_cycle (struct oma_poller *poller,
  */
 int oma_poller_start (struct oma_poller *poller);
 
-/* Stops the thread (interrupting a cycle in flight) and frees the poller.
- * Accepts NULL.
+/* Stops the threads (interrupting a cycle in flight), leaves the fleet
+ * (the node's jobs are taken over at once) and frees the poller.  Accepts
+ * NULL.
  */
 void oma_poller_free (struct oma_poller *poller);
 

@@ -538,9 +538,23 @@ md_is_transient (struct oma_sql_driver *drv)
   case ER_CONNECTION_KILLED:
   case ER_SERVER_SHUTDOWN:
   case ER_LOCK_DEADLOCK:
-  case ER_LOCK_WAIT_TIMEOUT: return true;
+  case ER_LOCK_WAIT_TIMEOUT:
+  /* A Galera node that has not joined its cluster yet, or lost it. */
+  case ER_UNKNOWN_COM_ERROR: return true;
   default: return false;
   }
+}
+
+/* A failed COMMIT with error 1213 was rolled back by the server: InnoDB's
+ * deadlock victim, or Galera's certification conflict with a transaction
+ * another node committed first.
+ */
+static bool
+md_commit_undone (struct oma_sql_driver *drv)
+{
+  struct md_driver *d = (struct md_driver *)drv;
+
+  return d->last == ER_LOCK_DEADLOCK;
 }
 
 /* Two OMAs starting together must not both migrate.  MariaDB commits DDL
@@ -598,6 +612,8 @@ static const struct oma_sql_driver_ops mariadb_ops = {
   .upsert_new_open = "VALUES(",
   .upsert_new_close = ")",
   .bulk_rows = MD_BULK_ROWS,
+  .lock_skip_locked = " FOR UPDATE SKIP LOCKED",
+  .shared = true,
   .close = md_close,
   .connect = md_connect,
   .exec_sql = md_exec_sql,
@@ -610,6 +626,7 @@ static const struct oma_sql_driver_ops mariadb_ops = {
   .commit = md_commit,
   .rollback = md_rollback,
   .is_transient = md_is_transient,
+  .commit_undone = md_commit_undone,
   .migrate_begin = md_migrate_begin,
   .migrate_end = md_migrate_end,
 };

@@ -30,15 +30,27 @@
   "total_bytes, transfer_speed_bps, eta_seconds, vma_url, error_message, "    \
   "created_at, updated_at, started_at, completed_at, last_progress_at, "      \
   "stalled_since"
-/* What the job queries read: JOB_COLUMNS, then the cancel marker
- * (schema version 3), which only a cancel writes.
- */
-#define JOB_READ_COLUMNS JOB_COLUMNS ", cancel_requested_at"
 #define DISK_COLUMNS                                                          \
   "disk_id, capacity_bytes, total_bytes, bytes_synced, "                      \
   "sync_progress_percent, sync_status, updated_at, change_id, "               \
   "throughput_bps, eta_seconds"
+/* The columns every read of a job returns: JOB_COLUMNS, the cancel
+ * marker (schema version 3), which only a cancel writes, and the lease's
+ * owner (version 5), which only the claims write.
+ */
+#define JOB_READ_COLUMNS JOB_COLUMNS ", cancel_requested_at, owner_node"
 #define ACTIVE "('pending', 'replicating')"
+/* What a fenced write adds to its WHERE: when the first argument is not
+ * 0, the job must still be claimed by the node and generation that
+ * follow.
+ */
+#define FENCE " AND (? = 0 OR (owner_node = ? AND owner_generation = ?))"
+/* A node is alive while its heartbeat is at least the argument. */
+#define NODE_ALIVE_BY_ID                                                      \
+  "SELECT 1 FROM oma_nodes n WHERE n.node_id = j.owner_node "                 \
+  "AND n.generation = j.owner_generation AND n.heartbeat_at >= ?"
+/* Node rows silent for this long are dropped at a join. */
+#define SQL_NODE_PURGE_AFTER (24 * 3600)
 
 /* The disk upsert and the sample insert are built at create time from
  * these pieces: the head, the row repeated for the multi-row forms, and
@@ -88,10 +100,10 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
       "transfer_speed_bps = ?, eta_seconds = ?, error_message = ?, "
       "updated_at = ?, started_at = COALESCE(started_at, ?), "
       "completed_at = ?, last_progress_at = ?, stalled_since = ? "
-      "WHERE id = ? AND status IN " ACTIVE,
+      "WHERE id = ? AND status IN " ACTIVE FENCE,
   [OMA_SQL_JOB_FAIL] = "UPDATE replication_jobs SET status = 'failed', "
                        "error_message = ?, updated_at = ?, completed_at = ? "
-                       "WHERE id = ? AND status IN " ACTIVE,
+                       "WHERE id = ? AND status IN " ACTIVE FENCE,
   [OMA_SQL_JOB_REOPEN] = "UPDATE replication_jobs SET status = "
                          "'replicating', error_message = NULL, "
                          "completed_at = NULL, cancel_requested_at = NULL, "
@@ -126,7 +138,60 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
   [OMA_SQL_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) "
                              "FROM cbtrack_schema",
   [OMA_SQL_SCHEMA_SET] = "INSERT INTO cbtrack_schema (version) VALUES (?)",
+  [OMA_SQL_NODE_LIVE] = "SELECT COALESCE(SUM(node_id <> ?), 0), "
+                        "COALESCE(SUM(node_id = ?), 0) FROM oma_nodes "
+                        "WHERE heartbeat_at >= ?",
+  [OMA_SQL_NODE_BUMP] = "UPDATE oma_nodes SET generation = generation + 1, "
+                        "heartbeat_at = ?, started_at = ? WHERE node_id = ?",
+  [OMA_SQL_NODE_INSERT] = "INSERT INTO oma_nodes (node_id, generation, "
+                          "heartbeat_at, started_at) VALUES (?, 1, ?, ?)",
+  [OMA_SQL_NODE_GENERATION] = "SELECT generation FROM oma_nodes "
+                              "WHERE node_id = ?",
+  [OMA_SQL_NODE_HEARTBEAT] = "UPDATE oma_nodes SET heartbeat_at = ? "
+                             "WHERE node_id = ? AND generation = ? "
+                             "AND heartbeat_at >= ?",
+  [OMA_SQL_NODE_DELETE] = "DELETE FROM oma_nodes WHERE node_id = ? "
+                          "AND generation = ?",
+  [OMA_SQL_NODE_PURGE] = "DELETE FROM oma_nodes WHERE heartbeat_at < ?",
+  [OMA_SQL_NODE_LIST] =
+      "SELECT n.node_id, n.generation, n.heartbeat_at, n.started_at, "
+      "(SELECT COUNT(*) FROM replication_jobs j WHERE j.owner_node = "
+      "n.node_id AND j.owner_generation = n.generation AND j.status IN " ACTIVE
+      ") FROM oma_nodes n ORDER BY n.node_id",
+  [OMA_SQL_CLAIM_COUNTS] =
+      "SELECT (SELECT COUNT(*) FROM oma_nodes WHERE heartbeat_at >= ?), "
+      "(SELECT COUNT(*) FROM replication_jobs WHERE status IN " ACTIVE "), "
+      "(SELECT COUNT(*) FROM replication_jobs WHERE status IN " ACTIVE
+      " AND owner_node = ? AND owner_generation = ?)",
+  [OMA_SQL_CLAIM_SET] = "UPDATE replication_jobs SET owner_node = ?, "
+                        "owner_generation = ? WHERE id = ? "
+                        "AND status IN " ACTIVE,
+  [OMA_SQL_CLAIM_EXCESS] =
+      "SELECT id FROM replication_jobs WHERE status IN " ACTIVE
+      " AND owner_node = ? AND owner_generation "
+      "= ? ORDER BY created_at DESC, id DESC LIMIT ?",
+  [OMA_SQL_RELEASE_ONE] = "UPDATE replication_jobs SET owner_node = NULL, "
+                          "owner_generation = 0 WHERE id = ? AND owner_node "
+                          "= ? AND owner_generation = ?",
+  [OMA_SQL_RELEASE_ALL] = "UPDATE replication_jobs SET owner_node = NULL, "
+                          "owner_generation = 0 WHERE owner_node = ? "
+                          "AND owner_generation = ?",
+  [OMA_SQL_JOB_LIST_MINE] = "SELECT " JOB_READ_COLUMNS " FROM "
+                            "replication_jobs WHERE status IN " ACTIVE
+                            " AND owner_node = ? AND owner_generation = ? "
+                            "ORDER BY created_at, id",
+  [OMA_SQL_DISCOVERY_TAKE] = "UPDATE oma_discovery SET node_id = ?, "
+                             "lease_until = ? WHERE vma_key = ? AND "
+                             "(node_id = ? OR lease_until < ?)",
+  [OMA_SQL_DISCOVERY_INSERT] = "INSERT INTO oma_discovery (vma_key, "
+                               "node_id, lease_until) VALUES (?, ?, ?)",
 };
+
+/* The claim's query, ended by the dialect's row locking. */
+#define CLAIM_FREE_HEAD                                                       \
+  "SELECT id FROM replication_jobs j WHERE status IN " ACTIVE                 \
+  " AND (owner_node IS NULL OR NOT EXISTS (" NODE_ALIVE_BY_ID "))"            \
+  " ORDER BY created_at, id LIMIT ?"
 
 /* The names of the DDL types in the migrations' text. */
 static const char *const sql_ddl_names[OMA_SQL_DDL_COUNT] = {
@@ -217,6 +282,26 @@ static const char *const *const sql_migrations[OMA_SCHEMA_VERSION] = {
       "ALTER TABLE vm_disks ADD COLUMN eta_seconds {INT} NULL",
       "ALTER TABLE replication_jobs ADD COLUMN stalled_since {TIME} NULL",
       NULL },
+  (const char *const[]){
+      /* Version 5: leases, for several OMAs on one database.  A heartbeat
+       * row per OMA (its generation is the fencing token), the node and
+       * generation that claimed each job, a discovery lease per VMA.
+       */
+      "CREATE TABLE oma_nodes ("
+      "  node_id {NAME} NOT NULL PRIMARY KEY,"
+      "  generation {INT} NOT NULL,"
+      "  heartbeat_at {TIME} NOT NULL,"
+      "  started_at {TIME} NOT NULL){TABLE}",
+      "ALTER TABLE replication_jobs ADD COLUMN owner_node {NAME}",
+      "ALTER TABLE replication_jobs ADD COLUMN owner_generation {INT} "
+      "NOT NULL DEFAULT 0",
+      "CREATE INDEX replication_jobs_owner ON replication_jobs "
+      "(owner_node, owner_generation)",
+      "CREATE TABLE oma_discovery ("
+      "  vma_key {NAME} NOT NULL PRIMARY KEY,"
+      "  node_id {NAME} NOT NULL,"
+      "  lease_until {TIME} NOT NULL){TABLE}",
+      NULL },
 };
 
 /* Failures found by the store itself rather than by the driver.  They
@@ -255,6 +340,12 @@ struct sql_store {
   /* The arguments of the statement being bound. */
   struct oma_sql_arg args[OMA_SQL_ARGS_MAX];
   size_t nargs;
+  /* The node this store joined as ("" when it has not), its generation
+   * and its lease in seconds: set by node_join, under the lock.
+   */
+  char node_id[OMA_NAME_MAX + 1];
+  int64_t generation;
+  int64_t lease;
 };
 
 /* Result columns of one query, bound to the caller's variables. */
@@ -385,6 +476,7 @@ sql_cols_job_read (struct sql_cols *c, struct oma_job *job)
 {
   sql_cols_job (c, job);
   sql_col_time (c, &job->cancel_requested_at);
+  sql_col_text (c, job->owner_node, sizeof job->owner_node);
 }
 
 /* Binds the DISK_COLUMNS to D. */
@@ -603,8 +695,8 @@ sql_is_transient (struct sql_store *s)
  * driver on a connection that was up (a lock held too long, a deadlock, a
  * server that went away since the last call) is retried once; a failed
  * COMMIT is not, since whether it happened is unknown.  BODY must leave
- * no output behind when it fails.  Returns 0, -EEXIST and -ENOENT as BODY
- * does, or -EIO.
+ * no output behind when it fails.  Returns 0, -EEXIST, -ENOENT, -ENOSPC,
+ * -ESTALE and -EBUSY as BODY does, or -EIO.
  */
 static int
 sql_run (struct sql_store *s, bool transaction,
@@ -612,10 +704,11 @@ sql_run (struct sql_store *s, bool transaction,
 {
   const struct oma_sql_driver_ops *ops = s->drv->ops;
   bool retry = true, committing = false;
-  int r;
+  int r, undone_retries = 3;
 
   for (;;) {
     s->nargs = 0;
+    committing = false;
     if ((r = sql_ensure (s)) < 0)
       break;
     if (transaction)
@@ -630,11 +723,20 @@ sql_run (struct sql_store *s, bool transaction,
       return 0;
     if (transaction)
       ops->rollback (s->drv);
+    /* A COMMIT that failed as a whole (a Galera certification conflict)
+     * changed nothing: the transaction runs again, a few times.
+     */
+    if (r == -EIO && committing && ops->commit_undone &&
+        ops->commit_undone (s->drv) && undone_retries-- > 0)
+      continue;
     if (r != -EIO || committing || !retry || !sql_is_transient (s))
       break;
     retry = false;
   }
-  return r == -EEXIST || r == -ENOENT || r == -ENOSPC ? r : -EIO;
+  return r == -EEXIST || r == -ENOENT || r == -ENOSPC || r == -ESTALE ||
+                 r == -EBUSY
+             ? r
+             : -EIO;
 }
 
 /* Runs sql_run (S, TRANSACTION, BODY, ARG) under the store's lock, which
@@ -1212,6 +1314,41 @@ out:
   return r < 0 ? r : 0;
 }
 
+/* Binds the FENCE arguments: the node and generation that must hold the
+ * job, or none when the store has not joined.
+ */
+static void
+sql_arg_fence (struct sql_store *s)
+{
+  sql_arg_int (s, s->node_id[0] != '\0');
+  sql_arg_text (s, s->node_id, false);
+  sql_arg_int (s, s->generation);
+}
+
+/* Renews the lease of the node the store joined as, at NOW: -ESTALE when
+ * it no longer holds (the row expired or has another generation).
+ */
+static int
+sql_node_renew (struct sql_store *s, int64_t now)
+{
+  int r;
+
+  assert (s->node_id[0] != '\0');
+  sql_arg_time (s, now);
+  sql_arg_text (s, s->node_id, false);
+  sql_arg_int (s, s->generation);
+  sql_arg_time (s, now - s->lease);
+  if ((r = sql_exec (s, OMA_SQL_NODE_HEARTBEAT, "heartbeat")) < 0)
+    return r;
+  if (r == 0) {
+    cbt_set_error ("the lease of node %s (generation %" PRId64
+                   ") is lost: it expired, or the node joined again",
+                   s->node_id, s->generation);
+    return -ESTALE;
+  }
+  return 0;
+}
+
 /* Writes the job row of update U; sets *RET_MATCHED when the job was
  * still active (so its disks and sample are to be written too).
  */
@@ -1228,6 +1365,7 @@ sql_apply_job (struct sql_store *s, const struct oma_update *u,
     sql_arg_time (s, job->updated_at);
     sql_arg_time (s, job->completed_at);
     sql_arg_text (s, job->id, false);
+    sql_arg_fence (s);
     if ((r = sql_exec (s, OMA_SQL_JOB_FAIL, "fail job")) <= 0)
       return r;
     sql_arg_time (s, job->updated_at);
@@ -1251,6 +1389,7 @@ sql_apply_job (struct sql_store *s, const struct oma_update *u,
   sql_arg_time (s, job->last_progress_at);
   sql_arg_time (s, job->stalled_since);
   sql_arg_text (s, job->id, false);
+  sql_arg_fence (s);
   if ((r = sql_exec (s, OMA_SQL_JOB_PROGRESS, "update job")) < 0)
     return r;
   /* 0 rows: the job is gone, or final already. */
@@ -1342,6 +1481,14 @@ sql_apply_body (struct sql_store *s, void *arg)
   size_t i, disks = 0, samples = 0;
   int r;
 
+  /* A node whose lease is lost writes nothing.  A takeover racing this
+   * transaction is caught by FENCE in each job's write: the claimer
+   * locks the job row, and this write then finds it claimed by another.
+   */
+  if (s->node_id[0] != '\0' &&
+      (r = sql_node_renew (s, (int64_t)cbt_now_wall ())) < 0)
+    return r;
+
   for (i = 0; i < a->n; i++)
     if ((r = sql_apply_job (s, &a->updates[i], &a->matched[i])) < 0)
       return r;
@@ -1383,6 +1530,351 @@ sql_apply_updates (struct oma_store *store, const struct oma_update *updates,
   }
   a.matched = matched;
   return sql_locked_run (s, true, sql_apply_body, &a);
+}
+
+/* What the node operations work on. */
+struct sql_node_op {
+  const char *node_id;
+  int64_t lease;
+  int64_t now;
+  const char *vma_url;
+  oma_job_vector *ret_jobs;
+  oma_node_vector *ret_nodes;
+};
+
+static int
+sql_node_join_body (struct sql_store *s, void *arg)
+{
+  const struct sql_node_op *op = arg;
+  struct sql_cols c = { .n = 0 };
+  int64_t others = 0, same = 0, generation = 0;
+  int r;
+
+  sql_arg_text (s, op->node_id, false);
+  sql_arg_text (s, op->node_id, false);
+  sql_arg_time (s, op->now - op->lease);
+  sql_col_int (&c, &others);
+  sql_col_int (&c, &same);
+  if ((r = sql_read_one (s, OMA_SQL_NODE_LIVE, &c, "read nodes")) < 0)
+    return r;
+  if (others > 0 && !s->drv->ops->shared) {
+    cbt_set_error ("another OMA is running on this %s database (its "
+                   "heartbeat is younger than the lease of %" PRId64
+                   " s); several OMAs need MariaDB",
+                   s->drv->ops->name, op->lease);
+    return -EBUSY;
+  }
+  /* Rejoining under our own id (after a lost lease) is fine; another
+   * live process with the same id is not.
+   */
+  if (same > 0 && strcmp (s->node_id, op->node_id) != 0) {
+    cbt_set_error ("node id '%s' is in use by a live OMA; give each OMA "
+                   "its own --node-id",
+                   op->node_id);
+    return -EBUSY;
+  }
+  sql_arg_time (s, op->now - SQL_NODE_PURGE_AFTER);
+  if ((r = sql_exec (s, OMA_SQL_NODE_PURGE, "drop silent nodes")) < 0)
+    return r;
+  sql_arg_time (s, op->now);
+  sql_arg_time (s, op->now);
+  sql_arg_text (s, op->node_id, false);
+  if ((r = sql_exec (s, OMA_SQL_NODE_BUMP, "join")) < 0)
+    return r;
+  if (r == 0) {
+    sql_arg_text (s, op->node_id, false);
+    sql_arg_time (s, op->now);
+    sql_arg_time (s, op->now);
+    if ((r = sql_exec (s, OMA_SQL_NODE_INSERT, "join")) < 0) {
+      if (r == -EEXIST)
+        cbt_set_error ("node '%s' joined twice at once", op->node_id);
+      return r == -EEXIST ? -EIO : r;
+    }
+  }
+  c.n = 0;
+  sql_arg_text (s, op->node_id, false);
+  sql_col_int (&c, &generation);
+  if ((r = sql_read_one (s, OMA_SQL_NODE_GENERATION, &c, "join")) < 0)
+    return r;
+  if (r == 0) {
+    cbt_set_error ("node '%s' vanished while joining", op->node_id);
+    return -EIO;
+  }
+  oma_copy_text (s->node_id, sizeof s->node_id, op->node_id);
+  s->generation = generation;
+  s->lease = op->lease;
+  return 0;
+}
+
+static int
+sql_node_join (struct oma_store *store, const char *node_id, int64_t lease,
+               int64_t now)
+{
+  struct sql_store *s = (struct sql_store *)store;
+  struct sql_node_op op = { .node_id = node_id, .lease = lease, .now = now };
+
+  assert (lease > 0 && node_id[0] != '\0');
+  return sql_locked_run (s, true, sql_node_join_body, &op);
+}
+
+static int
+sql_node_heartbeat_body (struct sql_store *s, void *arg)
+{
+  const struct sql_node_op *op = arg;
+
+  if (s->node_id[0] == '\0') {
+    cbt_set_error ("the OMA has not joined the fleet");
+    return -ESTALE;
+  }
+  return sql_node_renew (s, op->now);
+}
+
+static int
+sql_node_heartbeat (struct oma_store *store, int64_t now)
+{
+  struct sql_store *s = (struct sql_store *)store;
+  struct sql_node_op op = { .now = now };
+
+  return sql_locked_run (s, true, sql_node_heartbeat_body, &op);
+}
+
+static int
+sql_node_leave_body (struct sql_store *s, void *arg)
+{
+  int r;
+
+  (void)arg;
+  if (s->node_id[0] == '\0')
+    return 0;
+  sql_arg_text (s, s->node_id, false);
+  sql_arg_int (s, s->generation);
+  if ((r = sql_exec (s, OMA_SQL_RELEASE_ALL, "release jobs")) < 0)
+    return r;
+  sql_arg_text (s, s->node_id, false);
+  sql_arg_int (s, s->generation);
+  if ((r = sql_exec (s, OMA_SQL_NODE_DELETE, "leave")) < 0)
+    return r;
+  return 0;
+}
+
+static int
+sql_node_leave (struct oma_store *store)
+{
+  struct sql_store *s = (struct sql_store *)store;
+  int r = sql_locked_run (s, true, sql_node_leave_body, NULL);
+
+  if (r == 0)
+    s->node_id[0] = '\0';
+  return r;
+}
+
+/* Appends the column just read (an id) to the vector of ids CTX. */
+struct sql_ids {
+  oma_job_vector *ids;
+  struct oma_job *row;
+};
+
+static int
+sql_append_id (void *ctx)
+{
+  struct sql_ids *ids = ctx;
+  struct oma_job job;
+
+  memset (&job, 0, sizeof job);
+  memcpy (job.id, ids->row->id, sizeof job.id);
+  return oma_job_vector_append (ids->ids, job);
+}
+
+/* Reads the ids the query ID (arguments bound) returns into *IDS. */
+static int
+sql_read_ids (struct sql_store *s, enum oma_sql_stmt id, oma_job_vector *ids,
+              const char *what)
+{
+  struct sql_cols c = { .n = 0 };
+  struct oma_job row;
+
+  memset (&row, 0, sizeof row);
+  sql_col_text (&c, row.id, sizeof row.id);
+  return sql_read_all (s, id, &c, what, sql_append_id,
+                       &(struct sql_ids){ ids, &row });
+}
+
+static int
+sql_job_claim_body (struct sql_store *s, void *arg)
+{
+  const struct sql_node_op *op = arg;
+  oma_job_vector ids = empty_vector, mine = empty_vector;
+  struct sql_cols c = { .n = 0 };
+  int64_t nodes = 0, active = 0, held = 0, share;
+  size_t i;
+  int r;
+
+  if (s->node_id[0] == '\0') {
+    cbt_set_error ("the OMA has not joined the fleet");
+    return -ESTALE;
+  }
+  if ((r = sql_node_renew (s, op->now)) < 0)
+    return r;
+  sql_arg_time (s, op->now - s->lease);
+  sql_arg_text (s, s->node_id, false);
+  sql_arg_int (s, s->generation);
+  sql_col_int (&c, &nodes);
+  sql_col_int (&c, &active);
+  sql_col_int (&c, &held);
+  if ((r = sql_read_one (s, OMA_SQL_CLAIM_COUNTS, &c, "count claims")) < 0)
+    return r;
+  /* This node's heartbeat was just renewed: it counts itself. */
+  if (nodes < 1)
+    nodes = 1;
+  share = (active + nodes - 1) / nodes;
+  if (held < share) {
+    sql_arg_time (s, op->now - s->lease);
+    sql_arg_int (s, share - held);
+    if ((r = sql_read_ids (s, OMA_SQL_CLAIM_FREE, &ids, "claim jobs")) < 0)
+      goto out;
+    for (i = 0; i < ids.len; i++) {
+      sql_arg_text (s, s->node_id, false);
+      sql_arg_int (s, s->generation);
+      sql_arg_text (s, ids.ptr[i].id, false);
+      if ((r = sql_exec (s, OMA_SQL_CLAIM_SET, "claim job")) < 0)
+        goto out;
+    }
+  } else if (held > share + 1) {
+    /* More than the share (the other nodes joined later): the newest go
+     * back, and the nodes below their share take them next cycle.
+     */
+    sql_arg_text (s, s->node_id, false);
+    sql_arg_int (s, s->generation);
+    sql_arg_int (s, held - share);
+    if ((r = sql_read_ids (s, OMA_SQL_CLAIM_EXCESS, &ids, "release jobs")) < 0)
+      goto out;
+    for (i = 0; i < ids.len; i++) {
+      sql_arg_text (s, ids.ptr[i].id, false);
+      sql_arg_text (s, s->node_id, false);
+      sql_arg_int (s, s->generation);
+      if ((r = sql_exec (s, OMA_SQL_RELEASE_ONE, "release job")) < 0)
+        goto out;
+    }
+  }
+  sql_arg_text (s, s->node_id, false);
+  sql_arg_int (s, s->generation);
+  if ((r = sql_read_jobs (s, OMA_SQL_JOB_LIST_MINE, &mine)) < 0)
+    goto out;
+  if (oma_job_vector_reserve (op->ret_jobs, mine.len) == -1) {
+    cbt_set_error_errno (errno, "read jobs");
+    r = SQL_ENOMEM;
+    goto out;
+  }
+  for (i = 0; i < mine.len; i++)
+    op->ret_jobs->ptr[op->ret_jobs->len++] = mine.ptr[i];
+  mine.len = 0;
+  r = 0;
+out:
+  oma_job_vector_free (&ids);
+  oma_job_vector_free (&mine);
+  return r;
+}
+
+static int
+sql_job_claim (struct oma_store *store, int64_t now, oma_job_vector *ret_jobs)
+{
+  struct sql_store *s = (struct sql_store *)store;
+  struct sql_node_op op = { .now = now, .ret_jobs = ret_jobs };
+
+  return sql_locked_run (s, true, sql_job_claim_body, &op);
+}
+
+static int
+sql_discovery_take_body (struct sql_store *s, void *arg)
+{
+  const struct sql_node_op *op = arg;
+  char key[OMA_NAME_MAX + 1];
+  int r;
+
+  if (s->node_id[0] == '\0')
+    return 0;
+  /* The key is the URL, cut to the width of the column. */
+  oma_copy_text (key, sizeof key, op->vma_url);
+  sql_arg_text (s, s->node_id, false);
+  sql_arg_time (s, op->now + s->lease);
+  sql_arg_text (s, key, false);
+  sql_arg_text (s, s->node_id, false);
+  sql_arg_time (s, op->now);
+  if ((r = sql_exec (s, OMA_SQL_DISCOVERY_TAKE, "take discovery lease")) < 0)
+    return r;
+  if (r > 0)
+    return 0;
+  sql_arg_text (s, key, false);
+  sql_arg_text (s, s->node_id, false);
+  sql_arg_time (s, op->now + s->lease);
+  r = sql_exec (s, OMA_SQL_DISCOVERY_INSERT, "take discovery lease");
+  if (r == -EEXIST) {
+    cbt_set_error ("another OMA discovers %s", op->vma_url);
+    return -EBUSY;
+  }
+  return r < 0 ? r : 0;
+}
+
+static int
+sql_discovery_take (struct oma_store *store, const char *vma_url, int64_t now)
+{
+  struct sql_store *s = (struct sql_store *)store;
+  struct sql_node_op op = { .now = now, .vma_url = vma_url };
+
+  return sql_locked_run (s, true, sql_discovery_take_body, &op);
+}
+
+static int
+sql_append_node (void *ctx)
+{
+  struct sql_rows *rows = ctx;
+
+  return oma_node_vector_append (rows->vec, *(struct oma_node *)rows->row);
+}
+
+static int
+sql_node_list_body (struct sql_store *s, void *arg)
+{
+  const struct sql_node_op *op = arg;
+  oma_node_vector nodes = empty_vector;
+  struct sql_cols c = { .n = 0 };
+  struct oma_node n;
+  size_t i;
+  int r;
+
+  memset (&n, 0, sizeof n);
+  sql_col_text (&c, n.node_id, sizeof n.node_id);
+  sql_col_int (&c, &n.generation);
+  sql_col_time (&c, &n.heartbeat_at);
+  sql_col_time (&c, &n.started_at);
+  sql_col_int (&c, &n.jobs);
+  if ((r = sql_read_all (s, OMA_SQL_NODE_LIST, &c, "read nodes",
+                         sql_append_node, &(struct sql_rows){ &nodes, &n })) <
+      0) {
+    oma_node_vector_reset (&nodes);
+    return r;
+  }
+  for (i = 0; i < nodes.len; i++)
+    nodes.ptr[i].alive = nodes.ptr[i].heartbeat_at >= op->now - s->lease;
+  if (oma_node_vector_reserve (op->ret_nodes, nodes.len) == -1) {
+    cbt_set_error_errno (errno, "read nodes");
+    oma_node_vector_reset (&nodes);
+    return SQL_ENOMEM;
+  }
+  for (i = 0; i < nodes.len; i++)
+    op->ret_nodes->ptr[op->ret_nodes->len++] = nodes.ptr[i];
+  oma_node_vector_reset (&nodes);
+  return 0;
+}
+
+static int
+sql_node_list (struct oma_store *store, int64_t now,
+               oma_node_vector *ret_nodes)
+{
+  struct sql_store *s = (struct sql_store *)store;
+  struct sql_node_op op = { .now = now, .ret_nodes = ret_nodes };
+
+  return sql_locked_run (s, false, sql_node_list_body, &op);
 }
 
 static int
@@ -1442,6 +1934,12 @@ static const struct oma_store_ops sql_store_ops = {
   .job_reopen = sql_job_reopen,
   .job_cancel = sql_job_cancel,
   .apply_updates = sql_apply_updates,
+  .node_join = sql_node_join,
+  .node_heartbeat = sql_node_heartbeat,
+  .node_leave = sql_node_leave,
+  .job_claim = sql_job_claim,
+  .discovery_take = sql_discovery_take,
+  .node_list = sql_node_list,
 };
 
 /* Writes HEAD, ROWS times ROW separated by ", ", then, for the disk
@@ -1537,6 +2035,11 @@ oma_sql_store_create (struct oma_sql_driver *drv)
   s->sql[OMA_SQL_DISK_UPSERT] = s->built[OMA_SQL_DISK_UPSERT];
   s->sql[OMA_SQL_DISK_UPSERT_BULK] = s->built[OMA_SQL_DISK_UPSERT_BULK];
   s->sql[OMA_SQL_SAMPLE_INSERT_BULK] = s->built[OMA_SQL_SAMPLE_INSERT_BULK];
+  s->built[OMA_SQL_CLAIM_FREE] =
+      sql_build (ops, CLAIM_FREE_HEAD, ops->lock_skip_locked, 1, false);
+  if (s->built[OMA_SQL_CLAIM_FREE] == NULL)
+    goto nomem;
+  s->sql[OMA_SQL_CLAIM_FREE] = s->built[OMA_SQL_CLAIM_FREE];
 
   /* A server that is not up yet is retried by every later operation;
    * wrong credentials or a broken schema are errors now.

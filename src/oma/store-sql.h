@@ -52,6 +52,24 @@ enum oma_sql_stmt {
    */
   OMA_SQL_DISK_UPSERT_BULK,
   OMA_SQL_SAMPLE_INSERT_BULK,
+  /* Leases: the nodes, the claims, the discovery leases. */
+  OMA_SQL_NODE_LIVE,
+  OMA_SQL_NODE_BUMP,
+  OMA_SQL_NODE_INSERT,
+  OMA_SQL_NODE_GENERATION,
+  OMA_SQL_NODE_HEARTBEAT,
+  OMA_SQL_NODE_DELETE,
+  OMA_SQL_NODE_PURGE,
+  OMA_SQL_NODE_LIST,
+  OMA_SQL_CLAIM_COUNTS,
+  OMA_SQL_CLAIM_FREE, /* built: ends with the driver's lock_skip_locked */
+  OMA_SQL_CLAIM_SET,
+  OMA_SQL_CLAIM_EXCESS,
+  OMA_SQL_RELEASE_ONE,
+  OMA_SQL_RELEASE_ALL,
+  OMA_SQL_JOB_LIST_MINE,
+  OMA_SQL_DISCOVERY_TAKE,
+  OMA_SQL_DISCOVERY_INSERT,
   OMA_SQL_STMT_COUNT
 };
 
@@ -60,7 +78,7 @@ enum oma_sql_stmt {
  */
 #define OMA_SQL_BULK_ROWS_MAX 32
 #define OMA_SQL_ARGS_MAX (OMA_SQL_BULK_ROWS_MAX * 11)
-#define OMA_SQL_COLS_MAX 20
+#define OMA_SQL_COLS_MAX 24
 
 /* The types of statement arguments and result columns. */
 enum oma_sql_type {
@@ -133,6 +151,13 @@ struct oma_sql_driver_ops {
   const char *upsert_new_open;
   const char *upsert_new_close;
   unsigned bulk_rows;
+  /* What ends a SELECT that claims rows: locks them and skips those that
+   * another transaction holds (" FOR UPDATE SKIP LOCKED"), or "" for an
+   * engine that locks the whole database for a write anyway.
+   */
+  const char *lock_skip_locked;
+  /* Whether several OMAs may share the database (a server engine). */
+  bool shared;
 
   /* Closes the connection and frees the driver. */
   void (*close) (struct oma_sql_driver *drv);
@@ -196,6 +221,13 @@ struct oma_sql_driver_ops {
    * failure is transient.
    */
   bool (*is_transient) (struct oma_sql_driver *drv);
+
+  /* Whether the COMMIT that just failed is known to have been rolled
+   * back as a whole (a deadlock, or a Galera certification conflict, both
+   * error 1213), so that running the transaction again is safe.  NULL
+   * when no failed commit is known to be undone.
+   */
+  bool (*commit_undone) (struct oma_sql_driver *drv);
 
   /* Checks, without touching the database, that the storage the driver
    * opened is still the one it writes to (SQLite: the file at the path

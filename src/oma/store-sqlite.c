@@ -293,6 +293,11 @@ static const struct oma_sql_driver_ops sqlite_ops = {
   .upsert_new_close = "",
   /* An embedded engine has no round trips to save. */
   .bulk_rows = 1,
+  /* A write locks the whole file: claims need no row locks, and the
+   * database serves one OMA.
+   */
+  .lock_skip_locked = "",
+  .shared = false,
   .close = sq_close,
   .exec_sql = sq_exec_sql,
   .prepare = sq_prepare,

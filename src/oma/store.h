@@ -30,7 +30,7 @@
 #include "common/ids.h"
 #include "common/vector.h"
 
-#define OMA_SCHEMA_VERSION 4
+#define OMA_SCHEMA_VERSION 5
 /* As CBT_CHANGE_ID_MAX (common/progress-model.h). */
 #define OMA_CHANGE_ID_MAX 128
 
@@ -130,10 +130,28 @@ struct oma_job {
    * moves.
    */
   int64_t stalled_since;
+  /* The OMA whose lease covers the job (oma_nodes.node_id), "" when none
+   * has claimed it; read only (the store's claims write it).
+   */
+  char owner_node[OMA_NAME_MAX + 1];
   oma_disk_vector disks;
   oma_sample_vector history;
 };
 DEFINE_VECTOR_TYPE (oma_job_vector, struct oma_job);
+
+/* One row of oma_nodes: an OMA of the fleet sharing the database. */
+struct oma_node {
+  char node_id[OMA_NAME_MAX + 1];
+  int64_t generation;   /* bumped at every join: the fencing token */
+  int64_t heartbeat_at; /* its last heartbeat */
+  int64_t started_at;   /* when it (re)joined */
+  int64_t jobs;         /* active jobs its lease covers now */
+  bool alive;           /* heartbeat within its lease, at the time asked */
+};
+DEFINE_VECTOR_TYPE (oma_node_vector, struct oma_node);
+
+/* The longest --node-id. */
+#define OMA_NODE_ID_MAX 128
 
 /* What one poll decided to write for one job (see poll-logic.h). */
 enum oma_update_kind {
@@ -243,6 +261,61 @@ struct oma_store_ops {
    */
   int (*apply_updates) (struct oma_store *store,
                         const struct oma_update *updates, size_t n);
+
+  /* Leases (several OMAs on one database).  A store that has joined as a
+   * node fences every apply_updates: the node's lease must still hold (its
+   * heartbeat row has its generation and is younger than LEASE seconds)
+   * and each job must still be claimed by this node and generation; an
+   * update of a job that is not changes nothing, and a lost lease makes
+   * the whole apply_updates change nothing and fail with -ESTALE.  A store
+   * that has not joined writes unfenced (tools, tests).
+   */
+
+  /* Joins the fleet as NODE_ID at time NOW with a lease of LEASE seconds:
+   * (re)creates the node's heartbeat row with a new generation, which
+   * fences off every write of an earlier life of the node, and drops rows
+   * of nodes silent for a day.  -EBUSY when the engine serves one OMA
+   * only (SQLite) and another node is alive, or when a live node already
+   * has NODE_ID; the message says which.
+   */
+  int (*node_join) (struct oma_store *store, const char *node_id,
+                    int64_t lease, int64_t now);
+
+  /* Renews the node's lease at NOW.  -ESTALE when it was lost already
+   * (expired, or the row has another generation): the caller joins again
+   * and polls only what it then claims.
+   */
+  int (*node_heartbeat) (struct oma_store *store, int64_t now);
+
+  /* Leaves the fleet: the node's jobs become unclaimed and its row goes,
+   * so that the other nodes take the jobs over at once.  Nothing when the
+   * store has not joined.
+   */
+  int (*node_leave) (struct oma_store *store);
+
+  /* Renews the lease, claims (SELECT ... FOR UPDATE SKIP LOCKED where the
+   * engine has it) unclaimed jobs and jobs whose node's lease expired, up
+   * to this node's fair share of the active jobs (their number over the
+   * live nodes, rounded up), gives back what exceeds the share by more
+   * than one, and appends the active jobs this node then holds, without
+   * disks, to *RET_JOBS.  -ESTALE as node_heartbeat.
+   */
+  int (*job_claim) (struct oma_store *store, int64_t now,
+                    oma_job_vector *ret_jobs);
+
+  /* Takes or renews the discovery lease of the VMA at VMA_URL for LEASE
+   * seconds of the node's: returns 0 when this node is to discover that
+   * VMA now, -EBUSY when another live node holds the lease.  Always 0
+   * for a store that has not joined.
+   */
+  int (*discovery_take) (struct oma_store *store, const char *vma_url,
+                         int64_t now);
+
+  /* Appends every node of the fleet, by id, to *RET_NODES, each alive or
+   * not as of NOW.
+   */
+  int (*node_list) (struct oma_store *store, int64_t now,
+                    oma_node_vector *ret_nodes);
 };
 
 /* The public part of a store's handle. */

@@ -169,25 +169,47 @@ vma_progress_list (struct cbt_httpd_request *req)
 {
   struct vma_server *server = req->app;
   double now_mono = cbt_now_mono ();
+  struct vma_list_query query;
   struct vma_job *snap = NULL;
-  json_t *jobs = NULL;
+  json_t *jobs = NULL, *doc;
+  uint64_t version = 0;
+  bool more = false;
   size_t n = 0, i;
 
+  if (vma_list_query_parse (cbt_httpd_query (req, "limit"),
+                            cbt_httpd_query (req, "after"),
+                            cbt_httpd_query (req, "status"),
+                            cbt_httpd_query (req, "since"), &query) == -1) {
+    cbt_httpd_respond_error (req, 400, "%s", cbt_get_error ());
+    return;
+  }
   /* Copied under the store's lock, rendered without it: updates are not
    * held up while a large list is built.
    */
-  if (vma_store_snapshot (server->store, &snap, &n) < 0 ||
+  if (vma_store_snapshot_query (server->store, &query, &snap, &n, &version,
+                                &more) < 0 ||
       (jobs = json_array ()) == NULL)
     goto oom;
   for (i = 0; i < n; i++)
     if (json_array_append_new (jobs, vma_render_job (&snap[i], now_mono)) ==
         -1)
       goto oom;
+  doc = json_pack ("{s:I,s:o,s:I}", CBT_FIELD_COUNT,
+                   (json_int_t)json_array_size (jobs), CBT_FIELD_JOBS, jobs,
+                   CBT_FIELD_VERSION, (json_int_t)version);
+  jobs = NULL;
+  if (doc != NULL && more &&
+      json_object_set_new (doc, CBT_FIELD_NEXT_AFTER,
+                           json_string (snap[n - 1].id)) == -1) {
+    json_decref (doc);
+    doc = NULL;
+  }
   vma_store_snapshot_free (snap, n);
-  cbt_httpd_respond_json (req, 200,
-                          json_pack ("{s:I,s:o}", CBT_FIELD_COUNT,
-                                     (json_int_t)json_array_size (jobs),
-                                     CBT_FIELD_JOBS, jobs));
+  if (doc == NULL) {
+    cbt_httpd_respond_error (req, 503, "out of memory; try again later");
+    return;
+  }
+  cbt_httpd_respond_json (req, 200, doc);
   return;
 
 oom:

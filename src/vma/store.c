@@ -27,6 +27,7 @@ struct vma_store {
   size_t nr_buckets; /* a power of two */
   struct vma_job *newest, *oldest;
   struct vma_store_stats stats;
+  uint64_t version; /* the change counter: bumped by every update */
 };
 
 /* FNV-1a: short ids, no adversary advantage worth a keyed hash here
@@ -481,6 +482,7 @@ vma_store_apply_update_noting (struct vma_store *store, const char *job_id,
     job->run++;
     job->run_started_mono = now_mono;
   }
+  job->changed = ++store->version;
   store->stats.bytes += vma_job_bytes (job);
 
   if (new_job != NULL) {
@@ -641,34 +643,150 @@ vma_record_dup_error (struct vma_record *rec)
   return rec->error_message ? 0 : -ENOMEM;
 }
 
+/* Copies JOB into *COPY (its disks and error messages too, none of the
+ * store's links).  Returns 0 or -ENOMEM (*COPY is then to be freed as
+ * part of its snapshot).
+ */
+static int
+vma_store_copy_job (const struct vma_job *job, struct vma_job *copy)
+{
+  size_t i;
+
+  *copy = *job;
+  copy->hash_next = copy->newer = copy->older = NULL;
+  copy->disks = (vma_disk_vector)empty_vector;
+  if (vma_record_dup_error (&copy->own) < 0 ||
+      vma_disk_vector_reserve (&copy->disks, job->disks.len) == -1)
+    return -ENOMEM;
+  for (i = 0; i < job->disks.len; i++) {
+    copy->disks.ptr[copy->disks.len++] = job->disks.ptr[i];
+    if (vma_record_dup_error (&copy->disks.ptr[i].rec) < 0)
+      return -ENOMEM;
+  }
+  return 0;
+}
+
+int
+vma_list_query_parse (const char *limit, const char *after, const char *status,
+                      const char *since, struct vma_list_query *ret)
+{
+  struct vma_list_query q;
+  char *end;
+
+  memset (&q, 0, sizeof q);
+  if (limit != NULL) {
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull (limit, &end, 10);
+    if (limit[0] < '0' || limit[0] > '9' || *end != '\0' || errno != 0 ||
+        v < 1 || v > VMA_LIST_MAX_LIMIT) {
+      cbt_set_error ("limit must be a number from 1 to %d",
+                     VMA_LIST_MAX_LIMIT);
+      return -1;
+    }
+    q.limit = (size_t)v;
+  }
+  if (after != NULL) {
+    if (!cbt_id_is_valid (after)) {
+      cbt_set_error ("after must be a job id");
+      return -1;
+    }
+    memcpy (q.after, after, strlen (after) + 1);
+  }
+  if (status != NULL) {
+    if (cbt_status_parse (status, &q.status) == -1) {
+      cbt_set_error ("status must be queued, in_progress, completed or "
+                     "failed");
+      return -1;
+    }
+    q.has_status = true;
+  }
+  if (since != NULL) {
+    errno = 0;
+    q.since = strtoull (since, &end, 10);
+    if (since[0] < '0' || since[0] > '9' || *end != '\0' || errno != 0) {
+      cbt_set_error ("since must be a version (a number)");
+      return -1;
+    }
+  }
+  *ret = q;
+  return 0;
+}
+
+static int
+vma_store_cmp_job_ptr (const void *a, const void *b)
+{
+  return strcmp ((*(struct vma_job *const *)a)->id,
+                 (*(struct vma_job *const *)b)->id);
+}
+
+int
+vma_store_snapshot_query (struct vma_store *store,
+                          const struct vma_list_query *q,
+                          struct vma_job **ret_jobs, size_t *ret_n,
+                          uint64_t *ret_version, bool *ret_more)
+{
+  ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
+  bool paged = q->limit > 0 || q->after[0] != '\0';
+  struct vma_job **match, *jobs, *job;
+  size_t m = 0, n = 0, i, count;
+  int r = 0;
+
+  match = calloc (store->stats.jobs ? store->stats.jobs : 1, sizeof *match);
+  if (match == NULL)
+    return -ENOMEM;
+  for (job = store->newest; job != NULL; job = job->older) {
+    if (job->changed <= q->since)
+      continue;
+    if (paged && q->after[0] != '\0' && strcmp (job->id, q->after) <= 0)
+      continue;
+    if (q->has_status) {
+      struct cbt_progress p;
+
+      vma_job_progress (job, &p);
+      if (p.status != q->status)
+        continue;
+    }
+    match[m++] = job;
+  }
+  /* A page is in id order, so that "after" is a stable cursor. */
+  if (paged && m > 1)
+    qsort (match, m, sizeof *match, vma_store_cmp_job_ptr);
+  count = q->limit > 0 && m > q->limit ? q->limit : m;
+  jobs = calloc (count ? count : 1, sizeof *jobs);
+  if (jobs == NULL) {
+    free (match);
+    return -ENOMEM;
+  }
+  for (i = 0; i < count && r == 0; i++)
+    r = vma_store_copy_job (match[i], &jobs[n++]);
+  free (match);
+  if (r < 0) {
+    vma_store_snapshot_free (jobs, n);
+    return r;
+  }
+  *ret_jobs = jobs;
+  *ret_n = n;
+  *ret_version = store->version;
+  *ret_more = count < m;
+  return 0;
+}
+
 int
 vma_store_snapshot (struct vma_store *store, struct vma_job **ret_jobs,
                     size_t *ret_n)
 {
   ACQUIRE_LOCK_FOR_CURRENT_SCOPE (&store->lock);
   struct vma_job *jobs, *job;
-  size_t n = 0, i;
+  size_t n = 0;
   int r = 0;
 
   jobs = calloc (store->stats.jobs ? store->stats.jobs : 1, sizeof *jobs);
   if (jobs == NULL)
     return -ENOMEM;
-  for (job = store->newest; job != NULL && r == 0; job = job->older) {
-    struct vma_job *copy = &jobs[n++];
-
-    *copy = *job;
-    copy->hash_next = copy->newer = copy->older = NULL;
-    copy->disks = (vma_disk_vector)empty_vector;
-    if (vma_record_dup_error (&copy->own) < 0 ||
-        vma_disk_vector_reserve (&copy->disks, job->disks.len) == -1) {
-      r = -ENOMEM;
-      break;
-    }
-    for (i = 0; i < job->disks.len && r == 0; i++) {
-      copy->disks.ptr[copy->disks.len++] = job->disks.ptr[i];
-      r = vma_record_dup_error (&copy->disks.ptr[i].rec);
-    }
-  }
+  for (job = store->newest; job != NULL && r == 0; job = job->older)
+    r = vma_store_copy_job (job, &jobs[n++]);
   if (r < 0) {
     vma_store_snapshot_free (jobs, n);
     return r;

@@ -92,6 +92,7 @@ struct vma_job {
   double run_started_mono;
   double updated_mono; /* last update of the job or any disk */
   double updated_wall;
+  uint64_t changed; /* the store's change counter at its last update */
   struct vma_job *hash_next; /* the store's private links */
   struct vma_job *newer, *older;
 };
@@ -113,6 +114,28 @@ struct vma_store_stats {
   uint64_t jobs_deleted;
   size_t bytes; /* the jobs' memory, as vma_job_bytes counts it */
 };
+
+/* The most jobs one page of the list holds ("?limit="). */
+#define VMA_LIST_MAX_LIMIT 10000
+
+/* What GET /api/v1/progress asks for (its query arguments). */
+struct vma_list_query {
+  size_t limit;               /* 0: every job, else one page of them */
+  char after[CBT_ID_MAX + 1]; /* "": from the first; else ids above it */
+  bool has_status;            /* only jobs of STATUS */
+  enum cbt_status status;     /* (aggregated over the job's disks) */
+  uint64_t since;             /* only jobs changed after this version */
+};
+
+/* Parses the list's query arguments LIMIT (1 to VMA_LIST_MAX_LIMIT),
+ * AFTER (a job id), STATUS (a status word of the progress model) and
+ * SINCE (a version, a decimal number), each NULL when absent.  Returns 0
+ * and fills *RET, or -1 with a message recorded (*RET untouched).  I/O
+ * free.
+ */
+int vma_list_query_parse (const char *limit, const char *after,
+                          const char *status, const char *since,
+                          struct vma_list_query *ret);
 
 struct vma_store;
 
@@ -211,6 +234,19 @@ int vma_store_snapshot (struct vma_store *store, struct vma_job **ret_jobs,
 
 /* Frees a snapshot of N jobs.  Accepts NULL. */
 void vma_store_snapshot_free (struct vma_job *jobs, size_t n);
+
+/* Like vma_store_snapshot, for the jobs QUERY selects: those changed
+ * after QUERY->since (every update of a job counts, and deleted or
+ * expired jobs are not reported), of QUERY->status when it has one; by
+ * id above QUERY->after, at most QUERY->limit of them, when either is
+ * set (a page), else newest first.  *RET_VERSION is the store's change
+ * counter as the copy was taken, *RET_MORE whether the page left jobs
+ * out.  Only the matching jobs are copied under the lock.
+ */
+int vma_store_snapshot_query (struct vma_store *store,
+                              const struct vma_list_query *query,
+                              struct vma_job **ret_jobs, size_t *ret_n,
+                              uint64_t *ret_version, bool *ret_more);
 
 /* The memory JOB takes: the job, its disks and its error messages. */
 size_t vma_job_bytes (const struct vma_job *job);

@@ -286,6 +286,41 @@ test_vma_list (void **state)
 }
 
 static void
+test_vma_list_page (void **state)
+{
+  static const char page[] = "{\"jobs\":[{\"job_id\":\"a\"}],\"count\":1,"
+                             "\"version\":42,\"next_after\":\"a\"}";
+  static const char last[] = "{\"jobs\":[],\"count\":0,\"version\":43}";
+  static const char bad[] = "{\"jobs\":[],\"next_after\":\"../x\"}";
+  cbt_doc_job_vector jobs = empty_vector;
+  char next[CBT_ID_MAX + 1] = "keep";
+  uint64_t version = 7;
+
+  assert_int_equal (oma_vma_list_parse_page (page, strlen (page), &jobs,
+                                             &version, next, sizeof next),
+                    0);
+  assert_int_equal (jobs.len, 1);
+  assert_int_equal (version, 42);
+  assert_string_equal (next, "a");
+  assert_int_equal (oma_vma_list_parse_page (last, strlen (last), &jobs,
+                                             &version, next, sizeof next),
+                    0);
+  assert_int_equal (version, 43);
+  assert_string_equal (next, "");
+  /* A VMA that does not count: version 0, one page. */
+  assert_int_equal (
+      oma_vma_list_parse_page ("[]", 2, &jobs, &version, next, sizeof next),
+      0);
+  assert_int_equal (version, 0);
+  version = 9;
+  assert_int_equal (oma_vma_list_parse_page (bad, strlen (bad), &jobs,
+                                             &version, next, sizeof next),
+                    -1);
+  assert_int_equal (version, 9);
+  oma_vma_job_vector_free (&jobs);
+}
+
+static void
 known_job (struct oma_job *job, int64_t created, int64_t last)
 {
   memset (job, 0, sizeof *job);
@@ -1285,6 +1320,7 @@ main (void)
     cmocka_unit_test (test_vma_parse),
     cmocka_unit_test (test_vma_parse_bad),
     cmocka_unit_test (test_vma_list),
+    cmocka_unit_test (test_vma_list_page),
     cmocka_unit_test (test_decide_progress),
     cmocka_unit_test (test_decide_all_bytes_in_progress),
     cmocka_unit_test (test_decide_final),

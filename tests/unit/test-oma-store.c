@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -466,6 +467,129 @@ test_reopen (void **state)
   oma_job_reset (&got);
 }
 
+/* Whether JOBS holds the job ID claimed by NODE. */
+static bool
+holds (const oma_job_vector *jobs, const char *id, const char *node)
+{
+  size_t i;
+
+  for (i = 0; i < jobs->len; i++)
+    if (strcmp (jobs->ptr[i].id, id) == 0)
+      return strcmp (jobs->ptr[i].owner_node, node) == 0;
+  return false;
+}
+
+static void
+test_leases (void **state)
+{
+  int64_t now = (int64_t)time (NULL);
+  oma_job_vector mine = empty_vector;
+  oma_node_vector nodes = empty_vector;
+  struct oma_store *other;
+  struct oma_update u;
+  struct oma_job job, got;
+  bool shared = strcmp (store->ops->name, "sqlite") != 0;
+  size_t i;
+
+  make_job (&job, "lease-1", "vm");
+  assert_int_equal (store->ops->job_insert (store, &job), 0);
+  oma_job_reset (&job);
+
+  /* Not joined: unclaimed, and writes are not fenced. */
+  assert_int_equal (store->ops->job_get (store, "lease-1", &got), 0);
+  assert_string_equal (got.owner_node, "");
+  oma_job_reset (&got);
+  assert_int_equal (store->ops->job_claim (store, now, &mine), -ESTALE);
+
+  assert_int_equal (store->ops->node_join (store, "n1", 10, now), 0);
+  other = oma_store_open (db_url);
+  assert_non_null (other);
+  /* The same id twice is refused on every engine; a second OMA only where
+   * the engine is shared.
+   */
+  assert_int_equal (other->ops->node_join (other, "n1", 10, now), -EBUSY);
+  assert_int_equal (other->ops->node_join (other, "n2", 10, now),
+                    shared ? 0 : -EBUSY);
+  if (!shared)
+    assert_non_null (strstr (cbt_get_error (), "several OMAs need MariaDB"));
+
+  assert_int_equal (store->ops->job_claim (store, now, &mine), 0);
+  if (!shared)
+    assert_true (holds (&mine, "lease-1", "n1"));
+  for (i = 0; i < mine.len; i++)
+    assert_string_equal (mine.ptr[i].owner_node, "n1");
+  oma_job_vector_free (&mine);
+  if (shared) {
+    /* n2 takes the rest; together they hold lease-1 once. */
+    oma_job_vector theirs = empty_vector;
+
+    assert_int_equal (store->ops->job_claim (store, now, &mine), 0);
+    assert_int_equal (other->ops->job_claim (other, now, &theirs), 0);
+    assert_true (holds (&mine, "lease-1", "n1") !=
+                 holds (&theirs, "lease-1", "n2"));
+    for (i = 0; i < theirs.len; i++)
+      assert_false (holds (&mine, theirs.ptr[i].id, "n1"));
+    oma_job_vector_free (&theirs);
+    /* n2 leaves: its jobs go back at once, and n1 takes them. */
+    assert_int_equal (other->ops->node_leave (other), 0);
+    oma_job_vector_free (&mine);
+    assert_int_equal (store->ops->job_claim (store, now, &mine), 0);
+    assert_true (holds (&mine, "lease-1", "n1"));
+    oma_job_vector_free (&mine);
+  }
+  oma_store_close (other);
+
+  assert_int_equal (store->ops->node_list (store, now, &nodes), 0);
+  assert_int_equal (nodes.len, 1);
+  assert_string_equal (nodes.ptr[0].node_id, "n1");
+  assert_true (nodes.ptr[0].alive);
+  assert_true (nodes.ptr[0].jobs >= 1);
+  oma_node_vector_reset (&nodes);
+
+  /* Held: the write lands. */
+  make_update (&u, "lease-1", "replicating", 10, 100, now);
+  assert_int_equal (apply1 (&u), 0);
+
+  /* A heartbeat later than the lease finds it lost; then the node's
+   * writes change nothing.
+   */
+  assert_int_equal (store->ops->node_heartbeat (store, now + 60), -ESTALE);
+  /* The heartbeat row is as it was, so simulate the lapse by joining
+   * again: the claims of the earlier generation no longer hold.
+   */
+  assert_int_equal (store->ops->node_join (store, "n1", 10, now), 0);
+  make_update (&u, "lease-1", "replicating", 20, 100, now);
+  assert_int_equal (apply1 (&u), 0);
+  assert_int_equal (store->ops->job_get (store, "lease-1", &got), 0);
+  assert_int_equal (got.bytes_transferred, 10);
+  oma_job_reset (&got);
+
+  /* Claimed again by the new generation, it is written. */
+  assert_int_equal (store->ops->job_claim (store, now, &mine), 0);
+  assert_true (holds (&mine, "lease-1", "n1"));
+  oma_job_vector_free (&mine);
+  make_update (&u, "lease-1", "replicating", 30, 100, now);
+  assert_int_equal (apply1 (&u), 0);
+  assert_int_equal (store->ops->job_get (store, "lease-1", &got), 0);
+  assert_int_equal (got.bytes_transferred, 30);
+  oma_job_reset (&got);
+
+  /* Discovery: one node per VMA. */
+  assert_int_equal (store->ops->discovery_take (store, "http://vma:8081", now),
+                    0);
+  assert_int_equal (
+      store->ops->discovery_take (store, "http://vma:8081", now + 1), 0);
+
+  /* Leaving hands the jobs back. */
+  assert_int_equal (store->ops->node_leave (store), 0);
+  assert_int_equal (store->ops->job_get (store, "lease-1", &got), 0);
+  assert_string_equal (got.owner_node, "");
+  oma_job_reset (&got);
+  assert_int_equal (store->ops->node_list (store, now, &nodes), 0);
+  assert_int_equal (nodes.len, 0);
+  oma_node_vector_reset (&nodes);
+}
+
 static int
 setup (void **state)
 {
@@ -522,6 +646,7 @@ main (void)
     cmocka_unit_test (test_history_bounded),
     cmocka_unit_test (test_list),
     cmocka_unit_test (test_reopen),
+    cmocka_unit_test (test_leases),
   };
 
   return cmocka_run_group_tests (tests, setup, teardown);

@@ -687,6 +687,114 @@ test_cancel (void **state)
   vma_store_free (store);
 }
 
+/* The ids of a query's snapshot, in order, each followed by a space. */
+static void
+query_ids (struct vma_store *store, const struct vma_list_query *q, char *buf,
+           size_t size, uint64_t *ret_version, bool *ret_more)
+{
+  struct vma_job *jobs;
+  size_t n, i;
+
+  assert_int_equal (
+      vma_store_snapshot_query (store, q, &jobs, &n, ret_version, ret_more),
+      0);
+  buf[0] = '\0';
+  for (i = 0; i < n; i++) {
+    size_t len = strlen (buf);
+
+    snprintf (buf + len, size - len, "%s ", jobs[i].id);
+  }
+  vma_store_snapshot_free (jobs, n);
+}
+
+static void
+test_list_query_parse (void **state)
+{
+  struct vma_list_query q;
+
+  assert_int_equal (vma_list_query_parse (NULL, NULL, NULL, NULL, &q), 0);
+  assert_int_equal (q.limit, 0);
+  assert_string_equal (q.after, "");
+  assert_false (q.has_status);
+  assert_int_equal (q.since, 0);
+  assert_int_equal (vma_list_query_parse ("100", "job-7", "Running", "42", &q),
+                    0);
+  assert_int_equal (q.limit, 100);
+  assert_string_equal (q.after, "job-7");
+  assert_true (q.has_status);
+  assert_int_equal (q.status, CBT_STATUS_IN_PROGRESS);
+  assert_int_equal (q.since, 42);
+  q.limit = 7;
+  assert_int_equal (vma_list_query_parse ("0", NULL, NULL, NULL, &q), -1);
+  assert_int_equal (q.limit, 7); /* untouched */
+  assert_int_equal (vma_list_query_parse ("10001", NULL, NULL, NULL, &q), -1);
+  assert_int_equal (vma_list_query_parse ("-1", NULL, NULL, NULL, &q), -1);
+  assert_int_equal (vma_list_query_parse ("1x", NULL, NULL, NULL, &q), -1);
+  assert_int_equal (vma_list_query_parse (NULL, "../x", NULL, NULL, &q), -1);
+  assert_int_equal (vma_list_query_parse (NULL, NULL, "done", NULL, &q), -1);
+  assert_int_equal (vma_list_query_parse (NULL, NULL, NULL, "v1", &q), -1);
+  assert_int_equal (vma_list_query_parse (NULL, NULL, NULL, "", &q), -1);
+  assert_int_equal (
+      vma_list_query_parse (NULL, NULL, NULL, "99999999999999999999999", &q),
+      -1);
+}
+
+static void
+test_list_pages_and_since (void **state)
+{
+  struct vma_store *store = vma_store_create (NULL);
+  struct vma_list_query q;
+  char ids[256];
+  uint64_t version, v2;
+  bool more;
+
+  assert_int_equal (apply (store, "b", "{\"status\":\"in_progress\"}"), 0);
+  assert_int_equal (apply (store, "d", "{\"status\":\"completed\"}"), 0);
+  assert_int_equal (apply (store, "a", "{\"status\":\"in_progress\"}"), 0);
+  assert_int_equal (apply (store, "c", "{\"status\":\"queued\"}"), 0);
+
+  /* No query: every job, newest first, as before. */
+  assert_int_equal (vma_list_query_parse (NULL, NULL, NULL, NULL, &q), 0);
+  query_ids (store, &q, ids, sizeof ids, &version, &more);
+  assert_string_equal (ids, "c a d b ");
+  assert_int_equal (version, 4);
+  assert_false (more);
+
+  /* Pages by id: the cursor is the last id of a page. */
+  assert_int_equal (vma_list_query_parse ("3", NULL, NULL, NULL, &q), 0);
+  query_ids (store, &q, ids, sizeof ids, &version, &more);
+  assert_string_equal (ids, "a b c ");
+  assert_true (more);
+  assert_int_equal (vma_list_query_parse ("3", "c", NULL, NULL, &q), 0);
+  query_ids (store, &q, ids, sizeof ids, &version, &more);
+  assert_string_equal (ids, "d ");
+  assert_false (more);
+
+  /* By status, aggregated. */
+  assert_int_equal (vma_list_query_parse (NULL, NULL, "in_progress", NULL, &q),
+                    0);
+  query_ids (store, &q, ids, sizeof ids, &version, &more);
+  assert_string_equal (ids, "a b ");
+
+  /* Since a version: only what changed after it. */
+  assert_int_equal (apply (store, "b", "{\"stage\":\"Transfer\"}"), 0);
+  assert_int_equal (apply (store, "e", "{\"status\":\"queued\"}"), 0);
+  assert_int_equal (vma_list_query_parse (NULL, NULL, NULL, "4", &q), 0);
+  query_ids (store, &q, ids, sizeof ids, &v2, &more);
+  assert_string_equal (ids, "e b ");
+  assert_int_equal (v2, 6);
+  assert_int_equal (vma_list_query_parse (NULL, NULL, NULL, "6", &q), 0);
+  query_ids (store, &q, ids, sizeof ids, &v2, &more);
+  assert_string_equal (ids, "");
+  /* An invalid update changes nothing, the version neither. */
+  assert_int_not_equal (
+      apply (store, "b", "{\"bytes_transferred\":9,\"total_bytes\":1}"), 0);
+  query_ids (store, &q, ids, sizeof ids, &v2, &more);
+  assert_string_equal (ids, "");
+  assert_int_equal (v2, 6);
+  vma_store_free (store);
+}
+
 int
 main (void)
 {
@@ -703,6 +811,8 @@ main (void)
     cmocka_unit_test (test_many_jobs_newest_first),
     cmocka_unit_test (test_render),
     cmocka_unit_test (test_cancel),
+    cmocka_unit_test (test_list_query_parse),
+    cmocka_unit_test (test_list_pages_and_since),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -318,6 +318,8 @@
     const actions = el("span", "job-actions");
     for (const a of jobActions(job)) actions.appendChild(a);
     head.appendChild(actions);
+    if (job.polled_by)
+      head.appendChild(el("span", "muted polled-by", "polled by " + job.polled_by));
     li.appendChild(head);
 
     if (job.status === "pending" && job.setup_progress_percent > 0) {
