@@ -3,8 +3,8 @@
 # and eta_seconds, replication_jobs.stalled_since) reaches a database made
 # before it, on SQLite and on MariaDB: the OMA adds the columns at start,
 # the rows it had keep their values, and it serves them with no rate
-# (null).  That migration is taken to be the newest one: the database is
-# taken back to the version before the newest.
+# (null).  The database is taken back to the version before that one
+# (version 3), later versions undone too.
 . "$SRCDIR/tests/functions.sh"
 requires command -v curl
 requires command -v jq
@@ -30,12 +30,16 @@ for engine in sqlite mariadb; do
     sql="ALTER TABLE vm_disks DROP COLUMN throughput_bps;
          ALTER TABLE vm_disks DROP COLUMN eta_seconds;
          ALTER TABLE replication_jobs DROP COLUMN stalled_since;
-         DELETE FROM cbtrack_schema WHERE version >= $newest;"
+         DROP TABLE oma_nodes; DROP TABLE oma_discovery;
+         DROP INDEX replication_jobs_owner;
+         ALTER TABLE replication_jobs DROP COLUMN owner_node;
+         ALTER TABLE replication_jobs DROP COLUMN owner_generation;
+         DELETE FROM cbtrack_schema WHERE version >= 4;"
     if [ $engine = sqlite ]; then
         sqlite3 "$tmp/oma.db" "$sql"
         cols=$(sqlite3 "$tmp/oma.db" "SELECT name FROM pragma_table_info('vm_disks')")
     else
-        mariadb_query "$db" "$sql"
+        mariadb_query "$db" "${sql/replication_jobs_owner/replication_jobs_owner ON replication_jobs}"
         cols=$(mariadb_query "$db" "SELECT column_name FROM information_schema.columns
             WHERE table_schema = 'cbtrack' AND table_name = 'vm_disks'")
     fi
