@@ -23,6 +23,10 @@ SOURCES     = $(shell git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'bench/*
 # or MariaDB Connector/C fails the configuration instead of quietly
 # dropping the unit tests or the MariaDB store.
 CHECK_OPTS  = -Dwerror=true -Dcmocka=enabled -Dmariadb=enabled
+# Tests run at once per build: most of them wait on their peers
+# (rate-limited servers, timeouts) rather than compute; the ones that are
+# sensitive to load run alone (parallel false in tests/meson.build).
+TEST_JOBS  ?= 4
 
 .PHONY: all build deps check demo bench install deb format format-check \
         lint fuzz clean
@@ -51,8 +55,8 @@ check: deps
 	$(MESON) setup --reconfigure $(ASAN_BUILD) $(CHECK_OPTS)
 	ninja -C $(BUILD)
 	ninja -C $(ASAN_BUILD)
-	-$(MESON) test -C $(BUILD) --print-errorlogs
-	-$(MESON) test -C $(ASAN_BUILD) --print-errorlogs
+	-$(MESON) test -C $(BUILD) --print-errorlogs --num-processes $(TEST_JOBS)
+	-$(MESON) test -C $(ASAN_BUILD) --print-errorlogs --num-processes $(TEST_JOBS)
 	@scripts/test-summary $(BUILD) $(ASAN_BUILD)
 
 demo: deps build

@@ -5,6 +5,9 @@
 # the contrib examples, and makes the cbtrack user.  Slow: skipped unless
 # dpkg-buildpackage and debhelper are installed.
 . "$(dirname "$0")/functions.sh" || exit 1
+# The package is built from the source with its own flags, the same in
+# both builds of the tests: once, in the normal build, is enough.
+requires_unsanitized
 requires command -v dpkg-buildpackage
 requires command -v dh
 requires dpkg-checkbuilddeps -d 'debhelper-compat (= 13)' /dev/null
