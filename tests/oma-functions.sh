@@ -203,3 +203,45 @@ start_log_proxy ()
     wait_for 10 test -s "$_lp_file" || fail "the log proxy did not start"
     printf -v "$_lp_var" '%s' "$(cat "$_lp_file")"
 }
+
+# db_query ENGINE SQL: run SQL on the test's database of ENGINE (sqlite:
+# $tmp/oma.db; mariadb: the server start_mariadb db started), printing the
+# rows.  MariaDB spells DROP INDEX with its table; write it as SQLite does.
+db_query ()
+{
+    if [ "$1" = sqlite ]; then
+        sqlite3 "$tmp/oma.db" "$2"
+    else
+        mariadb_query "$db" "${2//DROP INDEX replication_jobs_owner/DROP INDEX replication_jobs_owner ON replication_jobs}"
+    fi
+}
+
+# old_schema_db ENGINE SQL: make today's schema on ENGINE with one job
+# (old-1, VM "web", disk disk-2000), then take it back with SQL (which
+# drops the later versions' columns and tables and their cbtrack_schema
+# rows).  Sets $url (the --db URL) and $newest (today's schema version).
+old_schema_db ()
+{
+    local engine=$1 pid port
+    if [ "$engine" = sqlite ]; then url="sqlite:$tmp/oma.db"; else url=$db_url; fi
+    start_service pid port "$tmp/oma-$engine.log" "$CBTRACK" oma --db "$url" \
+        --poll-interval 1h --allow-vma "127.0.0.1:*"
+    curl -sf -X POST -d '{"id":"old-1","source_vm_name":"web",
+        "vma_url":"http://127.0.0.1:9","disks":["disk-2000"]}' \
+        "http://127.0.0.1:$port/api/v1/replications" >/dev/null ||
+        fail "$engine: register"
+    stop_service "$pid" "$tmp/oma-$engine.log"
+    newest=$(db_query "$engine" "SELECT MAX(version) FROM cbtrack_schema")
+    db_query "$engine" "$2"
+}
+
+# disk_columns ENGINE: the columns of vm_disks, one a line.
+disk_columns ()
+{
+    if [ "$1" = sqlite ]; then
+        db_query sqlite "SELECT name FROM pragma_table_info('vm_disks')"
+    else
+        db_query mariadb "SELECT column_name FROM information_schema.columns
+            WHERE table_schema = 'cbtrack' AND table_name = 'vm_disks'"
+    fi
+}

@@ -6,6 +6,7 @@
 # (null).  The database is taken back to the version before that one
 # (version 3), later versions undone too.
 . "$SRCDIR/tests/functions.sh"
+. "$SRCDIR/tests/oma-functions.sh"
 requires command -v curl
 requires command -v jq
 requires command -v sqlite3
@@ -14,20 +15,7 @@ make_tmpdir
 start_mariadb db
 
 for engine in sqlite mariadb; do
-    if [ $engine = sqlite ]; then url="sqlite:$tmp/oma.db"; else url=$db_url; fi
-    start_service pid port "$tmp/oma-$engine.log" "$CBTRACK" oma --db "$url" \
-        --poll-interval 1h --allow-vma "127.0.0.1:*"
-    curl -sf -X POST -d '{"id":"old-1","source_vm_name":"web",
-        "vma_url":"http://127.0.0.1:9","disks":["disk-2000"]}' \
-        "http://127.0.0.1:$port/api/v1/replications" >/dev/null ||
-        fail "$engine: register"
-    stop_service "$pid" "$tmp/oma-$engine.log"
-    if [ $engine = sqlite ]; then
-        newest=$(sqlite3 "$tmp/oma.db" "SELECT MAX(version) FROM cbtrack_schema")
-    else
-        newest=$(mariadb_query "$db" "SELECT MAX(version) FROM cbtrack_schema")
-    fi
-    sql="ALTER TABLE vm_disks DROP COLUMN throughput_bps;
+    old_schema_db $engine "ALTER TABLE vm_disks DROP COLUMN throughput_bps;
          ALTER TABLE vm_disks DROP COLUMN eta_seconds;
          ALTER TABLE replication_jobs DROP COLUMN stalled_since;
          DROP TABLE oma_nodes; DROP TABLE oma_discovery;
@@ -35,14 +23,7 @@ for engine in sqlite mariadb; do
          ALTER TABLE replication_jobs DROP COLUMN owner_node;
          ALTER TABLE replication_jobs DROP COLUMN owner_generation;
          DELETE FROM cbtrack_schema WHERE version >= 4;"
-    if [ $engine = sqlite ]; then
-        sqlite3 "$tmp/oma.db" "$sql"
-        cols=$(sqlite3 "$tmp/oma.db" "SELECT name FROM pragma_table_info('vm_disks')")
-    else
-        mariadb_query "$db" "${sql/replication_jobs_owner/replication_jobs_owner ON replication_jobs}"
-        cols=$(mariadb_query "$db" "SELECT column_name FROM information_schema.columns
-            WHERE table_schema = 'cbtrack' AND table_name = 'vm_disks'")
-    fi
+    cols=$(disk_columns $engine)
     case "$cols" in *throughput_bps*) fail "$engine: test set-up: still v3" ;; esac
 
     start_service pid port "$tmp/oma-$engine.log" "$CBTRACK" oma --db "$url" \
@@ -54,12 +35,11 @@ for engine in sqlite mariadb; do
            and .transfer_speed_bps == null' \
         "$tmp/job.json" >/dev/null || { cat "$tmp/job.json" >&2; fail "$engine: old rows"; }
     stop_service "$pid" "$tmp/oma-$engine.log"
+    v=$(db_query $engine "SELECT MAX(version) FROM cbtrack_schema")
     if [ $engine = sqlite ]; then
-        v=$(sqlite3 "$tmp/oma.db" "SELECT MAX(version) FROM cbtrack_schema")
-        c=$(sqlite3 "$tmp/oma.db" "SELECT throughput_bps || '/' || COALESCE(eta_seconds, 'null') FROM vm_disks")
+        c=$(db_query sqlite "SELECT throughput_bps || '/' || COALESCE(eta_seconds, 'null') FROM vm_disks")
     else
-        v=$(mariadb_query "$db" "SELECT MAX(version) FROM cbtrack_schema")
-        c=$(mariadb_query "$db" "SELECT CONCAT(throughput_bps, '/', COALESCE(eta_seconds, 'null')) FROM vm_disks")
+        c=$(db_query mariadb "SELECT CONCAT(throughput_bps, '/', COALESCE(eta_seconds, 'null')) FROM vm_disks")
     fi
     [ "$v" = "$newest" ] || fail "$engine: schema version $v after the migration"
     [ "$c" = "0/null" ] || fail "$engine: the old disk row: $c"
