@@ -409,25 +409,30 @@ stop_service ()
     }
 }
 
-# start_silent_server PORTVAR: a TCP server on 127.0.0.1 (port picked by
-# the kernel, stored in PORTVAR) that accepts every connection and never
-# answers: a peer that hangs, for the timeouts.  Stopped at exit.
+# start_silent_server PORTVAR [ACCEPTS]: a TCP server on 127.0.0.1 (port
+# picked by the kernel, stored in PORTVAR) that accepts every connection
+# and never answers: a peer that hangs, for the timeouts.  With ACCEPTS,
+# it appends a line "accept" to that file for each connection.  Stopped at
+# exit.
 start_silent_server ()
 {
-    local _ss_var=$1 _ss_file="$tmp/silent-$RANDOM.port" _ss_port=
-    python3 - "$_ss_file" <<'PY' &
-import socket, sys, time
+    local _ss_var=$1 _ss_log=${2:-} _ss_file="$tmp/silent-$RANDOM.port" _ss_port=
+    [ -z "$_ss_log" ] || : >"$_ss_log"
+    python3 - "$_ss_file" "$_ss_log" <<'PY' &
+import os, socket, sys
 s = socket.socket ()
 s.bind (("127.0.0.1", 0))
 s.listen (16)
 with open (sys.argv[1] + ".tmp", "w") as f:
     f.write (str (s.getsockname ()[1]))
-import os
 os.rename (sys.argv[1] + ".tmp", sys.argv[1])
 held = []
 while True:
     c, _ = s.accept ()
     held.append (c)
+    if sys.argv[2]:
+        with open (sys.argv[2], "a") as f:
+            f.write ("accept\n")
 PY
     cleanup_fn kill_daemon $!
     wait_for 10 test -s "$_ss_file" || fail "the silent server did not start"

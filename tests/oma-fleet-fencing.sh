@@ -14,25 +14,7 @@ start_service vma_pid vma "$tmp/vma.log" "$CBTRACK" vma
 # A VMA that accepts and never answers, counting its connections: a's
 # fetches of its job last a's whole HTTP timeout (its 3 s interval), so
 # a can be stopped while it holds the other job's answer unwritten.
-python3 - "$tmp/silent.port" "$tmp/silent.accepts" <<'PY' &
-import os, socket, sys
-s = socket.socket ()
-s.bind (("127.0.0.1", 0))
-s.listen (16)
-with open (sys.argv[1] + ".tmp", "w") as f:
-    f.write (str (s.getsockname ()[1]))
-os.rename (sys.argv[1] + ".tmp", sys.argv[1])
-held = []
-while True:
-    c, _ = s.accept ()
-    held.append (c)
-    with open (sys.argv[2], "a") as f:
-        f.write ("accept\n")
-PY
-cleanup_fn kill_daemon $!
-wait_for 10 test -s "$tmp/silent.port" || fail "the silent VMA did not start"
-silent=$(cat "$tmp/silent.port")
-: >"$tmp/silent.accepts"
+start_silent_server silent "$tmp/silent.accepts"
 
 opts=(--db "$db_url" --allow-vma "127.0.0.1:*" --lease 5 --dead-timeout 120)
 start_service a_pid a_port "$tmp/a.log" "$CBTRACK" oma "${opts[@]}" \

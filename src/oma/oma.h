@@ -53,19 +53,11 @@ void oma_vms_disks_get (struct cbt_httpd_request *req);
 /* nodes.c: GET /api/v1/nodes, the OMAs sharing the database. */
 void oma_nodes_list (struct cbt_httpd_request *req);
 
-/* ui.c: the web UI built into the binary: GET /, /ui/app.js,
- * /ui/style.css; and GET /healthz.
+/* ui.c: the files of the web UI, built into the binary, for the route it
+ * is given (GET /, /login, /ui/app.js, /ui/style.css, /ui/login.js,
+ * /ui/actions.js, /ui/actions.css); and GET /healthz.
  */
-void oma_ui_index (struct cbt_httpd_request *req);
-void oma_ui_script (struct cbt_httpd_request *req);
-void oma_ui_style (struct cbt_httpd_request *req);
-/* ui.c: the login page (GET /login), its script and the actions' script
- * and styles (GET /ui/login.js, /ui/actions.js, /ui/actions.css).
- */
-void oma_ui_login_page (struct cbt_httpd_request *req);
-void oma_ui_login_script (struct cbt_httpd_request *req);
-void oma_ui_actions_script (struct cbt_httpd_request *req);
-void oma_ui_actions_style (struct cbt_httpd_request *req);
+void oma_ui_file (struct cbt_httpd_request *req);
 void oma_health_get (struct cbt_httpd_request *req);
 
 /* ui-assets.c, generated at build time from src/oma/ui/ by ui/embed.c:

@@ -7,6 +7,8 @@
  * with textContent only, and the Content-Security-Policy below allows no
  * inline script and no other origin, so a hostile job name stays text.
  */
+#include <string.h>
+
 #include "oma/oma.h"
 
 static void
@@ -25,53 +27,42 @@ ui_respond (struct cbt_httpd_request *req, const char *content_type,
                           CBT_HTTPD_MEM_STATIC);
 }
 
-void
-oma_ui_index (struct cbt_httpd_request *req)
-{
-  ui_respond (req, "text/html; charset=utf-8", oma_ui_index_html,
-              oma_ui_index_html_len);
-}
+/* The files of the UI, by the path they are served at. */
+static const struct {
+  const char *path;
+  const char *content_type;
+  const unsigned char *data;
+  const size_t *len;
+} ui_files[] = {
+  { "/", "text/html; charset=utf-8", oma_ui_index_html,
+    &oma_ui_index_html_len },
+  { "/login", "text/html; charset=utf-8", oma_ui_login_html,
+    &oma_ui_login_html_len },
+  { "/ui/app.js", "text/javascript; charset=utf-8", oma_ui_app_js,
+    &oma_ui_app_js_len },
+  { "/ui/style.css", "text/css; charset=utf-8", oma_ui_style_css,
+    &oma_ui_style_css_len },
+  { "/ui/login.js", "text/javascript; charset=utf-8", oma_ui_login_js,
+    &oma_ui_login_js_len },
+  { "/ui/actions.js", "text/javascript; charset=utf-8", oma_ui_actions_js,
+    &oma_ui_actions_js_len },
+  { "/ui/actions.css", "text/css; charset=utf-8", oma_ui_actions_css,
+    &oma_ui_actions_css_len },
+};
 
 void
-oma_ui_script (struct cbt_httpd_request *req)
+oma_ui_file (struct cbt_httpd_request *req)
 {
-  ui_respond (req, "text/javascript; charset=utf-8", oma_ui_app_js,
-              oma_ui_app_js_len);
-}
+  size_t i;
 
-void
-oma_ui_style (struct cbt_httpd_request *req)
-{
-  ui_respond (req, "text/css; charset=utf-8", oma_ui_style_css,
-              oma_ui_style_css_len);
-}
-
-void
-oma_ui_login_page (struct cbt_httpd_request *req)
-{
-  ui_respond (req, "text/html; charset=utf-8", oma_ui_login_html,
-              oma_ui_login_html_len);
-}
-
-void
-oma_ui_login_script (struct cbt_httpd_request *req)
-{
-  ui_respond (req, "text/javascript; charset=utf-8", oma_ui_login_js,
-              oma_ui_login_js_len);
-}
-
-void
-oma_ui_actions_script (struct cbt_httpd_request *req)
-{
-  ui_respond (req, "text/javascript; charset=utf-8", oma_ui_actions_js,
-              oma_ui_actions_js_len);
-}
-
-void
-oma_ui_actions_style (struct cbt_httpd_request *req)
-{
-  ui_respond (req, "text/css; charset=utf-8", oma_ui_actions_css,
-              oma_ui_actions_css_len);
+  for (i = 0; i < sizeof ui_files / sizeof *ui_files; i++)
+    if (strcmp (req->path, ui_files[i].path) == 0) {
+      ui_respond (req, ui_files[i].content_type, ui_files[i].data,
+                  *ui_files[i].len);
+      return;
+    }
+  /* Only the routes of the table above lead here. */
+  cbt_httpd_respond_error (req, 404, "no such resource");
 }
 
 void
