@@ -26,7 +26,7 @@ CHECK_OPTS  = -Dwerror=true -Dcmocka=enabled -Dmariadb=enabled
 # Tests run at once per build: most of them wait on their peers
 # (rate-limited servers, timeouts) rather than compute; the ones that are
 # sensitive to load run alone (parallel false in tests/meson.build).
-TEST_JOBS  ?= 4
+TEST_JOBS  ?= 3
 
 .PHONY: all build deps check demo bench install deb format format-check \
         lint fuzz clean

@@ -58,7 +58,7 @@ mv "$tmp/saved.img" "$tmp/target.img"
     "$tmp/target.img" 3>"$tmp/restart.json"
 check_same "$ref_uri" "$tmp/target.img"
 jq -e -s '.[0].stage == "Analysis" and .[-1].resumed_bytes == 0' \
-    "$tmp/restart.json" >/dev/null || fail "--restart resumed"
+    "$tmp/restart.json" >/dev/null || { head -c 600 "$tmp/restart.json" >&2; fail "--restart resumed"; }
 [ ! -e "$ckpt" ] || fail "the finished copy left its checkpoint"
 
 # Another plan: an incremental copy from one changed-area list, rerun
