@@ -63,3 +63,35 @@ out:
   map_extent_vector_reset (&dirty);
   return ret;
 }
+
+bool
+analyse_reads_as_zero (struct rw *rw, uint64_t size)
+{
+  map_extent_vector map = empty_vector;
+  uint64_t off = 0;
+  unsigned calls = 0;
+  bool zero = rw->have_allocation && rw->ops->get_map != NULL;
+  size_t i;
+
+  while (zero && off < size) {
+    int64_t r;
+
+    if (calls++ == ANALYSE_ZERO_PROBE_CALLS) {
+      zero = false;
+      break;
+    }
+    map.len = 0;
+    r = rw->ops->get_map (rw, RW_MAP_ALLOCATION, off, size - off, &map);
+    if (r <= 0) {
+      cbt_clear_error ();
+      zero = false;
+      break;
+    }
+    for (i = 0; i < map.len; i++)
+      if (!(map.ptr[i].flags & PLAN_FLAG_ZERO))
+        zero = false;
+    off += (uint64_t)r;
+  }
+  map_extent_vector_reset (&map);
+  return zero;
+}

@@ -29,4 +29,19 @@ struct analyse_args {
 int analyse_source (struct rw *src, const struct analyse_args *args,
                     struct plan *ret_plan);
 
+/* At most this many block status questions are asked of a target to
+ * learn whether it reads as zero: an all-zero target answers in one.
+ */
+#define ANALYSE_ZERO_PROBE_CALLS 16
+
+/* True if RW's own allocation map says that [0, SIZE) reads as zero
+ * (every extent has the ZERO flag): a new NBD target (nbdkit memory,
+ * qemu-nbd on a new sparse file) whose zero ranges and zero blocks then
+ * need no request.  False when the map shows any data, when RW has no
+ * allocation map, when the answer needs more than
+ * ANALYSE_ZERO_PROBE_CALLS questions, or when asking fails: the copy
+ * then writes every zero, which is always right.  Records no error.
+ */
+bool analyse_reads_as_zero (struct rw *rw, uint64_t size);
+
 #endif /* CBTRACK_COPY_ANALYSE_H */

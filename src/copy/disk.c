@@ -264,6 +264,12 @@ disk_analyse (struct disk *d)
   }
   if (disk_checkpoint_check (d) == -1)
     return disk_fail (d);
+  /* A target whose own map says it reads as zero (a new NBD export) gets
+   * no zeroing; a file says so through SEEK_DATA when it is opened.
+   */
+  if (!d->dst->is_zero && !d->target_is_zero &&
+      analyse_reads_as_zero (d->dst, d->src->size))
+    d->dst->is_zero = true;
   progress_set_plan (&d->progress, d->plan.transfer_bytes, d->plan.capacity,
                      d->plan.hole_bytes, d->plan.zero_bytes);
   return 0;
