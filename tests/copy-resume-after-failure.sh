@@ -39,5 +39,8 @@ check_same "$ref_uri" "$tmp/target.img"
 jq -e -s --argjson d "$done_bytes" --argjson t "$planned" '
     .[0].stage == "Resume" and .[0].resumed_bytes == $d
     and .[-1].status == "completed" and .[-1].bytes_transferred == $t' \
-    "$tmp/resumed.json" >/dev/null || fail "the rerun did not resume"
+    "$tmp/resumed.json" >/dev/null || {
+    head -n 2 "$tmp/resumed.json"; tail -n 1 "$tmp/resumed.json"
+    fail "the rerun did not resume (checkpoint: $done_bytes bytes done)"
+}
 [ ! -e "$ckpt" ] || fail "the finished copy left its checkpoint"

@@ -1063,6 +1063,13 @@ copier_run (struct rw *src, struct rw *dst, const struct plan *plan,
     *ret_workers = nr_workers;
   if (c.done)
     c.done->drained = !atomic_load (&c.abandoned);
+  /* Requests left in flight must not outlive the buffers freed below. */
+  if (atomic_load (&c.abandoned)) {
+    if (src->ops->cancel)
+      src->ops->cancel (src);
+    if (dst->ops->cancel)
+      dst->ops->cancel (dst);
+  }
 
 out_workers:
   for (i = 0; i < nr_workers; i++)

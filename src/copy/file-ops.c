@@ -1,9 +1,21 @@
 /* cbtrack copy - local files and block devices, with pread/pwrite.
  *
- * The calls are synchronous: each "asynchronous" request completes, and
- * calls its callback, before it returns.  Workers share one descriptor,
- * which pread/pwrite allow.
+ * Reads, and every request to a block device, are synchronous: each
+ * "asynchronous" request completes, and calls its callback, before it
+ * returns.  Workers share one descriptor, which pread/pwrite allow.
+ *
+ * A regular file written to has a writer thread instead.  Writes to one
+ * file are serialised by the kernel (the inode's lock) whoever issues
+ * them, so workers that write themselves only wait for each other, and a
+ * worker waiting for write-back to reach the disk reads nothing from its
+ * source meanwhile.  The workers queue their writes, zeroes and flushes;
+ * the writer does them in order and hands each completion back to the
+ * worker that issued it, through that worker's eventfd (get_poll), whose
+ * thread then runs the callback (notify).  Only the writer touches the
+ * descriptor while requests are queued, so a write-back error is seen by
+ * exactly one request, as before.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +25,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -20,6 +34,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/pthread-checked.h"
 #include "copy/rw.h"
 
 /* Written ranges still being written back: once this many newer writes
@@ -35,9 +50,35 @@ struct file_range {
   uint64_t length;
 };
 
+/* What a queued request asks of the writer (struct command's op). */
+enum { FILE_OP_WRITE, FILE_OP_ZERO, FILE_OP_FLUSH };
+
+/* A worker's side of the writer: the completions waiting for it. */
+struct file_worker {
+  int efd;                          /* readable when DONE is not empty */
+  struct command *done, *done_last; /* under queue_lock */
+  unsigned pending;                 /* queued or done, not yet called
+                                       back; the worker's own */
+};
+
 struct file_rw {
   struct rw rw;
   int fd;
+  /* The writer thread (a regular file opened for writing, once workers
+   * are connected).  QUEUE is what it has to do, in order; STOP tells it
+   * to end once the queue is empty.
+   */
+  bool threaded;
+  bool writer_started;
+  pthread_t writer;
+  pthread_mutex_t queue_lock;
+  pthread_cond_t queue_cond;
+  pthread_cond_t idle_cond; /* CURRENT went back to NULL */
+  struct command *queue, *queue_last;
+  struct command *current; /* the request the writer carries out */
+  bool stop;
+  struct file_worker *workers;
+  unsigned nr_workers;
   pthread_mutex_t lock; /* protects the write-back window */
   struct file_range window[FILE_WRITEBACK_WINDOW];
   unsigned window_first, window_count;
@@ -96,6 +137,9 @@ file_rw_open (const char *name, const struct rw_open_args *args)
   f->rw.name = name;
   f->fd = -1;
   pthread_mutex_init (&f->lock, NULL);
+  pthread_mutex_init (&f->queue_lock, NULL);
+  pthread_cond_init (&f->queue_cond, NULL);
+  pthread_cond_init (&f->idle_cond, NULL);
   f->can_punch = f->can_zero_range = true;
 
   f->fd = open (name, flags | O_CLOEXEC);
@@ -138,8 +182,10 @@ file_rw_open (const char *name, const struct rw_open_args *args)
        */
       f->rw.is_zero = true;
     }
-    if (args->writable)
+    if (args->writable) {
       f->in_memory = file_rw_is_in_memory (f->fd);
+      f->threaded = true;
+    }
   } else {
     cbt_set_error ("%s: not a regular file or block device", name);
     goto err;
@@ -152,18 +198,25 @@ err:
   return NULL;
 }
 
+static void file_rw_stop_writer (struct file_rw *f);
+static int file_rw_start_writer (struct file_rw *f, unsigned n);
+
 static int
 file_rw_close (struct rw *rw)
 {
   struct file_rw *f = (struct file_rw *)rw;
   int ret = 0;
 
+  file_rw_stop_writer (f);
   /* Some filesystems (NFS, FUSE) report write errors only at close. */
   if (f->fd >= 0 && close (f->fd) == -1 && errno != EINTR) {
     cbt_set_error_errno (errno, "%s: close", rw->name);
     ret = -1;
   }
   pthread_mutex_destroy (&f->lock);
+  pthread_mutex_destroy (&f->queue_lock);
+  pthread_cond_destroy (&f->queue_cond);
+  pthread_cond_destroy (&f->idle_cond);
   free (f);
   return ret;
 }
@@ -171,7 +224,16 @@ file_rw_close (struct rw *rw)
 static int
 file_rw_connect_workers (struct rw *rw, unsigned n)
 {
-  return (int)n;
+  struct file_rw *f = (struct file_rw *)rw;
+
+  if (!f->threaded)
+    return (int)n;
+  /* Connected already (another run on the same endpoint): as many as
+   * then.
+   */
+  if (f->writer_started)
+    return (int)(n < f->nr_workers ? n : f->nr_workers);
+  return file_rw_start_writer (f, n) == -1 ? -1 : (int)n;
 }
 
 static int64_t
@@ -294,15 +356,27 @@ file_rw_writeback (struct file_rw *f, uint64_t offset, uint64_t length)
   return 0;
 }
 
+/* Writes CMD's buffer and starts (or waits for) its write-back. */
 static int
-file_rw_asynch_write (struct rw *rw, struct command *cmd)
+file_rw_write (struct file_rw *f, struct command *cmd)
 {
-  struct file_rw *f = (struct file_rw *)rw;
   int err = file_rw_full_io (f->fd, true, cmd->buf, cmd->length, cmd->offset);
 
   if (err == 0 && !f->is_block && !f->in_memory)
     err = file_rw_writeback (f, cmd->offset, cmd->length);
-  cmd->cb (cmd, err);
+  return err;
+}
+
+static int file_rw_enqueue (struct file_rw *f, struct command *cmd, int op);
+
+static int
+file_rw_asynch_write (struct rw *rw, struct command *cmd)
+{
+  struct file_rw *f = (struct file_rw *)rw;
+
+  if (f->writer_started)
+    return file_rw_enqueue (f, cmd, FILE_OP_WRITE);
+  cmd->cb (cmd, file_rw_write (f, cmd));
   return 0;
 }
 
@@ -349,32 +423,255 @@ file_rw_zero_range (struct file_rw *f, uint64_t off, uint64_t len)
 static int
 file_rw_asynch_zero (struct rw *rw, struct command *cmd)
 {
-  cmd->cb (cmd, file_rw_zero_range ((struct file_rw *)rw, cmd->offset,
-                                    cmd->length));
+  struct file_rw *f = (struct file_rw *)rw;
+
+  if (f->writer_started)
+    return file_rw_enqueue (f, cmd, FILE_OP_ZERO);
+  cmd->cb (cmd, file_rw_zero_range (f, cmd->offset, cmd->length));
   return 0;
 }
 
+/* Makes the file durable.  Returns 0 or an errno value. */
+static int
+file_rw_sync (struct file_rw *f)
+{
+  return (f->is_block ? fsync (f->fd) : fdatasync (f->fd)) == -1 ? errno : 0;
+}
+
+/* Called when no request is in flight: nothing else uses the descriptor. */
 static int
 file_rw_flush (struct rw *rw)
 {
-  struct file_rw *f = (struct file_rw *)rw;
+  int err = file_rw_sync ((struct file_rw *)rw);
 
-  if ((f->is_block ? fsync (f->fd) : fdatasync (f->fd)) == -1) {
-    cbt_set_error_errno (errno, "%s: flush", rw->name);
+  if (err) {
+    cbt_set_error_errno (err, "%s: flush", rw->name);
     return -1;
   }
   return 0;
 }
 
-/* Flushes at once, in the calling worker: a file has no connections. */
+/* Flushes at once in the calling worker, or after the writes queued
+ * before it: a file has no connections.
+ */
 static int
 file_rw_asynch_flush (struct rw *rw, struct command *cmd)
 {
   struct file_rw *f = (struct file_rw *)rw;
 
-  cmd->cb (cmd, (f->is_block ? fsync (f->fd) : fdatasync (f->fd)) == -1 ? errno
-                                                                        : 0);
+  if (f->writer_started)
+    return file_rw_enqueue (f, cmd, FILE_OP_FLUSH);
+  cmd->cb (cmd, file_rw_sync (f));
   return 0;
+}
+
+/* The writer thread: does the queued requests in order, and hands each
+ * completion to the worker that queued it.
+ */
+static void *
+file_rw_writer (void *arg)
+{
+  struct file_rw *f = arg;
+
+  for (;;) {
+    struct command *cmd;
+    struct file_worker *fw;
+    bool wake;
+
+    cbt_mutex_lock (&f->queue_lock);
+    while (f->queue == NULL && !f->stop)
+      cbt_pthread_check (pthread_cond_wait (&f->queue_cond, &f->queue_lock),
+                         "pthread_cond_wait");
+    cmd = f->queue;
+    if (cmd == NULL) {
+      cbt_mutex_unlock (&f->queue_lock);
+      break;
+    }
+    f->queue = cmd->next;
+    if (f->queue == NULL)
+      f->queue_last = NULL;
+    f->current = cmd;
+    cbt_mutex_unlock (&f->queue_lock);
+
+    switch (cmd->op) {
+    case FILE_OP_WRITE: cmd->err = file_rw_write (f, cmd); break;
+    case FILE_OP_ZERO:
+      cmd->err = file_rw_zero_range (f, cmd->offset, cmd->length);
+      break;
+    case FILE_OP_FLUSH: cmd->err = file_rw_sync (f); break;
+    default: abort ();
+    }
+
+    /* The worker is woken only when its list was empty: otherwise it has
+     * a wake-up pending, and takes the whole list when it runs.
+     */
+    assert (cmd->worker < f->nr_workers);
+    fw = &f->workers[cmd->worker];
+    cmd->next = NULL;
+    cbt_mutex_lock (&f->queue_lock);
+    f->current = NULL;
+    cbt_cond_broadcast (&f->idle_cond);
+    wake = fw->done == NULL;
+    if (fw->done_last)
+      fw->done_last->next = cmd;
+    else
+      fw->done = cmd;
+    fw->done_last = cmd;
+    cbt_mutex_unlock (&f->queue_lock);
+    if (wake && eventfd_write (fw->efd, 1) == -1)
+      cbt_pthread_check (errno, "eventfd_write");
+  }
+  return NULL;
+}
+
+/* Queues CMD for the writer.  Never fails. */
+static int
+file_rw_enqueue (struct file_rw *f, struct command *cmd, int op)
+{
+  assert (cmd->worker < f->nr_workers);
+  cmd->op = op;
+  cmd->err = 0;
+  cmd->next = NULL;
+  f->workers[cmd->worker].pending++;
+  cbt_mutex_lock (&f->queue_lock);
+  if (f->queue_last)
+    f->queue_last->next = cmd;
+  else
+    f->queue = cmd;
+  f->queue_last = cmd;
+  cbt_cond_signal (&f->queue_cond);
+  cbt_mutex_unlock (&f->queue_lock);
+  return 0;
+}
+
+static int
+file_rw_get_poll (struct rw *rw, unsigned w, int *ret_fd, short *ret_events)
+{
+  struct file_rw *f = (struct file_rw *)rw;
+
+  if (!f->writer_started || w >= f->nr_workers || f->workers[w].pending == 0) {
+    *ret_fd = -1;
+    *ret_events = 0;
+    return 0;
+  }
+  *ret_fd = f->workers[w].efd;
+  *ret_events = POLLIN;
+  return 0;
+}
+
+/* Runs the callbacks of worker W's completed requests, in order. */
+static int
+file_rw_notify (struct rw *rw, unsigned w, short revents)
+{
+  struct file_rw *f = (struct file_rw *)rw;
+  struct file_worker *fw = &f->workers[w];
+  struct command *cmd;
+  eventfd_t count;
+
+  (void)revents;
+  /* Read before the list is taken: a completion added after the list was
+   * taken finds it empty and wakes the worker again.
+   */
+  if (eventfd_read (fw->efd, &count) == -1 && errno != EAGAIN) {
+    cbt_set_error_errno (errno, "%s: eventfd", rw->name);
+    return -1;
+  }
+  cbt_mutex_lock (&f->queue_lock);
+  cmd = fw->done;
+  fw->done = fw->done_last = NULL;
+  cbt_mutex_unlock (&f->queue_lock);
+  while (cmd) {
+    struct command *next = cmd->next;
+
+    assert (fw->pending > 0);
+    fw->pending--;
+    cmd->cb (cmd, cmd->err);
+    cmd = next;
+  }
+  return 0;
+}
+
+static void
+file_rw_cancel (struct rw *rw)
+{
+  struct file_rw *f = (struct file_rw *)rw;
+
+  if (!f->writer_started)
+    return;
+  cbt_mutex_lock (&f->queue_lock);
+  f->queue = f->queue_last = NULL;
+  while (f->current)
+    cbt_pthread_check (pthread_cond_wait (&f->idle_cond, &f->queue_lock),
+                       "pthread_cond_wait");
+  cbt_mutex_unlock (&f->queue_lock);
+}
+
+/* Starts the writer for workers 0 .. N-1.  Returns 0, or -1 with an error
+ * recorded (nothing started).
+ */
+static int
+file_rw_start_writer (struct file_rw *f, unsigned n)
+{
+  unsigned i;
+  int err;
+
+  f->workers = calloc (n, sizeof *f->workers);
+  if (f->workers == NULL) {
+    cbt_set_error ("out of memory");
+    return -1;
+  }
+  for (i = 0; i < n; i++)
+    f->workers[i].efd = -1;
+  f->nr_workers = n;
+  for (i = 0; i < n; i++) {
+    f->workers[i].efd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (f->workers[i].efd == -1) {
+      cbt_set_error_errno (errno, "%s: eventfd", f->rw.name);
+      goto err;
+    }
+  }
+  err = pthread_create (&f->writer, NULL, file_rw_writer, f);
+  if (err) {
+    cbt_set_error ("%s: cannot start the writer thread: %s", f->rw.name,
+                   strerror (err));
+    goto err;
+  }
+  f->writer_started = true;
+  return 0;
+
+err:
+  for (i = 0; i < n; i++)
+    if (f->workers[i].efd >= 0)
+      close (f->workers[i].efd);
+  free (f->workers);
+  f->workers = NULL;
+  f->nr_workers = 0;
+  return -1;
+}
+
+/* Ends the writer once it has done what was queued (requests abandoned
+ * by a failed copy included: their buffers are still the copier's), and
+ * frees the workers' side.
+ */
+static void
+file_rw_stop_writer (struct file_rw *f)
+{
+  unsigned i;
+
+  if (f->writer_started) {
+    cbt_mutex_lock (&f->queue_lock);
+    f->stop = true;
+    cbt_cond_signal (&f->queue_cond);
+    cbt_mutex_unlock (&f->queue_lock);
+    cbt_thread_join (f->writer);
+    f->writer_started = false;
+  }
+  for (i = 0; i < f->nr_workers; i++)
+    if (f->workers[i].efd >= 0)
+      close (f->workers[i].efd);
+  free (f->workers);
+  f->workers = NULL;
+  f->nr_workers = 0;
 }
 
 static int
@@ -401,7 +698,8 @@ static const struct rw_ops file_ops = {
   .asynch_zero = file_rw_asynch_zero,
   .flush = file_rw_flush,
   .asynch_flush = file_rw_asynch_flush,
-  .get_poll = NULL,
-  .notify = NULL,
+  .get_poll = file_rw_get_poll,
+  .notify = file_rw_notify,
   .identity = file_rw_identity,
+  .cancel = file_rw_cancel,
 };

@@ -28,6 +28,16 @@
  *             copier's lock) and add completed bytes to the disk's
  *             progress (atomics, never locks).
  *
+ * writer      per regular-file target, while its disk transfers
+ *             (file-ops.c).  Carries out the workers' writes, zeroes and
+ *             flushes to that file in the order they were queued, and
+ *             hands each completion back to the worker that queued it
+ *             (its eventfd; the worker runs the callback).  Owns the
+ *             file's write-back window.  Writes to one file are
+ *             serialised by the kernel anyway; with one writer the
+ *             workers keep reading instead of waiting for each other or
+ *             for the disk.
+ *
  * ticker      one per job (ticker.h), when any output is wanted.  Reads
  *             every disk's progress, a few times a second and on demand,
  *             and owns every output: the bar, the "N/100" lines, the JSON

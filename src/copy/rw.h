@@ -4,8 +4,9 @@
  * with its `const struct rw_ops` table.  An endpoint serves one or more
  * workers: worker W uses its own connection where the kind has any, so
  * workers never share a socket.  I/O is asynchronous where the kind is
- * (NBD); elsewhere the "asynchronous" calls complete before they return,
- * having called the completion callback.
+ * (NBD, and the writes of a regular file, which one writer thread does);
+ * elsewhere the "asynchronous" calls complete before they return, having
+ * called the completion callback.
  */
 #ifndef CBTRACK_COPY_RW_H
 #define CBTRACK_COPY_RW_H
@@ -31,6 +32,10 @@ struct command {
   char *buf;
   unsigned worker;
   rw_callback cb; /* set by the copier before each request */
+  /* The endpoint's own, while the request is in flight (queues). */
+  struct command *next;
+  int op;
+  int err;
 };
 
 /* Which map an endpoint is asked for. */
@@ -129,6 +134,14 @@ struct rw_ops {
    * whose name is their whole identity (an NBD URI, null:).
    */
   int (*identity) (struct rw *rw, char *buf, size_t len);
+
+  /* Drops every request still queued (its callback is never called) and
+   * returns once none is being carried out: afterwards the endpoint holds
+   * no request's buffer.  The copier calls it when it ends with requests
+   * in flight (after a failure), before it frees their buffers.  NULL
+   * for kinds that queue nothing of their own.
+   */
+  void (*cancel) (struct rw *rw);
 };
 
 /* The common base of every endpoint. */
