@@ -465,6 +465,18 @@ file_rw_asynch_flush (struct rw *rw, struct command *cmd)
   return 0;
 }
 
+/* Appends CMD (whose next is NULL) to the list *FIRST .. *LAST. */
+static void
+file_rw_append (struct command **first, struct command **last,
+                struct command *cmd)
+{
+  if (*last)
+    (*last)->next = cmd;
+  else
+    *first = cmd;
+  *last = cmd;
+}
+
 /* The writer thread: does the queued requests in order, and hands each
  * completion to the worker that queued it.
  */
@@ -512,11 +524,7 @@ file_rw_writer (void *arg)
     f->current = NULL;
     cbt_cond_broadcast (&f->idle_cond);
     wake = fw->done == NULL;
-    if (fw->done_last)
-      fw->done_last->next = cmd;
-    else
-      fw->done = cmd;
-    fw->done_last = cmd;
+    file_rw_append (&fw->done, &fw->done_last, cmd);
     cbt_mutex_unlock (&f->queue_lock);
     if (wake && eventfd_write (fw->efd, 1) == -1)
       cbt_pthread_check (errno, "eventfd_write");
@@ -534,11 +542,7 @@ file_rw_enqueue (struct file_rw *f, struct command *cmd, int op)
   cmd->next = NULL;
   f->workers[cmd->worker].pending++;
   cbt_mutex_lock (&f->queue_lock);
-  if (f->queue_last)
-    f->queue_last->next = cmd;
-  else
-    f->queue = cmd;
-  f->queue_last = cmd;
+  file_rw_append (&f->queue, &f->queue_last, cmd);
   cbt_cond_signal (&f->queue_cond);
   cbt_mutex_unlock (&f->queue_lock);
   return 0;
