@@ -599,6 +599,7 @@ static void
 file_rw_cancel (struct rw *rw)
 {
   struct file_rw *f = (struct file_rw *)rw;
+  unsigned i;
 
   if (!f->writer_started)
     return;
@@ -607,6 +608,16 @@ file_rw_cancel (struct rw *rw)
   while (f->current)
     cbt_pthread_check (pthread_cond_wait (&f->idle_cond, &f->queue_lock),
                        "pthread_cond_wait");
+  /* Completions nobody will collect are forgotten too, so that a later
+   * run on this endpoint starts clean.
+   */
+  for (i = 0; i < f->nr_workers; i++) {
+    eventfd_t count;
+
+    f->workers[i].done = f->workers[i].done_last = NULL;
+    f->workers[i].pending = 0;
+    (void)eventfd_read (f->workers[i].efd, &count);
+  }
   cbt_mutex_unlock (&f->queue_lock);
 }
 
