@@ -1087,9 +1087,21 @@ copier_default_connections (void)
 {
   long cpus = sysconf (_SC_NPROCESSORS_ONLN);
 
-  if (cpus < 1)
+  if (cpus < 2)
     return 1;
-  return cpus < COPIER_DEFAULT_CONNECTIONS_MAX
-             ? (unsigned)cpus
+  return cpus - 1 < COPIER_DEFAULT_CONNECTIONS_MAX
+             ? (unsigned)(cpus - 1)
              : COPIER_DEFAULT_CONNECTIONS_MAX;
+}
+
+unsigned
+copier_default_requests (unsigned connections, size_t request_size)
+{
+  uint64_t n;
+
+  assert (connections > 0 && request_size > 0);
+  n = COPIER_DEFAULT_IN_FLIGHT / ((uint64_t)connections * request_size);
+  if (n < COPIER_DEFAULT_REQUESTS_MIN)
+    return COPIER_DEFAULT_REQUESTS_MIN;
+  return n > COPIER_MAX_REQUESTS ? COPIER_MAX_REQUESTS : (unsigned)n;
 }

@@ -54,21 +54,32 @@ struct copier_done {
   bool drained;
 };
 
-/* At most this many connections by default, and no more than the CPUs
- * online: on a small machine more connections only make the writers
- * contend and the server burn CPU (bench/copy-speed's sweep).
+/* By default one connection per CPU online but one, and at most this
+ * many: the servers (on the same machine, as a VDDK or qemu-nbd source
+ * is) and a file target's writer need CPU too, and on a small machine
+ * more connections only make them contend (bench/copy-speed's sweep).
  */
 #define COPIER_DEFAULT_CONNECTIONS_MAX 4
-#define COPIER_DEFAULT_REQUESTS 8
+/* By default the requests in flight hold this many bytes in all, over
+ * the connections (at least COPIER_DEFAULT_REQUESTS_MIN per connection).
+ */
+#define COPIER_DEFAULT_IN_FLIGHT (8 * 1024 * 1024)
+#define COPIER_DEFAULT_REQUESTS_MIN 4
 #define COPIER_DEFAULT_REQUEST_SIZE (256 * 1024)
 #define COPIER_MAX_CONNECTIONS 16
 #define COPIER_MAX_REQUESTS 1024
 #define COPIER_MAX_REQUEST_SIZE (32 * 1024 * 1024)
 
-/* The default number of connections: the CPUs online, between 1 and
- * COPIER_DEFAULT_CONNECTIONS_MAX.
+/* The default number of connections: the CPUs online but one, between
+ * 1 and COPIER_DEFAULT_CONNECTIONS_MAX.
  */
 unsigned copier_default_connections (void);
+
+/* The default requests in flight per connection for CONNECTIONS of
+ * REQUEST_SIZE bytes: COPIER_DEFAULT_IN_FLIGHT shared between them, at
+ * least COPIER_DEFAULT_REQUESTS_MIN and at most COPIER_MAX_REQUESTS.
+ */
+unsigned copier_default_requests (unsigned connections, size_t request_size);
 
 /* Runs the copy of PLAN from SRC to DST, accounting into PROGRESS.
  * Returns 0 when every range completed, or -1 with an error recorded (the

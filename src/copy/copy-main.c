@@ -89,10 +89,12 @@ copy_usage (FILE *fp)
       "\n"
       "Tuning:\n"
       "  -C, --connections N      NBD connections, when the server allows\n"
-      "                           multi-conn (default %u: the CPUs, at "
-      "most 4)\n"
-      "  -R, --requests N         requests in flight per connection (default "
-      "%d)\n"
+      "                           multi-conn (default %u: the CPUs but one,\n"
+      "                           at least 1, at most 4)\n"
+      "  -R, --requests N         requests in flight per connection "
+      "(default:\n"
+      "                           8 MiB in flight over the connections, at\n"
+      "                           least 4 each; %u here with the defaults)\n"
       "      --request-size SIZE  bytes per read request (default %s)\n"
       "      --target-is-zero     the target reads as zero already: skip "
       "zeroing\n"
@@ -170,8 +172,10 @@ copy_usage (FILE *fp)
       "  -V, --version            show the version\n"
       "\n"
       "Exit status: 0 copied and flushed, 1 failed, 2 usage error.\n",
-      copier_default_connections (), COPIER_DEFAULT_REQUESTS, "256K",
-      JOB_DEFAULT_PARALLEL, FAULTS_DEFAULT_RETRIES,
+      copier_default_connections (),
+      copier_default_requests (copier_default_connections (),
+                               COPIER_DEFAULT_REQUEST_SIZE),
+      "256K", JOB_DEFAULT_PARALLEL, FAULTS_DEFAULT_RETRIES,
       FAULTS_DEFAULT_CONNECT_TIMEOUT, FAULTS_DEFAULT_IO_TIMEOUT,
       FAULTS_DEFAULT_RECONNECT_TIMEOUT);
 }
@@ -930,7 +934,7 @@ copy_main_args (int argc, char **argv, const char *command_name,
   struct job_options jopts = {
     .copier = {
       .connections = copier_default_connections (),
-      .requests = COPIER_DEFAULT_REQUESTS,
+      .requests = 0, /* the default, once the others are known */
       .request_size = COPIER_DEFAULT_REQUEST_SIZE,
     },
     .parallel = JOB_DEFAULT_PARALLEL,
@@ -1195,6 +1199,9 @@ copy_main_args (int argc, char **argv, const char *command_name,
   jopts.state_dir = no_checkpoint ? NULL : state_dir;
   jopts.job_id = job_id;
   jopts.copier.checkpoint_interval = jopts.interval;
+  if (jopts.copier.requests == 0)
+    jopts.copier.requests = copier_default_requests (
+        jopts.copier.connections, jopts.copier.request_size);
   faults_set_policy (&policy);
 
   /* Before any thread starts. */
