@@ -202,8 +202,28 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
 #define RELEASE_SOME_HEAD                                                     \
   "UPDATE replication_jobs SET owner_node = NULL, owner_generation = 0 "      \
   "WHERE owner_node = ? AND owner_generation = ? AND id IN ("
-_Static_assert(OMA_SQL_ID_LIST + 2 <= OMA_SQL_ARGS_MAX,
+_Static_assert(OMA_SQL_ID_LIST + 3 <= OMA_SQL_ARGS_MAX,
                "an id list fits the arguments");
+
+/* Where the driver writes rows in bulk (MariaDB), a poll's progress is
+ * written in bulk too: JOB_MATCH locks the jobs of a list of ids that are
+ * still active and this node's (FENCE), and JOB_PROGRESS_BULK writes
+ * JOB_BULK_ROWS of them per statement as an upsert of rows that exist
+ * (locked: none is inserted), with what OMA_SQL_JOB_PROGRESS sets.
+ */
+#define JOB_MATCH_HEAD                                                        \
+  "SELECT id FROM replication_jobs WHERE status IN " ACTIVE FENCE             \
+  " AND id IN ("
+#define JOB_BULK_ROWS 16
+#define JOB_PROGRESS_HEAD                                                     \
+  "INSERT INTO replication_jobs (id, replication_type, status, "              \
+  "current_operation, progress_percent, bytes_transferred, total_bytes, "     \
+  "transfer_speed_bps, eta_seconds, error_message, updated_at, started_at, "  \
+  "completed_at, last_progress_at, stalled_since, created_at) VALUES "
+#define JOB_PROGRESS_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define JOB_PROGRESS_ARGS 16
+_Static_assert(JOB_BULK_ROWS *JOB_PROGRESS_ARGS <= OMA_SQL_ARGS_MAX,
+               "a bulk of jobs fits the arguments");
 
 /* The names of the DDL types in the migrations' text. */
 static const char *const sql_ddl_names[OMA_SQL_DDL_COUNT] = {
@@ -1443,6 +1463,119 @@ sql_apply_job (struct sql_store *s, const struct oma_update *u,
   return 0;
 }
 
+/* Binds the row of JOB_PROGRESS_ROW for JOB. */
+static void
+sql_arg_job_progress (struct sql_store *s, const struct oma_job *job)
+{
+  sql_arg_text (s, job->id, false);
+  sql_arg_text (s, job->replication_type, false);
+  sql_arg_text (s, job->status, false);
+  sql_arg_text (s, job->current_operation, false);
+  sql_arg_double (s, job->progress_percent);
+  sql_arg_int (s, job->bytes_transferred);
+  sql_arg_int (s, job->total_bytes);
+  sql_arg_int (s, job->transfer_speed_bps);
+  sql_arg_int_or_null (s, job->eta_seconds);
+  sql_arg_text (s, job->error_message, true);
+  sql_arg_time (s, job->updated_at);
+  sql_arg_time (s, job->started_at);
+  sql_arg_time (s, job->completed_at);
+  sql_arg_time (s, job->last_progress_at);
+  sql_arg_time (s, job->stalled_since);
+  sql_arg_time (s, job->updated_at); /* created_at: never inserted */
+}
+
+/* The ids JOB_MATCH returned, sorted afterwards. */
+struct sql_id_list {
+  char (*ids)[CBT_ID_MAX + 1];
+  size_t len;
+  char row[CBT_ID_MAX + 1];
+};
+
+static int
+sql_append_match (void *ctx)
+{
+  struct sql_id_list *l = ctx;
+
+  assert (l->len < OMA_SQL_ID_LIST);
+  memcpy (l->ids[l->len++], l->row, sizeof l->row);
+  return 0;
+}
+
+static int
+sql_cmp_id (const void *a, const void *b)
+{
+  return strcmp (a, b);
+}
+
+/* Writes the progress updates among UPDATES[START..N) (the failures are
+ * written one by one), OMA_SQL_ID_LIST of them at a time: one query
+ * locks those still active and this node's, and statements of
+ * JOB_BULK_ROWS rows write them (a short last statement repeats its last
+ * row, which writes the same values again).  Sets MATCHED like
+ * sql_apply_job; returns where the next list starts (N at the end) or a
+ * negative errno.
+ */
+static ssize_t
+sql_apply_jobs_bulk (struct sql_store *s, const struct oma_update *updates,
+                     size_t start, size_t n, bool *matched,
+                     struct sql_id_list *l)
+{
+  size_t pick[OMA_SQL_ID_LIST], npick = 0, hit[OMA_SQL_ID_LIST], nhit = 0;
+  struct sql_cols c = { .n = 0 };
+  size_t i, k;
+  int r;
+
+  for (i = start; i < n && npick < OMA_SQL_ID_LIST; i++) {
+    if (updates[i].kind == OMA_UPDATE_FAIL) {
+      if ((r = sql_apply_job (s, &updates[i], &matched[i])) < 0)
+        return r;
+    } else
+      pick[npick++] = i;
+  }
+  if (npick == 0)
+    return (ssize_t)i;
+  sql_arg_fence (s);
+  for (k = 0; k < OMA_SQL_ID_LIST; k++)
+    sql_arg_text (s, updates[pick[k < npick ? k : npick - 1]].job.id, false);
+  l->len = 0;
+  sql_col_text (&c, l->row, sizeof l->row);
+  if ((r = sql_read_all (s, OMA_SQL_JOB_MATCH, &c, "lock jobs",
+                         sql_append_match, l)) < 0)
+    return r;
+  qsort (l->ids, l->len, sizeof *l->ids, sql_cmp_id);
+  for (k = 0; k < npick; k++) {
+    const struct oma_job *job = &updates[pick[k]].job;
+
+    if (l->len > 0 &&
+        bsearch (job->id, l->ids, l->len, sizeof *l->ids, sql_cmp_id)) {
+      matched[pick[k]] = true;
+      hit[nhit++] = pick[k];
+    }
+  }
+  for (k = 0; k < nhit; k += JOB_BULK_ROWS) {
+    size_t row;
+
+    for (row = 0; row < JOB_BULK_ROWS; row++)
+      sql_arg_job_progress (
+          s, &updates[hit[k + row < nhit ? k + row : nhit - 1]].job);
+    if ((r = sql_exec (s, OMA_SQL_JOB_PROGRESS_BULK, "update jobs")) < 0)
+      return r;
+  }
+  /* A job cancelled at its VMA (not through this OMA) is marked too. */
+  for (k = 0; k < nhit; k++) {
+    const struct oma_job *job = &updates[hit[k]].job;
+
+    if (job->cancel_requested_at != 0) {
+      sql_arg_time (s, job->cancel_requested_at);
+      sql_arg_text (s, job->id, false);
+      if ((r = sql_exec (s, OMA_SQL_JOB_CANCEL_MARK, "mark cancel")) < 0)
+        return r;
+    }
+  }
+  return (ssize_t)i;
+}
+
 /* Writes ROWS rows (disks or samples) in statements of the driver's
  * bulk_rows rows, and the rest one by one: a poll cycle's 4000 disk rows
  * cost 125 round trips instead of 4000 where the engine is remote.
@@ -1528,9 +1661,26 @@ sql_apply_body (struct sql_store *s, void *arg)
       (r = sql_node_renew (s, (int64_t)cbt_now_wall ())) < 0)
     return r;
 
-  for (i = 0; i < a->n; i++)
-    if ((r = sql_apply_job (s, &a->updates[i], &a->matched[i])) < 0)
-      return r;
+  if (s->drv->ops->bulk_rows > 1) {
+    struct sql_id_list l = { .len = 0 };
+    ssize_t next = 0;
+
+    l.ids = malloc (OMA_SQL_ID_LIST * sizeof *l.ids);
+    if (l.ids == NULL) {
+      cbt_set_error_errno (errno, "write jobs");
+      return SQL_ENOMEM;
+    }
+    while ((size_t)next < a->n &&
+           (next = sql_apply_jobs_bulk (s, a->updates, (size_t)next, a->n,
+                                        a->matched, &l)) >= 0)
+      ;
+    free (l.ids);
+    if (next < 0)
+      return (int)next;
+  } else
+    for (i = 0; i < a->n; i++)
+      if ((r = sql_apply_job (s, &a->updates[i], &a->matched[i])) < 0)
+        return r;
   for (i = 0; i < a->n; i++)
     if (a->matched[i]) {
       disks += a->updates[i].job.disks.len;
@@ -2201,6 +2351,33 @@ oma_sql_store_create (struct oma_sql_driver *drv)
   }
   if (s->built[OMA_SQL_DISK_UPSERT] == NULL)
     goto nomem;
+  if (bulk > 1) {
+    s->built[OMA_SQL_JOB_MATCH] = sql_build (
+        ops, JOB_MATCH_HEAD, "?", OMA_SQL_ID_LIST, false, ") FOR UPDATE");
+    s->built[OMA_SQL_JOB_PROGRESS_BULK] = sql_build (
+        ops, JOB_PROGRESS_HEAD, JOB_PROGRESS_ROW, JOB_BULK_ROWS, false,
+        " ON DUPLICATE KEY UPDATE replication_type = "
+        "COALESCE(NULLIF(VALUES(replication_type), ''), "
+        "replication_type), status = VALUES(status), "
+        "current_operation = COALESCE(NULLIF(VALUES("
+        "current_operation), ''), current_operation), "
+        "progress_percent = VALUES(progress_percent), "
+        "bytes_transferred = VALUES(bytes_transferred), "
+        "total_bytes = VALUES(total_bytes), "
+        "transfer_speed_bps = VALUES(transfer_speed_bps), "
+        "eta_seconds = VALUES(eta_seconds), "
+        "error_message = VALUES(error_message), "
+        "updated_at = VALUES(updated_at), "
+        "started_at = COALESCE(started_at, VALUES(started_at)), "
+        "completed_at = VALUES(completed_at), "
+        "last_progress_at = VALUES(last_progress_at), "
+        "stalled_since = VALUES(stalled_since)");
+    if (s->built[OMA_SQL_JOB_MATCH] == NULL ||
+        s->built[OMA_SQL_JOB_PROGRESS_BULK] == NULL)
+      goto nomem;
+    s->sql[OMA_SQL_JOB_MATCH] = s->built[OMA_SQL_JOB_MATCH];
+    s->sql[OMA_SQL_JOB_PROGRESS_BULK] = s->built[OMA_SQL_JOB_PROGRESS_BULK];
+  }
   s->sql[OMA_SQL_DISK_UPSERT] = s->built[OMA_SQL_DISK_UPSERT];
   s->sql[OMA_SQL_DISK_UPSERT_BULK] = s->built[OMA_SQL_DISK_UPSERT_BULK];
   s->sql[OMA_SQL_SAMPLE_INSERT_BULK] = s->built[OMA_SQL_SAMPLE_INSERT_BULK];

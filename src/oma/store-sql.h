@@ -72,6 +72,9 @@ enum oma_sql_stmt {
   OMA_SQL_DISCOVERY_TAKE,
   OMA_SQL_DISCOVERY_INSERT,
   OMA_SQL_ORPHANS,
+  /* Built where bulk_rows > 1: a poll's progress written in bulk. */
+  OMA_SQL_JOB_MATCH,
+  OMA_SQL_JOB_PROGRESS_BULK,
   OMA_SQL_STMT_COUNT
 };
 
