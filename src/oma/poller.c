@@ -703,7 +703,10 @@ poller_discover (struct oma_poller *p, int64_t now)
           }
           continue;
         }
-        poller_db_state (p, true, true, NULL);
+        /* A job that exists is known from a read: it does not end an
+         * outage of writes.
+         */
+        poller_db_state (p, true, r == 0, NULL);
         if (r == 0) {
           added++;
           poller_logl (p, CBT_LOG_INFO, "job %s discovered on %s", job.id,
@@ -814,7 +817,10 @@ poller_load_active (struct oma_poller *p)
         return;
       }
     } else if (r < 0) {
-      poller_db_state (p, false, false, "claim jobs");
+      /* The claim writes (the lease, the owners): an outage of writes,
+       * which a read that works does not end.
+       */
+      poller_db_state (p, false, true, "claim jobs");
       oma_job_vector_free (&fresh);
       return;
     }
