@@ -42,7 +42,8 @@ struct oma_metrics_numbers {
   struct cbt_histogram cycle_seconds;
   struct cbt_histogram write_seconds;
   uint64_t cycles, cycle_failures;
-  double last_cycle; /* wall time, 0 before the first */
+  uint64_t vma_requests; /* polls and lists sent to the VMAs */
+  double last_cycle;     /* wall time, 0 before the first */
   struct oma_metrics_vma vmas[OMA_METRICS_MAX_VMAS + 1]; /* last: other */
   size_t nr_vmas;
   uint64_t completed, failed, dead;
@@ -127,6 +128,7 @@ oma_metrics_vma (struct oma_metrics *m, const char *url, bool ok)
   }
   if (v == NULL)
     v = &m->n.vmas[OMA_METRICS_MAX_VMAS];
+  m->n.vma_requests++;
   v->up = ok;
   if (!ok)
     v->errors++;
@@ -228,6 +230,11 @@ oma_metrics_write (FILE *fp, const struct oma_metrics_numbers *m,
   cbt_histogram_write (fp, "cbtrack_oma_db_write_duration_seconds",
                        &m->write_seconds);
 
+  cbt_metrics_header (fp, "cbtrack_oma_vma_requests_total", "counter",
+                      "Requests sent to the VMAs (polls and lists), "
+                      "answered or not.");
+  fprintf (fp, "cbtrack_oma_vma_requests_total %" PRIu64 "\n",
+           m->vma_requests);
   cbt_metrics_header (fp, "cbtrack_oma_poll_errors_total", "counter",
                       "Polls of a VMA that got no usable answer, by VMA.");
   for (i = 0; i <= OMA_METRICS_MAX_VMAS; i++) {

@@ -51,7 +51,9 @@ void oma_metrics_free (struct oma_metrics *m);
 void oma_metrics_cycle (struct oma_metrics *m, bool ok,
                         const struct oma_poll_stats *stats, double now);
 
-/* The VMA at URL answered (OK) or not.  Accepts a NULL M. */
+/* A request to the VMA at URL (a poll or a list) ended: answered (OK) or
+ * not.  Each counts in cbtrack_oma_vma_requests_total.  Accepts a NULL M.
+ */
 void oma_metrics_vma (struct oma_metrics *m, const char *url, bool ok);
 
 /* A job became STATUS ("completed", "failed"...); DEAD when it failed

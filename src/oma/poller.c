@@ -98,6 +98,11 @@ struct oma_poller {
    */
   bool joined;
   atomic_bool lease_lost;
+  /* Set by the heartbeat thread when it finds jobs held by a node whose
+   * lease expired: the poller then starts its next cycle at once, so
+   * that a takeover does not wait for the end of the interval.
+   */
+  atomic_bool claim_now;
   pthread_t thread;
   bool thread_started;
   pthread_t heartbeat_thread;
@@ -698,7 +703,10 @@ poller_discover (struct oma_poller *p, int64_t now)
           }
           continue;
         }
-        poller_db_state (p, true, true, NULL);
+        /* A job that exists is known from a read: it does not end an
+         * outage of writes.
+         */
+        poller_db_state (p, true, r == 0, NULL);
         if (r == 0) {
           added++;
           poller_logl (p, CBT_LOG_INFO, "job %s discovered on %s", job.id,
@@ -809,7 +817,10 @@ poller_load_active (struct oma_poller *p)
         return;
       }
     } else if (r < 0) {
-      poller_db_state (p, false, false, "claim jobs");
+      /* The claim writes (the lease, the owners): an outage of writes,
+       * which a read that works does not end.
+       */
+      poller_db_state (p, false, true, "claim jobs");
       oma_job_vector_free (&fresh);
       return;
     }
@@ -892,11 +903,20 @@ oma_poller_cycle (struct oma_poller *p, struct oma_poll_stats *ret_stats)
   char err[CURL_ERROR_SIZE + 32];
   int r = 0;
 
-  stats.discovered = poller_discover (p, now);
-  t = cbt_now_mono ();
-  stats.discover_seconds = t - start;
+  /* The claim comes first: a takeover does not wait for a discovery,
+   * which lists anew the VMAs whose discovery lease it takes over.  The
+   * jobs it registers are claimed right after it.
+   */
   poller_load_active (p);
-  stats.load_seconds = cbt_now_mono () - t;
+  t = cbt_now_mono ();
+  stats.load_seconds = t - start;
+  stats.discovered = poller_discover (p, now);
+  stats.discover_seconds = cbt_now_mono () - t;
+  if (stats.discovered > 0) {
+    t = cbt_now_mono ();
+    poller_load_active (p);
+    stats.load_seconds += cbt_now_mono () - t;
+  }
 
   n = stats.active = p->cache.len;
   if (n > 0) {
@@ -1029,15 +1049,16 @@ out:
   return r;
 }
 
-/* Waits on P's condition until the monotonic time NEXT or a stop; P's
- * lock is held.
+/* Waits on P's condition until the monotonic time NEXT, a stop, or
+ * (when not NULL) WAKE set; P's lock is held.
  */
 static void
-poller_wait_until (struct oma_poller *p, double next)
+poller_wait_until (struct oma_poller *p, double next, const atomic_bool *wake)
 {
   struct timespec ts;
 
-  while (!atomic_load (&p->stop) && cbt_now_mono () < next) {
+  while (!atomic_load (&p->stop) && cbt_now_mono () < next &&
+         (wake == NULL || !atomic_load (wake))) {
     double left = next - cbt_now_mono ();
 
     clock_gettime (CLOCK_MONOTONIC, &ts);
@@ -1074,10 +1095,13 @@ poller_thread (void *arg)
                    stats.written, stats.discover_seconds, stats.load_seconds,
                    stats.fetch_seconds, stats.write_seconds, stats.seconds);
 
-    /* Sleep until the next cycle, or a stop. */
+    /* Sleep until the next cycle, a stop, or jobs to take over. */
     pthread_mutex_lock (&p->lock);
-    poller_wait_until (p, next);
+    poller_wait_until (p, next, &p->claim_now);
     pthread_mutex_unlock (&p->lock);
+    if (atomic_exchange (&p->claim_now, false) && !atomic_load (&p->stop))
+      poller_logl (p, p->cfg.verbose ? CBT_LOG_INFO : CBT_LOG_DEBUG,
+                   "jobs of an expired lease: claiming them now");
   }
   return NULL;
 }
@@ -1097,13 +1121,20 @@ poller_heartbeat_thread (void *arg)
     int r;
 
     pthread_mutex_lock (&p->lock);
-    poller_wait_until (p, cbt_now_mono () + period);
+    poller_wait_until (p, cbt_now_mono () + period, NULL);
     pthread_mutex_unlock (&p->lock);
     if (atomic_load (&p->stop))
       break;
     r = store->ops->node_heartbeat (store, (int64_t)cbt_now_wall ());
     if (r == -ESTALE)
       atomic_store (&p->lease_lost, true);
+    else if (r > 0) {
+      /* Jobs of a dead node: the poller claims them now. */
+      pthread_mutex_lock (&p->lock);
+      atomic_store (&p->claim_now, true);
+      pthread_cond_broadcast (&p->cond);
+      pthread_mutex_unlock (&p->lock);
+    }
   }
   return NULL;
 }
@@ -1168,6 +1199,7 @@ oma_poller_create (const struct oma_poller_config *config)
   pthread_condattr_destroy (&attr);
   atomic_init (&p->stop, false);
   atomic_init (&p->lease_lost, false);
+  atomic_init (&p->claim_now, false);
   p->joined = p->cfg.node_id != NULL && p->cfg.joined;
   return p;
 }

@@ -595,6 +595,8 @@ md_close (struct oma_sql_driver *drv)
   free (d);
 }
 
+static struct oma_sql_driver *md_reopen (struct oma_sql_driver *drv);
+
 static const struct oma_sql_driver_ops mariadb_ops = {
   .name = "mariadb",
   .ddl = {
@@ -629,6 +631,7 @@ static const struct oma_sql_driver_ops mariadb_ops = {
   .commit_undone = md_commit_undone,
   .migrate_begin = md_migrate_begin,
   .migrate_end = md_migrate_end,
+  .reopen = md_reopen,
 };
 
 static pthread_once_t md_library_once = PTHREAD_ONCE_INIT;
@@ -664,4 +667,13 @@ oma_sql_mariadb_open (const struct oma_db_url *url)
     return NULL;
   }
   return &d->base;
+}
+
+/* Another driver on the same URL (password or password file included). */
+static struct oma_sql_driver *
+md_reopen (struct oma_sql_driver *drv)
+{
+  struct md_driver *d = (struct md_driver *)drv;
+
+  return oma_sql_mariadb_open (&d->url);
 }

@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -163,16 +164,10 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
       "(SELECT COUNT(*) FROM replication_jobs WHERE status IN " ACTIVE "), "
       "(SELECT COUNT(*) FROM replication_jobs WHERE status IN " ACTIVE
       " AND owner_node = ? AND owner_generation = ?)",
-  [OMA_SQL_CLAIM_SET] = "UPDATE replication_jobs SET owner_node = ?, "
-                        "owner_generation = ? WHERE id = ? "
-                        "AND status IN " ACTIVE,
   [OMA_SQL_CLAIM_EXCESS] =
       "SELECT id FROM replication_jobs WHERE status IN " ACTIVE
       " AND owner_node = ? AND owner_generation "
       "= ? ORDER BY created_at DESC, id DESC LIMIT ?",
-  [OMA_SQL_RELEASE_ONE] = "UPDATE replication_jobs SET owner_node = NULL, "
-                          "owner_generation = 0 WHERE id = ? AND owner_node "
-                          "= ? AND owner_generation = ?",
   [OMA_SQL_RELEASE_ALL] = "UPDATE replication_jobs SET owner_node = NULL, "
                           "owner_generation = 0 WHERE owner_node = ? "
                           "AND owner_generation = ?",
@@ -185,6 +180,10 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
                              "(node_id = ? OR lease_until < ?)",
   [OMA_SQL_DISCOVERY_INSERT] = "INSERT INTO oma_discovery (vma_key, "
                                "node_id, lease_until) VALUES (?, ?, ?)",
+  /* The active jobs held by a node whose lease expired: to claim now. */
+  [OMA_SQL_ORPHANS] = "SELECT COUNT(*) FROM replication_jobs j "
+                      "WHERE status IN " ACTIVE " AND owner_node IS NOT NULL "
+                      "AND NOT EXISTS (" NODE_ALIVE_BY_ID ")",
 };
 
 /* The claim's query, ended by the dialect's row locking. */
@@ -192,6 +191,39 @@ static const char *const sql_fixed[OMA_SQL_STMT_COUNT] = {
   "SELECT id FROM replication_jobs j WHERE status IN " ACTIVE                 \
   " AND (owner_node IS NULL OR NOT EXISTS (" NODE_ALIVE_BY_ID "))"            \
   " ORDER BY created_at, id LIMIT ?"
+
+/* The claim and the release of a list of ids, built at create time with
+ * OMA_SQL_ID_LIST placeholders in the parentheses: one statement for up
+ * to that many jobs (a shorter list repeats its last id).
+ */
+#define CLAIM_SET_HEAD                                                        \
+  "UPDATE replication_jobs SET owner_node = ?, owner_generation = ? "         \
+  "WHERE status IN " ACTIVE " AND id IN ("
+#define RELEASE_SOME_HEAD                                                     \
+  "UPDATE replication_jobs SET owner_node = NULL, owner_generation = 0 "      \
+  "WHERE owner_node = ? AND owner_generation = ? AND id IN ("
+_Static_assert(OMA_SQL_ID_LIST + 3 <= OMA_SQL_ARGS_MAX,
+               "an id list fits the arguments");
+
+/* Where the driver writes rows in bulk (MariaDB), a poll's progress is
+ * written in bulk too: JOB_MATCH locks the jobs of a list of ids that are
+ * still active and this node's (FENCE), and JOB_PROGRESS_BULK writes
+ * JOB_BULK_ROWS of them per statement as an upsert of rows that exist
+ * (locked: none is inserted), with what OMA_SQL_JOB_PROGRESS sets.
+ */
+#define JOB_MATCH_HEAD                                                        \
+  "SELECT id FROM replication_jobs WHERE status IN " ACTIVE FENCE             \
+  " AND id IN ("
+#define JOB_BULK_ROWS 16
+#define JOB_PROGRESS_HEAD                                                     \
+  "INSERT INTO replication_jobs (id, replication_type, status, "              \
+  "current_operation, progress_percent, bytes_transferred, total_bytes, "     \
+  "transfer_speed_bps, eta_seconds, error_message, updated_at, started_at, "  \
+  "completed_at, last_progress_at, stalled_since, created_at) VALUES "
+#define JOB_PROGRESS_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define JOB_PROGRESS_ARGS 16
+_Static_assert(JOB_BULK_ROWS *JOB_PROGRESS_ARGS <= OMA_SQL_ARGS_MAX,
+               "a bulk of jobs fits the arguments");
 
 /* The names of the DDL types in the migrations' text. */
 static const char *const sql_ddl_names[OMA_SQL_DDL_COUNT] = {
@@ -346,6 +378,18 @@ struct sql_store {
   char node_id[OMA_NAME_MAX + 1];
   int64_t generation;
   int64_t lease;
+  /* A copy of the three for the heartbeat, which does not take the
+   * lock: written and read under STATE_LOCK.
+   */
+  char hb_node_id[OMA_NAME_MAX + 1];
+  int64_t hb_generation;
+  int64_t hb_lease;
+  /* The heartbeat's own store on another connection (the driver's
+   * reopen), made at the first heartbeat; NULL for an engine without
+   * reopen, whose heartbeat takes the lock.  Only node_heartbeat uses
+   * it, one call at a time.
+   */
+  struct sql_store *hb;
 };
 
 /* Result columns of one query, bound to the caller's variables. */
@@ -820,11 +864,26 @@ sql_job_insert_body (struct sql_store *s, void *arg)
 {
   const struct oma_job *job = arg;
   struct sql_cols c = { .n = 0 };
+  struct oma_job old;
   int64_t active = 0;
   size_t i;
   int r;
 
+  /* A job that exists is that, whatever the count: a discovery that
+   * lists a VMA anew (another OMA's, after a takeover) meets thousands
+   * of them, and a lookup by key is cheaper than the count.
+   */
+  memset (&old, 0, sizeof old);
+  sql_cols_job_read (&c, &old);
+  sql_arg_text (s, job->id, false);
+  if ((r = sql_read_one (s, OMA_SQL_JOB_SELECT, &c, "read job")) < 0)
+    return r;
+  if (r == 1) {
+    cbt_set_error ("job '%s' exists", job->id);
+    return -EEXIST;
+  }
   /* The poller and the UI's list grow with the jobs being polled. */
+  c.n = 0;
   sql_col_int (&c, &active);
   if ((r = sql_read_one (s, OMA_SQL_JOB_COUNT_ACTIVE, &c, "count jobs")) < 0)
     return r;
@@ -1404,6 +1463,119 @@ sql_apply_job (struct sql_store *s, const struct oma_update *u,
   return 0;
 }
 
+/* Binds the row of JOB_PROGRESS_ROW for JOB. */
+static void
+sql_arg_job_progress (struct sql_store *s, const struct oma_job *job)
+{
+  sql_arg_text (s, job->id, false);
+  sql_arg_text (s, job->replication_type, false);
+  sql_arg_text (s, job->status, false);
+  sql_arg_text (s, job->current_operation, false);
+  sql_arg_double (s, job->progress_percent);
+  sql_arg_int (s, job->bytes_transferred);
+  sql_arg_int (s, job->total_bytes);
+  sql_arg_int (s, job->transfer_speed_bps);
+  sql_arg_int_or_null (s, job->eta_seconds);
+  sql_arg_text (s, job->error_message, true);
+  sql_arg_time (s, job->updated_at);
+  sql_arg_time (s, job->started_at);
+  sql_arg_time (s, job->completed_at);
+  sql_arg_time (s, job->last_progress_at);
+  sql_arg_time (s, job->stalled_since);
+  sql_arg_time (s, job->updated_at); /* created_at: never inserted */
+}
+
+/* The ids JOB_MATCH returned, sorted afterwards. */
+struct sql_id_list {
+  char (*ids)[CBT_ID_MAX + 1];
+  size_t len;
+  char row[CBT_ID_MAX + 1];
+};
+
+static int
+sql_append_match (void *ctx)
+{
+  struct sql_id_list *l = ctx;
+
+  assert (l->len < OMA_SQL_ID_LIST);
+  memcpy (l->ids[l->len++], l->row, sizeof l->row);
+  return 0;
+}
+
+static int
+sql_cmp_id (const void *a, const void *b)
+{
+  return strcmp (a, b);
+}
+
+/* Writes the progress updates among UPDATES[START..N) (the failures are
+ * written one by one), OMA_SQL_ID_LIST of them at a time: one query
+ * locks those still active and this node's, and statements of
+ * JOB_BULK_ROWS rows write them (a short last statement repeats its last
+ * row, which writes the same values again).  Sets MATCHED like
+ * sql_apply_job; returns where the next list starts (N at the end) or a
+ * negative errno.
+ */
+static ssize_t
+sql_apply_jobs_bulk (struct sql_store *s, const struct oma_update *updates,
+                     size_t start, size_t n, bool *matched,
+                     struct sql_id_list *l)
+{
+  size_t pick[OMA_SQL_ID_LIST], npick = 0, hit[OMA_SQL_ID_LIST], nhit = 0;
+  struct sql_cols c = { .n = 0 };
+  size_t i, k;
+  int r;
+
+  for (i = start; i < n && npick < OMA_SQL_ID_LIST; i++) {
+    if (updates[i].kind == OMA_UPDATE_FAIL) {
+      if ((r = sql_apply_job (s, &updates[i], &matched[i])) < 0)
+        return r;
+    } else
+      pick[npick++] = i;
+  }
+  if (npick == 0)
+    return (ssize_t)i;
+  sql_arg_fence (s);
+  for (k = 0; k < OMA_SQL_ID_LIST; k++)
+    sql_arg_text (s, updates[pick[k < npick ? k : npick - 1]].job.id, false);
+  l->len = 0;
+  sql_col_text (&c, l->row, sizeof l->row);
+  if ((r = sql_read_all (s, OMA_SQL_JOB_MATCH, &c, "lock jobs",
+                         sql_append_match, l)) < 0)
+    return r;
+  qsort (l->ids, l->len, sizeof *l->ids, sql_cmp_id);
+  for (k = 0; k < npick; k++) {
+    const struct oma_job *job = &updates[pick[k]].job;
+
+    if (l->len > 0 &&
+        bsearch (job->id, l->ids, l->len, sizeof *l->ids, sql_cmp_id)) {
+      matched[pick[k]] = true;
+      hit[nhit++] = pick[k];
+    }
+  }
+  for (k = 0; k < nhit; k += JOB_BULK_ROWS) {
+    size_t row;
+
+    for (row = 0; row < JOB_BULK_ROWS; row++)
+      sql_arg_job_progress (
+          s, &updates[hit[k + row < nhit ? k + row : nhit - 1]].job);
+    if ((r = sql_exec (s, OMA_SQL_JOB_PROGRESS_BULK, "update jobs")) < 0)
+      return r;
+  }
+  /* A job cancelled at its VMA (not through this OMA) is marked too. */
+  for (k = 0; k < nhit; k++) {
+    const struct oma_job *job = &updates[hit[k]].job;
+
+    if (job->cancel_requested_at != 0) {
+      sql_arg_time (s, job->cancel_requested_at);
+      sql_arg_text (s, job->id, false);
+      if ((r = sql_exec (s, OMA_SQL_JOB_CANCEL_MARK, "mark cancel")) < 0)
+        return r;
+    }
+  }
+  return (ssize_t)i;
+}
+
 /* Writes ROWS rows (disks or samples) in statements of the driver's
  * bulk_rows rows, and the rest one by one: a poll cycle's 4000 disk rows
  * cost 125 round trips instead of 4000 where the engine is remote.
@@ -1489,9 +1661,26 @@ sql_apply_body (struct sql_store *s, void *arg)
       (r = sql_node_renew (s, (int64_t)cbt_now_wall ())) < 0)
     return r;
 
-  for (i = 0; i < a->n; i++)
-    if ((r = sql_apply_job (s, &a->updates[i], &a->matched[i])) < 0)
-      return r;
+  if (s->drv->ops->bulk_rows > 1) {
+    struct sql_id_list l = { .len = 0 };
+    ssize_t next = 0;
+
+    l.ids = malloc (OMA_SQL_ID_LIST * sizeof *l.ids);
+    if (l.ids == NULL) {
+      cbt_set_error_errno (errno, "write jobs");
+      return SQL_ENOMEM;
+    }
+    while ((size_t)next < a->n &&
+           (next = sql_apply_jobs_bulk (s, a->updates, (size_t)next, a->n,
+                                        a->matched, &l)) >= 0)
+      ;
+    free (l.ids);
+    if (next < 0)
+      return (int)next;
+  } else
+    for (i = 0; i < a->n; i++)
+      if ((r = sql_apply_job (s, &a->updates[i], &a->matched[i])) < 0)
+        return r;
   for (i = 0; i < a->n; i++)
     if (a->matched[i]) {
       disks += a->updates[i].job.disks.len;
@@ -1530,6 +1719,23 @@ sql_apply_updates (struct oma_store *store, const struct oma_update *updates,
   }
   a.matched = matched;
   return sql_locked_run (s, true, sql_apply_body, &a);
+}
+
+/* Copies the store's lease (node_id, generation, lease) for the
+ * heartbeat.
+ */
+static void
+sql_lease_publish (struct sql_store *s)
+{
+  int err = pthread_mutex_lock (&s->state_lock);
+
+  assert (err == 0);
+  memcpy (s->hb_node_id, s->node_id, sizeof s->hb_node_id);
+  s->hb_generation = s->generation;
+  s->hb_lease = s->lease;
+  err = pthread_mutex_unlock (&s->state_lock);
+  assert (err == 0);
+  (void)err;
 }
 
 /* What the node operations work on. */
@@ -1603,6 +1809,7 @@ sql_node_join_body (struct sql_store *s, void *arg)
   oma_copy_text (s->node_id, sizeof s->node_id, op->node_id);
   s->generation = generation;
   s->lease = op->lease;
+  sql_lease_publish (s);
   return 0;
 }
 
@@ -1617,25 +1824,114 @@ sql_node_join (struct oma_store *store, const char *node_id, int64_t lease,
   return sql_locked_run (s, true, sql_node_join_body, &op);
 }
 
+/* What a heartbeat works on: the time, and the jobs it finds held by
+ * nodes whose lease expired.
+ */
+struct sql_heartbeat {
+  int64_t now;
+  int64_t orphans;
+};
+
 static int
 sql_node_heartbeat_body (struct sql_store *s, void *arg)
 {
-  const struct sql_node_op *op = arg;
+  struct sql_heartbeat *hb = arg;
+  struct sql_cols c = { .n = 0 };
+  int64_t nodes = 0, active = 0, held = 0, share;
+  int r;
 
   if (s->node_id[0] == '\0') {
     cbt_set_error ("the OMA has not joined the fleet");
     return -ESTALE;
   }
-  return sql_node_renew (s, op->now);
+  if ((r = sql_node_renew (s, hb->now)) < 0)
+    return r;
+  sql_arg_time (s, hb->now - s->lease);
+  sql_col_int (&c, &hb->orphans);
+  if ((r = sql_read_one (s, OMA_SQL_ORPHANS, &c, "count orphaned jobs")) < 0)
+    return r;
+  if (hb->orphans == 0)
+    return 0;
+  /* Only what this node may claim (below its share) counts: a node at
+   * its share leaves them to the others rather than cycle for nothing.
+   */
+  c.n = 0;
+  sql_arg_time (s, hb->now - s->lease);
+  sql_arg_text (s, s->node_id, false);
+  sql_arg_int (s, s->generation);
+  sql_col_int (&c, &nodes);
+  sql_col_int (&c, &active);
+  sql_col_int (&c, &held);
+  if ((r = sql_read_one (s, OMA_SQL_CLAIM_COUNTS, &c, "count claims")) < 0)
+    return r;
+  if (nodes < 1)
+    nodes = 1;
+  share = (active + nodes - 1) / nodes;
+  if (held >= share)
+    hb->orphans = 0;
+  else if (hb->orphans > share - held)
+    hb->orphans = share - held;
+  return 0;
 }
 
+/* Whether the store's lease is still NODE_ID's of GENERATION. */
+static bool
+sql_lease_is (struct sql_store *s, const char *node_id, int64_t generation)
+{
+  int err = pthread_mutex_lock (&s->state_lock);
+  bool same;
+
+  assert (err == 0);
+  same =
+      strcmp (s->hb_node_id, node_id) == 0 && s->hb_generation == generation;
+  err = pthread_mutex_unlock (&s->state_lock);
+  assert (err == 0);
+  (void)err;
+  return same;
+}
+
+static void sql_close (struct oma_store *store);
+
+/* Where the driver can open another connection, the heartbeat runs on
+ * a store of its own, with a copy of the lease: it never waits behind
+ * the poll cycle's transactions for the lock.  Fencing is unchanged: the
+ * renewal is one statement that holds only for the lease's generation
+ * while it has not expired.  A renewal that fails because the node
+ * joined again meanwhile (another generation) is not a lost lease.
+ */
 static int
 sql_node_heartbeat (struct oma_store *store, int64_t now)
 {
-  struct sql_store *s = (struct sql_store *)store;
-  struct sql_node_op op = { .now = now };
+  struct sql_store *s = (struct sql_store *)store, *run = s;
+  struct sql_heartbeat hb = { .now = now, .orphans = 0 };
+  int r, err;
 
-  return sql_locked_run (s, true, sql_node_heartbeat_body, &op);
+  if (s->drv->ops->reopen != NULL) {
+    if (s->hb == NULL) {
+      struct oma_store *own =
+          oma_sql_store_create (s->drv->ops->reopen (s->drv));
+
+      if (own == NULL)
+        return -EIO;
+      s->hb = (struct sql_store *)own;
+    }
+    run = s->hb;
+    err = pthread_mutex_lock (&s->state_lock);
+    assert (err == 0);
+    memcpy (run->node_id, s->hb_node_id, sizeof run->node_id);
+    run->generation = s->hb_generation;
+    run->lease = s->hb_lease;
+    err = pthread_mutex_unlock (&s->state_lock);
+    assert (err == 0);
+    (void)err;
+  }
+  r = sql_locked_run (run, true, sql_node_heartbeat_body, &hb);
+  if (r == -ESTALE && run != s && run->node_id[0] != '\0' &&
+      !sql_lease_is (s, run->node_id, run->generation))
+    return 0;
+  if (r < 0)
+    return r;
+  return hb.orphans > INT_MAX ? INT_MAX : (int)hb.orphans;
 }
 
 static int
@@ -1663,8 +1959,10 @@ sql_node_leave (struct oma_store *store)
   struct sql_store *s = (struct sql_store *)store;
   int r = sql_locked_run (s, true, sql_node_leave_body, NULL);
 
-  if (r == 0)
+  if (r == 0) {
     s->node_id[0] = '\0';
+    sql_lease_publish (s);
+  }
   return r;
 }
 
@@ -1697,6 +1995,32 @@ sql_read_ids (struct sql_store *s, enum oma_sql_stmt id, oma_job_vector *ids,
   sql_col_text (&c, row.id, sizeof row.id);
   return sql_read_all (s, id, &c, what, sql_append_id,
                        &(struct sql_ids){ ids, &row });
+}
+
+/* Runs ID (OMA_SQL_CLAIM_SET or OMA_SQL_RELEASE_SOME: this node's id
+ * and generation, then a list of job ids) over the jobs IDS, a list of
+ * OMA_SQL_ID_LIST ids at a time: 1667 claims are 7 statements, not 1667
+ * round trips inside the claim's transaction.
+ */
+static int
+sql_set_owner (struct sql_store *s, enum oma_sql_stmt id,
+               const oma_job_vector *ids, const char *what)
+{
+  size_t i, k;
+  int r;
+
+  for (i = 0; i < ids->len; i += OMA_SQL_ID_LIST) {
+    sql_arg_text (s, s->node_id, false);
+    sql_arg_int (s, s->generation);
+    for (k = 0; k < OMA_SQL_ID_LIST; k++) {
+      size_t j = i + k < ids->len ? i + k : ids->len - 1;
+
+      sql_arg_text (s, ids->ptr[j].id, false);
+    }
+    if ((r = sql_exec (s, id, what)) < 0)
+      return r;
+  }
+  return 0;
 }
 
 static int
@@ -1732,13 +2056,8 @@ sql_job_claim_body (struct sql_store *s, void *arg)
     sql_arg_int (s, share - held);
     if ((r = sql_read_ids (s, OMA_SQL_CLAIM_FREE, &ids, "claim jobs")) < 0)
       goto out;
-    for (i = 0; i < ids.len; i++) {
-      sql_arg_text (s, s->node_id, false);
-      sql_arg_int (s, s->generation);
-      sql_arg_text (s, ids.ptr[i].id, false);
-      if ((r = sql_exec (s, OMA_SQL_CLAIM_SET, "claim job")) < 0)
-        goto out;
-    }
+    if ((r = sql_set_owner (s, OMA_SQL_CLAIM_SET, &ids, "claim jobs")) < 0)
+      goto out;
   } else if (held > share + 1) {
     /* More than the share (the other nodes joined later): the newest go
      * back, and the nodes below their share take them next cycle.
@@ -1748,13 +2067,9 @@ sql_job_claim_body (struct sql_store *s, void *arg)
     sql_arg_int (s, held - share);
     if ((r = sql_read_ids (s, OMA_SQL_CLAIM_EXCESS, &ids, "release jobs")) < 0)
       goto out;
-    for (i = 0; i < ids.len; i++) {
-      sql_arg_text (s, ids.ptr[i].id, false);
-      sql_arg_text (s, s->node_id, false);
-      sql_arg_int (s, s->generation);
-      if ((r = sql_exec (s, OMA_SQL_RELEASE_ONE, "release job")) < 0)
-        goto out;
-    }
+    if ((r = sql_set_owner (s, OMA_SQL_RELEASE_SOME, &ids, "release jobs")) <
+        0)
+      goto out;
   }
   sql_arg_text (s, s->node_id, false);
   sql_arg_int (s, s->generation);
@@ -1914,6 +2229,8 @@ sql_close (struct oma_store *store)
   struct sql_store *s = (struct sql_store *)store;
   size_t i;
 
+  if (s->hb != NULL)
+    sql_close (&s->hb->base);
   s->drv->ops->close (s->drv);
   for (i = 0; i < OMA_SQL_STMT_COUNT; i++)
     free (s->built[i]);
@@ -1943,12 +2260,12 @@ static const struct oma_store_ops sql_store_ops = {
 };
 
 /* Writes HEAD, ROWS times ROW separated by ", ", then, for the disk
- * upsert (UPSERT), the dialect's conflict clause.  Returns the new
- * string, or NULL.
+ * upsert (UPSERT), the dialect's conflict clause, then TAIL (when not
+ * NULL).  Returns the new string, or NULL.
  */
 static char *
 sql_build (const struct oma_sql_driver_ops *ops, const char *head,
-           const char *row, unsigned rows, bool upsert)
+           const char *row, unsigned rows, bool upsert, const char *tail)
 {
   static const char *const updated[] = {
     "total_bytes", "bytes_synced",   "sync_progress_percent", "sync_status",
@@ -1979,6 +2296,8 @@ sql_build (const struct oma_sql_driver_ops *ops, const char *head,
              "THEN %schange_id%s ELSE vm_disks.change_id END",
              o, c, o, c);
   }
+  if (tail != NULL)
+    fputs (tail, fp);
   if (ferror (fp) | fclose (fp)) {
     free (text);
     return NULL;
@@ -2020,26 +2339,61 @@ oma_sql_store_create (struct oma_sql_driver *drv)
   s->base.ops = &s->ops;
   memcpy (s->sql, sql_fixed, sizeof s->sql);
   s->built[OMA_SQL_DISK_UPSERT] =
-      sql_build (ops, DISK_UPSERT_HEAD, DISK_ROW, 1, true);
+      sql_build (ops, DISK_UPSERT_HEAD, DISK_ROW, 1, true, NULL);
   if (bulk > 1) {
     s->built[OMA_SQL_DISK_UPSERT_BULK] =
-        sql_build (ops, DISK_UPSERT_HEAD, DISK_ROW, bulk, true);
+        sql_build (ops, DISK_UPSERT_HEAD, DISK_ROW, bulk, true, NULL);
     s->built[OMA_SQL_SAMPLE_INSERT_BULK] =
-        sql_build (ops, SAMPLE_INSERT_HEAD, SAMPLE_ROW, bulk, false);
+        sql_build (ops, SAMPLE_INSERT_HEAD, SAMPLE_ROW, bulk, false, NULL);
     if (s->built[OMA_SQL_DISK_UPSERT_BULK] == NULL ||
         s->built[OMA_SQL_SAMPLE_INSERT_BULK] == NULL)
       goto nomem;
   }
   if (s->built[OMA_SQL_DISK_UPSERT] == NULL)
     goto nomem;
+  if (bulk > 1) {
+    s->built[OMA_SQL_JOB_MATCH] = sql_build (
+        ops, JOB_MATCH_HEAD, "?", OMA_SQL_ID_LIST, false, ") FOR UPDATE");
+    s->built[OMA_SQL_JOB_PROGRESS_BULK] = sql_build (
+        ops, JOB_PROGRESS_HEAD, JOB_PROGRESS_ROW, JOB_BULK_ROWS, false,
+        " ON DUPLICATE KEY UPDATE replication_type = "
+        "COALESCE(NULLIF(VALUES(replication_type), ''), "
+        "replication_type), status = VALUES(status), "
+        "current_operation = COALESCE(NULLIF(VALUES("
+        "current_operation), ''), current_operation), "
+        "progress_percent = VALUES(progress_percent), "
+        "bytes_transferred = VALUES(bytes_transferred), "
+        "total_bytes = VALUES(total_bytes), "
+        "transfer_speed_bps = VALUES(transfer_speed_bps), "
+        "eta_seconds = VALUES(eta_seconds), "
+        "error_message = VALUES(error_message), "
+        "updated_at = VALUES(updated_at), "
+        "started_at = COALESCE(started_at, VALUES(started_at)), "
+        "completed_at = VALUES(completed_at), "
+        "last_progress_at = VALUES(last_progress_at), "
+        "stalled_since = VALUES(stalled_since)");
+    if (s->built[OMA_SQL_JOB_MATCH] == NULL ||
+        s->built[OMA_SQL_JOB_PROGRESS_BULK] == NULL)
+      goto nomem;
+    s->sql[OMA_SQL_JOB_MATCH] = s->built[OMA_SQL_JOB_MATCH];
+    s->sql[OMA_SQL_JOB_PROGRESS_BULK] = s->built[OMA_SQL_JOB_PROGRESS_BULK];
+  }
   s->sql[OMA_SQL_DISK_UPSERT] = s->built[OMA_SQL_DISK_UPSERT];
   s->sql[OMA_SQL_DISK_UPSERT_BULK] = s->built[OMA_SQL_DISK_UPSERT_BULK];
   s->sql[OMA_SQL_SAMPLE_INSERT_BULK] = s->built[OMA_SQL_SAMPLE_INSERT_BULK];
   s->built[OMA_SQL_CLAIM_FREE] =
-      sql_build (ops, CLAIM_FREE_HEAD, ops->lock_skip_locked, 1, false);
-  if (s->built[OMA_SQL_CLAIM_FREE] == NULL)
+      sql_build (ops, CLAIM_FREE_HEAD, ops->lock_skip_locked, 1, false, NULL);
+  s->built[OMA_SQL_CLAIM_SET] =
+      sql_build (ops, CLAIM_SET_HEAD, "?", OMA_SQL_ID_LIST, false, ")");
+  s->built[OMA_SQL_RELEASE_SOME] =
+      sql_build (ops, RELEASE_SOME_HEAD, "?", OMA_SQL_ID_LIST, false, ")");
+  if (s->built[OMA_SQL_CLAIM_FREE] == NULL ||
+      s->built[OMA_SQL_CLAIM_SET] == NULL ||
+      s->built[OMA_SQL_RELEASE_SOME] == NULL)
     goto nomem;
   s->sql[OMA_SQL_CLAIM_FREE] = s->built[OMA_SQL_CLAIM_FREE];
+  s->sql[OMA_SQL_CLAIM_SET] = s->built[OMA_SQL_CLAIM_SET];
+  s->sql[OMA_SQL_RELEASE_SOME] = s->built[OMA_SQL_RELEASE_SOME];
 
   /* A server that is not up yet is retried by every later operation;
    * wrong credentials or a broken schema are errors now.

@@ -63,13 +63,18 @@ enum oma_sql_stmt {
   OMA_SQL_NODE_LIST,
   OMA_SQL_CLAIM_COUNTS,
   OMA_SQL_CLAIM_FREE, /* built: ends with the driver's lock_skip_locked */
+  /* Built: the claim and the release of up to OMA_SQL_ID_LIST ids. */
   OMA_SQL_CLAIM_SET,
   OMA_SQL_CLAIM_EXCESS,
-  OMA_SQL_RELEASE_ONE,
+  OMA_SQL_RELEASE_SOME,
   OMA_SQL_RELEASE_ALL,
   OMA_SQL_JOB_LIST_MINE,
   OMA_SQL_DISCOVERY_TAKE,
   OMA_SQL_DISCOVERY_INSERT,
+  OMA_SQL_ORPHANS,
+  /* Built where bulk_rows > 1: a poll's progress written in bulk. */
+  OMA_SQL_JOB_MATCH,
+  OMA_SQL_JOB_PROGRESS_BULK,
   OMA_SQL_STMT_COUNT
 };
 
@@ -77,6 +82,8 @@ enum oma_sql_stmt {
  * the most placeholders a statement then has (a disk row has 11).
  */
 #define OMA_SQL_BULK_ROWS_MAX 32
+/* How many job ids one claim or release statement names. */
+#define OMA_SQL_ID_LIST 256
 #define OMA_SQL_ARGS_MAX (OMA_SQL_BULK_ROWS_MAX * 11)
 #define OMA_SQL_COLS_MAX 24
 
@@ -246,6 +253,14 @@ struct oma_sql_driver_ops {
    */
   int (*migrate_begin) (struct oma_sql_driver *drv);
   int (*migrate_end) (struct oma_sql_driver *drv, bool commit);
+
+  /* Makes another driver for the same database, with a connection of its
+   * own (made on first use), so that the lease's heartbeat does not wait
+   * behind the writes of a poll cycle.  Returns it, or NULL with an error
+   * recorded.  NULL for an engine that serves one OMA (SQLite): its
+   * heartbeat shares the store's connection.
+   */
+  struct oma_sql_driver *(*reopen) (struct oma_sql_driver *drv);
 };
 
 /* The common base of every driver's handle. */

@@ -281,9 +281,14 @@ struct oma_store_ops {
   int (*node_join) (struct oma_store *store, const char *node_id,
                     int64_t lease, int64_t now);
 
-  /* Renews the node's lease at NOW.  -ESTALE when it was lost already
-   * (expired, or the row has another generation): the caller joins again
-   * and polls only what it then claims.
+  /* Renews the node's lease at NOW, on a connection of its own where the
+   * engine is shared (it does not wait behind the other operations), and
+   * returns the number of active jobs held by nodes whose lease expired
+   * that this node may claim (it is below its share), for the caller to
+   * claim them without waiting for its next cycle.  -ESTALE
+   * when the lease was lost already (expired, or the row has another
+   * generation): the caller joins again and polls only what it then
+   * claims.  One call at a time.
    */
   int (*node_heartbeat) (struct oma_store *store, int64_t now);
 
