@@ -1408,6 +1408,28 @@ sql_node_renew (struct sql_store *s, int64_t now)
   return 0;
 }
 
+/* Binds the progress fields of JOB, in the order JOB_PROGRESS and
+ * JOB_PROGRESS_ROW both name them (after the id in the row).
+ */
+static void
+sql_arg_job_fields (struct sql_store *s, const struct oma_job *job)
+{
+  sql_arg_text (s, job->replication_type, false);
+  sql_arg_text (s, job->status, false);
+  sql_arg_text (s, job->current_operation, false);
+  sql_arg_double (s, job->progress_percent);
+  sql_arg_int (s, job->bytes_transferred);
+  sql_arg_int (s, job->total_bytes);
+  sql_arg_int (s, job->transfer_speed_bps);
+  sql_arg_int_or_null (s, job->eta_seconds);
+  sql_arg_text (s, job->error_message, true);
+  sql_arg_time (s, job->updated_at);
+  sql_arg_time (s, job->started_at);
+  sql_arg_time (s, job->completed_at);
+  sql_arg_time (s, job->last_progress_at);
+  sql_arg_time (s, job->stalled_since);
+}
+
 /* Writes the job row of update U; sets *RET_MATCHED when the job was
  * still active (so its disks and sample are to be written too).
  */
@@ -1433,20 +1455,7 @@ sql_apply_job (struct sql_store *s, const struct oma_update *u,
     return r < 0 ? r : 0;
   }
 
-  sql_arg_text (s, job->replication_type, false);
-  sql_arg_text (s, job->status, false);
-  sql_arg_text (s, job->current_operation, false);
-  sql_arg_double (s, job->progress_percent);
-  sql_arg_int (s, job->bytes_transferred);
-  sql_arg_int (s, job->total_bytes);
-  sql_arg_int (s, job->transfer_speed_bps);
-  sql_arg_int_or_null (s, job->eta_seconds);
-  sql_arg_text (s, job->error_message, true);
-  sql_arg_time (s, job->updated_at);
-  sql_arg_time (s, job->started_at);
-  sql_arg_time (s, job->completed_at);
-  sql_arg_time (s, job->last_progress_at);
-  sql_arg_time (s, job->stalled_since);
+  sql_arg_job_fields (s, job);
   sql_arg_text (s, job->id, false);
   sql_arg_fence (s);
   if ((r = sql_exec (s, OMA_SQL_JOB_PROGRESS, "update job")) < 0)
@@ -1468,20 +1477,7 @@ static void
 sql_arg_job_progress (struct sql_store *s, const struct oma_job *job)
 {
   sql_arg_text (s, job->id, false);
-  sql_arg_text (s, job->replication_type, false);
-  sql_arg_text (s, job->status, false);
-  sql_arg_text (s, job->current_operation, false);
-  sql_arg_double (s, job->progress_percent);
-  sql_arg_int (s, job->bytes_transferred);
-  sql_arg_int (s, job->total_bytes);
-  sql_arg_int (s, job->transfer_speed_bps);
-  sql_arg_int_or_null (s, job->eta_seconds);
-  sql_arg_text (s, job->error_message, true);
-  sql_arg_time (s, job->updated_at);
-  sql_arg_time (s, job->started_at);
-  sql_arg_time (s, job->completed_at);
-  sql_arg_time (s, job->last_progress_at);
-  sql_arg_time (s, job->stalled_since);
+  sql_arg_job_fields (s, job);
   sql_arg_time (s, job->updated_at); /* created_at: never inserted */
 }
 
