@@ -235,6 +235,26 @@ old_schema_db ()
     db_query "$engine" "$2"
 }
 
+# schema_back_to VERSION: the SQL that takes a database of today's schema
+# back to VERSION: the columns, tables and indexes of every later version
+# go, newest first, and so do their rows of cbtrack_schema.  Each schema
+# version the OMA gains adds its undo here.
+schema_back_to ()
+{
+    local v=$1
+    [ "$v" -ge 5 ] || echo "DROP TABLE oma_nodes; DROP TABLE oma_discovery;
+         DROP INDEX replication_jobs_owner;
+         ALTER TABLE replication_jobs DROP COLUMN owner_node;
+         ALTER TABLE replication_jobs DROP COLUMN owner_generation;"
+    [ "$v" -ge 4 ] || echo "ALTER TABLE vm_disks DROP COLUMN throughput_bps;
+         ALTER TABLE vm_disks DROP COLUMN eta_seconds;
+         ALTER TABLE replication_jobs DROP COLUMN stalled_since;"
+    [ "$v" -ge 3 ] ||
+        echo "ALTER TABLE replication_jobs DROP COLUMN cancel_requested_at;"
+    [ "$v" -ge 2 ] || echo "ALTER TABLE vm_disks DROP COLUMN change_id;"
+    echo "DELETE FROM cbtrack_schema WHERE version > $v;"
+}
+
 # disk_columns ENGINE: the columns of vm_disks, one a line.
 disk_columns ()
 {

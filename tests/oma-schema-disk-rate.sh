@@ -15,14 +15,7 @@ make_tmpdir
 start_mariadb db
 
 for engine in sqlite mariadb; do
-    old_schema_db $engine "ALTER TABLE vm_disks DROP COLUMN throughput_bps;
-         ALTER TABLE vm_disks DROP COLUMN eta_seconds;
-         ALTER TABLE replication_jobs DROP COLUMN stalled_since;
-         DROP TABLE oma_nodes; DROP TABLE oma_discovery;
-         DROP INDEX replication_jobs_owner;
-         ALTER TABLE replication_jobs DROP COLUMN owner_node;
-         ALTER TABLE replication_jobs DROP COLUMN owner_generation;
-         DELETE FROM cbtrack_schema WHERE version >= 4;"
+    old_schema_db $engine "$(schema_back_to 3)"
     cols=$(disk_columns $engine)
     case "$cols" in *throughput_bps*) fail "$engine: test set-up: still v3" ;; esac
 

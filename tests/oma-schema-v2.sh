@@ -16,16 +16,7 @@ start_mariadb db
 # with a disk.
 for engine in sqlite mariadb; do
     # Back to version 1: later versions' columns and tables go too.
-    old_schema_db $engine "ALTER TABLE vm_disks DROP COLUMN change_id;
-         ALTER TABLE replication_jobs DROP COLUMN cancel_requested_at;
-         ALTER TABLE vm_disks DROP COLUMN throughput_bps;
-         ALTER TABLE vm_disks DROP COLUMN eta_seconds;
-         ALTER TABLE replication_jobs DROP COLUMN stalled_since;
-         DROP TABLE oma_nodes; DROP TABLE oma_discovery;
-         DROP INDEX replication_jobs_owner;
-         ALTER TABLE replication_jobs DROP COLUMN owner_node;
-         ALTER TABLE replication_jobs DROP COLUMN owner_generation;
-         DELETE FROM cbtrack_schema WHERE version >= 2;"
+    old_schema_db $engine "$(schema_back_to 1)"
     cols=$(disk_columns $engine)
     case "$cols" in *change_id*) fail "$engine: test set-up: still v2" ;; esac
 
