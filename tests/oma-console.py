@@ -58,9 +58,18 @@ def api(b, path):
     return b.eval("fetch(%s).then((r) => r.json())" % json.dumps(path))
 
 
+# The ids of the jobs on the page, in page order (a JS expression).
+JOB_IDS = "[...document.querySelectorAll('.job')].map((e) => e.dataset.jobId)"
+
+
 def visible_jobs(b):
-    return b.eval("[...document.querySelectorAll('.job')]"
-                  ".map((e) => e.dataset.jobId)")
+    return b.eval(JOB_IDS)
+
+
+def shows_jobs(ids):
+    """A JS condition: the page shows exactly the jobs IDS, in any order."""
+    return "JSON.stringify(%s.sort()) === %s" % (
+        JOB_IDS, json.dumps(json.dumps(sorted(ids), separators=(",", ":"))))
 
 
 def shot(b, name, full=False):
@@ -170,9 +179,7 @@ try:
 
         # Filter by status.
         b.choose("#filter-status", "failed")
-        b.wait("JSON.stringify([...document.querySelectorAll('.job')]"
-               ".map((e) => e.dataset.jobId).sort()) === "
-               "'[\"job-dead\",\"job-fail\"]'", what="the failed filter")
+        b.wait(shows_jobs(["job-dead", "job-fail"]), what="the failed filter")
         b.choose("#filter-status", "stalled")
         b.wait("document.querySelectorAll('.job').length === 1 && "
                "document.querySelector(%s)" % json.dumps(row("job-stall")),
@@ -182,13 +189,9 @@ try:
 
         # Search by VM name, then by job id, by typing.
         b.type("#search", "WEB01")
-        b.wait("JSON.stringify([...document.querySelectorAll('.job')]"
-               ".map((e) => e.dataset.jobId).sort()) === "
-               "'[\"job-full\",\"job-incr\"]'", what="the search by name")
+        b.wait(shows_jobs(["job-full", "job-incr"]), what="the search by name")
         b.type("#search", "job-sta")
-        b.wait("JSON.stringify([...document.querySelectorAll('.job')]"
-               ".map((e) => e.dataset.jobId)) === '[\"job-stall\"]'",
-               what="the search by id")
+        b.wait(shows_jobs(["job-stall"]), what="the search by id")
         b.type("#search", "")
         b.wait("document.querySelectorAll('.job').length === 7")
 
