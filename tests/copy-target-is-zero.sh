@@ -47,3 +47,13 @@ nbdinfo --map "$dst4_uri" | grep -q "data" ||
 check_same "$fast_uri" "$dst4_uri"
 jq -e -s '.[-1].bytes_zeroed > 0' "$tmp/z4.json" >/dev/null ||
     fail "a target with data was taken as zero"
+# A target whose block status fails (a server answering EIO) is not known
+# zero: the copy zeroes, and is exact.
+touch "$tmp/extents-fail"
+start_nbdkit dst5 --filter=error memory size=64M error-extents=EIO \
+    error-extents-rate=1 error-extents-file="$tmp/extents-fail"
+"$CBTRACK" copy -q "$fast_uri" "$dst5_uri" --progress-json=3 3>"$tmp/z5.json"
+rm "$tmp/extents-fail" # the comparison reads the map too
+check_same "$fast_uri" "$dst5_uri"
+jq -e -s '.[-1].bytes_zeroed > 0' "$tmp/z5.json" >/dev/null ||
+    fail "a target whose map failed was taken as zero"
