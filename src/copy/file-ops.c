@@ -121,6 +121,7 @@ file_rw_open (const char *name, const struct rw_open_args *args)
   struct stat st;
   int flags = args->writable ? O_RDWR : O_RDONLY;
   bool created = false;
+  int err;
 
   if (args->bitmap) {
     cbt_set_error ("%s: a dirty bitmap needs an NBD source (qemu-nbd"
@@ -136,10 +137,17 @@ file_rw_open (const char *name, const struct rw_open_args *args)
   f->rw.ops = &file_ops;
   f->rw.name = name;
   f->fd = -1;
-  pthread_mutex_init (&f->lock, NULL);
-  pthread_mutex_init (&f->queue_lock, NULL);
-  pthread_cond_init (&f->queue_cond, NULL);
-  pthread_cond_init (&f->idle_cond, NULL);
+  /* Nothing to undo if one fails: with default attributes these hold no
+   * resource.
+   */
+  if ((err = pthread_mutex_init (&f->lock, NULL)) != 0 ||
+      (err = pthread_mutex_init (&f->queue_lock, NULL)) != 0 ||
+      (err = pthread_cond_init (&f->queue_cond, NULL)) != 0 ||
+      (err = pthread_cond_init (&f->idle_cond, NULL)) != 0) {
+    cbt_set_error ("%s: cannot create a lock: %s", name, strerror (err));
+    free (f);
+    return NULL;
+  }
   f->can_punch = f->can_zero_range = true;
 
   f->fd = open (name, flags | O_CLOEXEC);
